@@ -1,0 +1,206 @@
+"""The command line: a thin click layer over the library. Progress on stderr, results on stdout."""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from passerelle import __version__
+from passerelle.archive import Archive, NotAnArchiveError
+from passerelle.diagnostics import CODES, catalogue_markdown
+from passerelle.exit_status import ExitStatus
+from passerelle.info import archive_info
+from passerelle.ingest import BadInputError, SourceReport, ingest
+from passerelle.progress import display_for_stderr
+from passerelle.readers import available_readers
+from passerelle.verify import verify
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+DEFAULT_ARCHIVE = Path("passerelle-archive")
+
+
+def _stdout() -> Console:
+    return Console(soft_wrap=True)
+
+
+def _errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Map failures to the documented exit statuses with a one-line message."""
+
+    @wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except (BadInputError, NotAnArchiveError) as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(ExitStatus.BAD_INPUT)
+        except click.exceptions.Exit:
+            raise
+        except Exception as exc:
+            traceback.print_exc(file=sys.stderr)
+            click.echo(f"internal error: {exc!r} (this is a bug in passerelle)", err=True)
+            sys.exit(ExitStatus.INTERNAL_ERROR)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="passerelle")
+def cli() -> None:
+    """Take collaboration data out of any platform, losslessly and with proof.
+
+    Exit statuses: 0 ok; 1 problems found (unexplained differences, or warnings under
+    --strict); 2 bad input; 3 internal error.
+    """
+
+
+@cli.command("ingest")
+@click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    "archive",
+    type=click.Path(path_type=Path),
+    default=DEFAULT_ARCHIVE,
+    show_default=True,
+    help="The archive directory (created, or merged into).",
+)
+@click.option("--from", "format", help="The source format, when detection is not wanted.")
+@click.option(
+    "--strict", is_flag=True, help="Fail (exit 1) when any warning or error diagnostic is reported."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@_errors
+def ingest_command(
+    sources: tuple[Path, ...], archive: Path, format: str | None, strict: bool, as_json: bool
+) -> None:
+    """Read SOURCES (exports, zip or folder) into an archive; re-running finishes or adds only what is new."""
+    display = display_for_stderr()
+    try:
+        reports = ingest(list(sources), archive, format=format, display=display)
+    finally:
+        display.close()
+    if as_json:
+        click.echo(
+            json.dumps({"archive": str(archive), "sources": [_report_json(r) for r in reports]}, indent=2)
+        )
+    else:
+        _print_ingest(reports, archive)
+    if strict and any(r.diagnostics.get("warning") or r.diagnostics.get("error") for r in reports):
+        click.echo("strict: warnings or errors were reported", err=True)
+        sys.exit(ExitStatus.PROBLEMS_FOUND)
+
+
+def _report_json(report: SourceReport) -> dict[str, Any]:
+    return {
+        "source": report.path,
+        "reader": report.reader,
+        "source_id": report.source_id,
+        "status": report.status,
+        "new_rows": report.new_rows,
+        "diagnostics": dict(report.diagnostics),
+        "codes": dict(sorted(report.codes.items())),
+        "seconds": round(report.seconds, 3),
+    }
+
+
+def _print_ingest(reports: list[SourceReport], archive: Path) -> None:
+    console = _stdout()
+    for report in reports:
+        console.print(f"[bold]{report.path}[/] ({report.reader}): {report.status}", highlight=False)
+        if report.status == "already ingested":
+            continue
+        table = Table("entity", "new in archive", box=None)
+        for table_name, count in report.new_rows.items():
+            if table_name != "diagnostics":
+                table.add_row(table_name, str(count))
+        console.print(table)
+        if report.codes:
+            diag = Table("diagnostic", "severity", "count", box=None)
+            for code, count in sorted(report.codes.items()):
+                diag.add_row(code, str(CODES[code].severity), str(count))
+            console.print(diag)
+        console.print(
+            f"{sum(report.diagnostics.values())} diagnostics "
+            f"({', '.join(f'{k}: {v}' for k, v in sorted(report.diagnostics.items())) or 'none'})"
+            f" in {report.seconds:.2f} s",
+            highlight=False,
+        )
+    console.print(f"archive: {archive}", highlight=False)
+
+
+@cli.command("info")
+@click.argument("archive", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print counts and diagnostics as JSON.")
+@_errors
+def info_command(archive: Path, as_json: bool) -> None:
+    """Counts and diagnostics of an archive."""
+    with Archive.open(archive) as opened:
+        info = archive_info(opened.store)
+    if as_json:
+        click.echo(json.dumps(info, indent=2))
+        return
+    console = _stdout()
+    table = Table("entity", "count", box=None)
+    for name, count in info["counts"].items():
+        table.add_row(name, str(count))
+    console.print(table)
+    console.print("diagnostics: " + ", ".join(f"{k} {v}" for k, v in info["diagnostics"].items()))
+    for code, count in info["by_code"].items():
+        console.print(f"  {code}: {count}", highlight=False)
+
+
+@cli.command("verify")
+@click.argument("archive", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--against",
+    "against",
+    required=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="The source export the archive was made from.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the reconciliation report as JSON.")
+@_errors
+def verify_command(archive: Path, against: Path, as_json: bool) -> None:
+    """Reconcile ARCHIVE with a source by an independent path; exit 1 on anything unexplained."""
+    with Archive.open(archive) as opened:
+        report = verify(opened, against)
+    if as_json:
+        click.echo(json.dumps(report.as_json(), indent=2))
+    else:
+        report.render(_stdout())
+    if not report.ok:
+        sys.exit(ExitStatus.PROBLEMS_FOUND)
+
+
+@cli.command("formats")
+@click.option("--diagnostics", is_flag=True, help="Print the catalogue of diagnostic codes instead.")
+@_errors
+def formats_command(diagnostics: bool) -> None:
+    """Every reader (and, later, writer) with what it keeps and what it cannot carry."""
+    if diagnostics:
+        click.echo(catalogue_markdown(), nl=False)
+        return
+    console = _stdout()
+    for name, reader in available_readers().items():
+        console.print(
+            f"[bold]{name}[/] (reader, {reader.info.platform}): {reader.info.description}", highlight=False
+        )
+        for kept in reader.info.keeps:
+            console.print(f"  keeps: {kept}", highlight=False)
+        for lost in reader.info.cannot_carry:
+            console.print(f"  cannot carry: {lost}", highlight=False)
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,149 @@
+"""The catalogue of diagnostic codes (pandoc's typed log messages, for collaboration data).
+
+A code, once published, keeps its meaning. Every code a reader or writer emits must be
+declared here with its severity and a sentence for a person; ``docs/diagnostics.md`` is
+generated from this table and a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from passerelle.model.entities import Diagnostic, Severity
+from passerelle.model.ids import diagnostic_id
+
+
+@dataclass(frozen=True)
+class Code:
+    code: str
+    severity: Severity
+    summary: str
+
+
+_E, _W, _I = Severity.ERROR, Severity.WARNING, Severity.INFO
+
+CODES: dict[str, Code] = {
+    c.code: c
+    for c in [
+        # Anything a reader finds in a source tree (zip or folder), whatever the platform.
+        Code(
+            "source.unsafe_path",
+            _E,
+            "An entry's path escapes the export (absolute or '..'); it was not read.",
+        ),
+        Code(
+            "source.too_large", _E, "An entry expands beyond the safety limits (zip bomb?); it was not read."
+        ),
+        Code("source.unreadable_entry", _E, "An entry could not be read (truncated or corrupt archive)."),
+        Code(
+            "source.unrecognised_entry",
+            _I,
+            "A file the reader does not interpret; its bytes are kept in the blob store.",
+        ),
+        Code(
+            "source.not_utf8", _W, "A file is not valid UTF-8; it was decoded as cp1252 and its bytes kept."
+        ),
+        # Slack exports.
+        Code(
+            "slack.invalid_json", _E, "A JSON file could not be parsed; its bytes are kept in the blob store."
+        ),
+        Code(
+            "slack.invalid_record",
+            _E,
+            "A record is not a JSON object (null, a number…); it is kept in this diagnostic.",
+        ),
+        Code("slack.missing_ts", _E, "A message has no valid 'ts'; it is kept in this diagnostic."),
+        Code("slack.missing_id", _E, "A user or conversation has no 'id'; it is kept in this diagnostic."),
+        Code(
+            "slack.duplicate_ts",
+            _W,
+            "A conversation holds two messages with one 'ts'; the second is kept in this diagnostic.",
+        ),
+        Code(
+            "slack.unknown_user",
+            _W,
+            "A user id is used but not defined in users.json; a placeholder person was made.",
+        ),
+        Code("slack.unknown_bot", _I, "A bot id is used with no user behind it; a placeholder bot was made."),
+        Code(
+            "slack.unknown_subtype",
+            _I,
+            "A message subtype passerelle does not know; kept as a message with its raw record.",
+        ),
+        Code("slack.unknown_field", _I, "A message field passerelle does not model; kept in the raw record."),
+        Code(
+            "slack.unlisted_conversation",
+            _W,
+            "A folder of day files not listed in any conversation file; kept as a channel.",
+        ),
+        Code(
+            "slack.null_members",
+            _I,
+            "A conversation's member list is null in the export; its members are unknown.",
+        ),
+        Code(
+            "slack.file_bytes_missing", _I, "A file's metadata is kept but its bytes are not in the export."
+        ),
+        Code("slack.file_size_mismatch", _W, "A file's bytes differ in size from what the message declares."),
+        Code(
+            "slack.reaction_users_truncated",
+            _I,
+            "A reaction's count exceeds its listed users; Slack lists only some.",
+        ),
+        Code(
+            "slack.thread_root_missing",
+            _W,
+            "Thread replies whose root message is not in the export; the replies are kept.",
+        ),
+        Code("slack.ts_outside_day_file", _I, "A message's 'ts' is not on the day of the file it is in."),
+        Code(
+            "slack.not_a_day_file",
+            _I,
+            "A JSON file in a conversation folder that is not a day file; its bytes are kept.",
+        ),
+    ]
+}
+
+
+class UnknownCodeError(KeyError):
+    """A reader or writer used a code that is not in the catalogue (a programming error)."""
+
+
+def make_diagnostic(
+    source_id: str,
+    code: str,
+    where: str,
+    message: str,
+    *,
+    dropped: str | None = None,
+    entity_id: str | None = None,
+    raw: bytes | None = None,
+) -> Diagnostic:
+    try:
+        severity = CODES[code].severity
+    except KeyError:
+        raise UnknownCodeError(code) from None
+    return Diagnostic(
+        id=diagnostic_id(source_id, code, where, message),
+        source_id=source_id,
+        code=code,
+        severity=severity,
+        where=where,
+        message=message,
+        dropped=dropped,
+        entity_id=entity_id,
+        raw=raw,
+    )
+
+
+def catalogue_markdown() -> str:
+    lines = [
+        "# Diagnostic codes",
+        "",
+        "Generated from `passerelle/diagnostics.py` (`passerelle formats --diagnostics`). A code keeps its meaning once published.",
+        "",
+        "| code | severity | meaning |",
+        "|---|---|---|",
+    ]
+    lines += [f"| `{c.code}` | {c.severity} | {c.summary} |" for c in CODES.values()]
+    return "\n".join(lines) + "\n"

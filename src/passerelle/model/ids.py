@@ -1,0 +1,46 @@
+"""Deterministic identifiers.
+
+An id depends only on what the source says (platform, entity kind, the source's own
+ids), never on when or from which file it was read: ingesting the same record twice,
+or from a later export of the same workspace, yields the same id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+_SEP = b"\x1f"
+
+
+def make_id(prefix: str, *parts: str) -> str:
+    """Return ``prefix_<24 hex>``, a stable digest of the namespaced parts."""
+    digest = hashlib.blake2b(_SEP.join(p.encode() for p in parts), digest_size=12).hexdigest()
+    return f"{prefix}_{digest}"
+
+
+def person_id(platform: str, native_id: str) -> str:
+    return make_id("per", platform, native_id)
+
+
+def space_id(platform: str, native_id: str) -> str:
+    return make_id("spc", platform, native_id)
+
+
+def item_id(platform: str, space_native_id: str, native_id: str) -> str:
+    return make_id("itm", platform, space_native_id, native_id)
+
+
+def file_id(platform: str, native_id: str) -> str:
+    return make_id("fil", platform, native_id)
+
+
+def revision_id(item: str, version: str) -> str:
+    return make_id("rev", item, version)
+
+
+def source_id(platform: str, sha256: str) -> str:
+    return make_id("src", platform, sha256)
+
+
+def diagnostic_id(source: str, code: str, where: str, message: str) -> str:
+    return make_id("dia", source, code, where, message)

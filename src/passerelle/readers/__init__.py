@@ -1,0 +1,19 @@
+"""The reader registry: built-in readers plus those other packages declare as entry points."""
+
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+
+from passerelle.readers.base import Reader
+
+ENTRY_POINT_GROUP = "passerelle.readers.v1"
+
+
+def available_readers() -> dict[str, type[Reader]]:
+    from passerelle.readers.slack import SlackReader
+
+    readers: dict[str, type[Reader]] = {SlackReader.info.name: SlackReader}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name not in readers:
+            readers[ep.name] = ep.load()
+    return dict(sorted(readers.items()))

@@ -1,0 +1,361 @@
+"""Reconcile an archive with the Slack export it came from, by an independent path.
+
+This module shares no code with the Slack reader: it walks the export with the standard
+library's ``zipfile`` and ``json``, works out on its own which records the export holds,
+and checks each one against the archive: the message exists under its exact ``ts``,
+with its subtype, its thread, the same raw record, every (person, emoji) reaction and
+every file; every conversation and its members; every user. A record absent from the
+archive is *explained* only by a diagnostic the reader stored at that very place in
+the export; anything else is a difference, and ``verify`` fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from passerelle.archive import Archive
+from passerelle.model import ids
+from passerelle.verify.report import Tally, VerifyReport
+
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}\.json$")
+_TS = re.compile(r"^\d{1,12}\.\d{1,9}$")
+_LISTS = ("channels.json", "groups.json", "mpims.json", "dms.json")
+_USERS = ("users.json", "org_users.json")
+_BATCH = 400
+
+
+class _Export:
+    """Just enough of a Slack export to list and read its entries."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.zip: zipfile.ZipFile | None = None
+        self.entries: dict[str, str] = {}  # display name -> real name
+        if path.is_dir():
+            for dirpath, _, files in os.walk(path):
+                for f in files:
+                    full = Path(dirpath, f)
+                    if not full.is_symlink():
+                        self.entries[full.relative_to(path).as_posix()] = str(full)
+        else:
+            self.zip = zipfile.ZipFile(path)
+            for info in self.zip.infolist():
+                name = info.filename
+                if not info.flag_bits & 0x800:
+                    with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
+                        name = name.encode("cp437").decode("utf-8")
+                if not info.is_dir():
+                    self.entries[name] = info.filename
+
+    def read(self, name: str) -> bytes:
+        if self.zip is not None:
+            return self.zip.read(self.entries[name])
+        return Path(self.entries[name]).read_bytes()
+
+    def fingerprint(self) -> str:
+        digest = hashlib.sha256()
+        if self.zip is not None:
+            with self.path.open("rb") as handle:
+                for chunk in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(chunk)
+            return digest.hexdigest()
+        for name in sorted(self.entries):
+            digest.update(name.encode() + b"\0" + hashlib.sha256(self.read(name)).digest())
+        return digest.hexdigest()
+
+
+@dataclass
+class _Conv:
+    native_id: str
+    name: str
+    kind: str
+    members: list[str] | None = None
+    where: str = ""
+
+
+@dataclass
+class _Checker:
+    archive: Archive
+    source_id: str
+    report: VerifyReport
+    explained_at: set[str] = field(default_factory=set)
+
+    def diagnosed(self, where: str) -> bool:
+        row = self.archive.store.scalar(
+            'SELECT 1 FROM diagnostics WHERE source_id = ? AND "where" = ? LIMIT 1', (self.source_id, where)
+        )
+        return row is not None
+
+    def account(self, tally: Tally, where: str, what: str, found: bool) -> None:
+        tally.source += 1
+        if found:
+            tally.archive += 1
+        elif self.diagnosed(where):
+            tally.explained += 1
+        else:
+            tally.unexplained += 1
+            self.report.problem(f"{where}: {what}")
+
+
+def verify_slack(archive: Archive, source: Path) -> VerifyReport:
+    export = _Export(source)
+    sha = export.fingerprint()
+    sid = ids.source_id("slack", sha)
+    report = VerifyReport(source=str(source), source_id=sid, kind="slack")
+    if archive.store.scalar("SELECT status FROM sources WHERE id = ?", (sid,)) is None:
+        report.problem(f"{source} (sha256 {sha}) was never ingested into this archive")
+        return report
+    if archive.store.scalar("SELECT status FROM sources WHERE id = ?", (sid,)) != "complete":
+        report.problem(f"{source} was only partly ingested: run ingest again to finish it")
+    checker = _Checker(archive, sid, report)
+    names = sorted(export.entries)
+    unsafe = {n for n in names if n.startswith("/") or ".." in n.split("/") or "\\" in n}
+    for name in unsafe:
+        checker.account(report.tally("entries"), name, "unsafe entry not diagnosed", False)
+
+    roots = sorted({n.rpartition("/")[0] for n in names if n.rpartition("/")[2] in _LISTS + _USERS})
+    _check_users(export, roots, checker)
+    folders = _conversations(export, roots, checker)
+    day_files: dict[str, list[str]] = {}
+    for name in names:
+        folder, _, fname = name.rpartition("/")
+        if folder and _DAY.match(fname) and name not in unsafe and "attachments" not in folder:
+            day_files.setdefault(folder, []).append(name)
+    for folder, conv in folders.items():
+        _check_members(conv, checker)
+        if folder not in day_files:
+            report.conversation(conv.native_id, conv.name, conv.kind)
+    for folder, entries in day_files.items():
+        conv = folders.get(folder) or _unlisted(folder)
+        _check_conversation(export, conv, entries, checker)
+    return report
+
+
+def _json(export: _Export, name: str, checker: _Checker) -> Any:
+    try:
+        return json.loads(export.read(name))
+    except (ValueError, UnicodeDecodeError, zipfile.BadZipFile, OSError, EOFError) as exc:
+        if not checker.diagnosed(name):
+            checker.report.problem(f"{name}: unreadable ({exc}) and no diagnostic says so")
+        return None
+
+
+def _records(
+    export: _Export, name: str, checker: _Checker, tally: Tally
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    data = _json(export, name, checker)
+    if data is None:
+        return
+    if not isinstance(data, list):
+        checker.account(tally, name, "file is not a JSON array", False)
+        return
+    for index, record in enumerate(data):
+        where = f"{name}#{index}"
+        if isinstance(record, dict):
+            yield where, record
+        else:
+            checker.account(tally, where, "record is not an object", False)
+
+
+def _check_users(export: _Export, roots: list[str], checker: _Checker) -> None:
+    tally = checker.report.tally("users")
+    for root in roots:
+        for fname in _USERS:
+            name = f"{root}/{fname}" if root else fname
+            if name not in export.entries:
+                continue
+            for where, user in _records(export, name, checker, tally):
+                uid = user.get("id")
+                found = (
+                    isinstance(uid, str)
+                    and checker.archive.store.scalar(
+                        "SELECT raw FROM persons WHERE id = ?", (ids.person_id("slack", uid),)
+                    )
+                    is not None
+                )
+                checker.account(tally, where, f"user {uid} missing", found)
+
+
+def _conversations(export: _Export, roots: list[str], checker: _Checker) -> dict[str, _Conv]:
+    tally = checker.report.tally("conversations")
+    folders: dict[str, _Conv] = {}
+    for root in roots:
+        prefix = f"{root}/" if root else ""
+        for fname in _LISTS:
+            if prefix + fname not in export.entries:
+                continue
+            for where, record in _records(export, prefix + fname, checker, tally):
+                cid, name = record.get("id"), record.get("name")
+                if not isinstance(cid, str):
+                    checker.account(tally, where, "conversation without id", False)
+                    continue
+                found = (
+                    checker.archive.store.scalar(
+                        "SELECT 1 FROM spaces WHERE id = ?", (ids.space_id("slack", cid),)
+                    )
+                    is not None
+                )
+                checker.account(tally, where, f"conversation {cid} missing", found)
+                folder = prefix + (cid if fname == "dms.json" or not isinstance(name, str) else name)
+                members = record.get("members")
+                folders[folder] = _Conv(
+                    cid,
+                    name if isinstance(name, str) else cid,
+                    fname[:-5],
+                    members if isinstance(members, list) else None,
+                    where,
+                )
+    return folders
+
+
+def _unlisted(folder: str) -> _Conv:
+    name = folder.rpartition("/")[2]
+    native = name if re.fullmatch(r"D[A-Z0-9]{6,}", name) else f"folder:{folder}"
+    return _Conv(native, name, "unlisted")
+
+
+def _check_members(conv: _Conv, checker: _Checker) -> None:
+    row = checker.report.conversation(conv.native_id, conv.name, conv.kind)
+    tally = row.tally("members")
+    if conv.members is None:
+        return
+    stored = {
+        r[0]
+        for r in checker.archive.store.query(
+            "SELECT p.native_id FROM memberships m JOIN persons p ON p.id = m.person_id WHERE m.space_id = ?",
+            (ids.space_id("slack", conv.native_id),),
+        )
+    }
+    for member in dict.fromkeys(m for m in conv.members if isinstance(m, str) and m):
+        checker.account(tally, conv.where, f"{member} not a member of {conv.name}", member in stored)
+
+
+def _check_conversation(export: _Export, conv: _Conv, entries: list[str], checker: _Checker) -> None:
+    row = checker.report.conversation(conv.native_id, conv.name, conv.kind)
+    thread_roots: set[str] = set()
+    for entry in entries:
+        seen: set[str] = set()
+        batch: list[tuple[str, dict[str, Any]]] = []
+        for where, message in _records(export, entry, checker, row.tally("messages")):
+            ts = message.get("ts")
+            if not isinstance(ts, str) or not _TS.match(ts) or ts in seen:
+                checker.account(row.tally("messages"), where, f"message {ts!r} not kept", False)
+                continue
+            seen.add(ts)
+            batch.append((where, message))
+            if len(batch) >= _BATCH:
+                _check_batch(conv, batch, checker, row, thread_roots)
+                batch = []
+        _check_batch(conv, batch, checker, row, thread_roots)
+    # A thread is rebuilt when its root is in the archive; a root absent from the export
+    # itself is explained by the reader's slack.thread_root_missing diagnostic.
+    tally = row.tally("thread_roots")
+    for root_ts in sorted(thread_roots):
+        root = ids.item_id("slack", conv.native_id, root_ts)
+        tally.source += 1
+        if checker.archive.store.scalar("SELECT 1 FROM items WHERE id = ?", (root,)):
+            tally.archive += 1
+        elif checker.archive.store.scalar(
+            "SELECT 1 FROM diagnostics WHERE source_id = ? AND code = 'slack.thread_root_missing' AND entity_id = ?",
+            (checker.source_id, root),
+        ):
+            tally.explained += 1
+        else:
+            tally.unexplained += 1
+            checker.report.problem(f"{conv.name}: thread {root_ts} has replies but no root and no diagnostic")
+
+
+def _check_batch(
+    conv: _Conv, batch: list[tuple[str, dict[str, Any]]], checker: _Checker, row: Any, thread_roots: set[str]
+) -> None:
+    if not batch:
+        return
+    store = checker.archive.store
+    wanted = {ids.item_id("slack", conv.native_id, m["ts"]): (where, m) for where, m in batch}
+    marks = ",".join("?" * len(wanted))
+    items = {
+        r[0]: r[1:]
+        for r in store.query(
+            f"SELECT id, native_id, subtype, thread_root_id, raw FROM items WHERE id IN ({marks})",
+            list(wanted),
+        )
+    }
+    reactions: dict[str, set[tuple[str, str]]] = {}
+    for item, emoji, person in store.query(
+        f"SELECT r.item_id, r.emoji, p.native_id FROM reactions r JOIN persons p ON p.id = r.person_id"
+        f" WHERE r.item_id IN ({marks})",
+        list(wanted),
+    ):
+        reactions.setdefault(item, set()).add((emoji, person))
+    files: dict[str, set[str]] = {}
+    for item, native in store.query(
+        f"SELECT x.item_id, f.native_id FROM item_files x JOIN files f ON f.id = x.file_id WHERE x.item_id IN ({marks})",
+        list(wanted),
+    ):
+        files.setdefault(item, set()).add(native)
+
+    for item, (where, m) in wanted.items():
+        ts = m["ts"]
+        subtype = m.get("subtype") if isinstance(m.get("subtype"), str) else ""
+        stored = items.get(item)
+        checker.account(row.subtype(subtype), where, f"message {ts} missing", stored is not None)
+        checker.account(row.tally("messages"), where, f"message {ts} missing", stored is not None)
+        if stored is None:
+            continue
+        native, stored_subtype, root, raw = stored
+        thread_ts = m.get("thread_ts")
+        expected_root = None
+        if isinstance(thread_ts, str) and thread_ts != ts and _TS.match(thread_ts):
+            expected_root = ids.item_id("slack", conv.native_id, thread_ts)
+            thread_roots.add(thread_ts)
+            checker.account(
+                row.tally("replies"),
+                where,
+                f"reply {ts} not in its thread {thread_ts}",
+                root == expected_root,
+            )
+        if (
+            native != ts
+            or (stored_subtype or "") != subtype
+            or (root != expected_root and expected_root is None)
+        ):
+            checker.report.problem(f"{where}: message {ts} stored as ts={native} subtype={stored_subtype}")
+            row.tally("messages").unexplained += 1
+        if raw is None or json.loads(raw) != m:
+            checker.report.problem(f"{where}: the raw record of message {ts} differs from the export")
+            row.tally("messages").unexplained += 1
+        for index, reaction in enumerate(m["reactions"] if isinstance(m.get("reactions"), list) else []):
+            name = reaction.get("name") if isinstance(reaction, dict) else None
+            users = reaction.get("users") if isinstance(reaction, dict) else None
+            if not isinstance(name, str) or not isinstance(users, list):
+                checker.account(
+                    row.tally("reactions"), f"{where}/reactions/{index}", "invalid reaction", False
+                )
+                continue
+            for user in dict.fromkeys(u for u in users if isinstance(u, str) and u):
+                checker.account(
+                    row.tally("reactions"),
+                    f"{where}/reactions/{index}",
+                    f":{name}: by {user} missing",
+                    (name, user) in reactions.get(item, set()),
+                )
+        message_files: list[Any] = m["files"] if isinstance(m.get("files"), list) else []
+        if not message_files and isinstance(m.get("file"), dict):
+            message_files = [m["file"]]
+        for index, f in enumerate(message_files):
+            fid = f.get("id") if isinstance(f, dict) else None
+            checker.account(
+                row.tally("files"),
+                f"{where}/files/{index}",
+                f"file {fid} missing",
+                isinstance(fid, str) and fid in files.get(item, set()),
+            )
