@@ -31,7 +31,9 @@ DEFAULT_ARCHIVE = Path("passerelle-archive")
 
 
 def _stdout() -> Console:
-    return Console(soft_wrap=True)
+    console = Console()
+    # Piped output (CI logs, files) is not cut to 80 columns.
+    return console if console.is_terminal else Console(width=200)
 
 
 def _errors(command: Callable[P, R]) -> Callable[P, R]:

@@ -82,6 +82,33 @@ CREATE TABLE IF NOT EXISTS diagnostics (
 ) STRICT;
 CREATE INDEX IF NOT EXISTS diagnostics_where ON diagnostics (source_id, "where");
 
+-- When a later export replaces a record, the record the earlier export held is kept
+-- here verbatim, so every source's exact values survive a merge.
+CREATE TABLE IF NOT EXISTS superseded (
+    entity_id TEXT NOT NULL, source_id TEXT NOT NULL, raw BLOB NOT NULL, replaced_by TEXT NOT NULL,
+    PRIMARY KEY (entity_id, source_id, raw)
+) STRICT, WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS persons_superseded AFTER UPDATE OF raw ON persons
+WHEN old.raw IS NOT NULL AND old.raw IS NOT new.raw BEGIN
+    INSERT OR IGNORE INTO superseded VALUES (old.id, old.source_id, old.raw, new.source_id);
+END;
+CREATE TRIGGER IF NOT EXISTS spaces_superseded AFTER UPDATE OF raw ON spaces
+WHEN old.raw IS NOT NULL AND old.raw IS NOT new.raw BEGIN
+    INSERT OR IGNORE INTO superseded VALUES (old.id, old.source_id, old.raw, new.source_id);
+END;
+CREATE TRIGGER IF NOT EXISTS items_superseded AFTER UPDATE OF raw ON items
+WHEN old.raw IS NOT NULL AND old.raw IS NOT new.raw BEGIN
+    INSERT OR IGNORE INTO superseded VALUES (old.id, old.source_id, old.raw, new.source_id);
+END;
+CREATE TRIGGER IF NOT EXISTS files_superseded AFTER UPDATE OF raw ON files
+WHEN old.raw IS NOT NULL AND old.raw IS NOT new.raw BEGIN
+    INSERT OR IGNORE INTO superseded VALUES (old.id, old.source_id, old.raw, new.source_id);
+END;
+CREATE TRIGGER IF NOT EXISTS revisions_superseded AFTER UPDATE OF raw ON revisions
+WHEN old.raw IS NOT NULL AND old.raw IS NOT new.raw BEGIN
+    INSERT OR IGNORE INTO superseded VALUES (old.id, old.source_id, old.raw, new.source_id);
+END;
+
 -- Full-text search on bodies (external content: the text lives once, in items).
 CREATE VIRTUAL TABLE IF NOT EXISTS items_fts USING fts5 (
     body_text, title, content = 'items', content_rowid = 'rowid',

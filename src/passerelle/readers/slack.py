@@ -458,7 +458,16 @@ class SlackReader:
         if members is None and "members" in record:
             out.diagnose("slack.null_members", where, f"members of {conv.native_id} are null in the export")
         for member in members if isinstance(members, list) else []:
-            if isinstance(member, str) and member:
+            if not isinstance(member, str) or not member:
+                message = f"member {member!r} of {conv.native_id} is not a user id"
+                out.diagnose(
+                    "slack.invalid_record",
+                    where,
+                    message,
+                    dropped="membership",
+                    raw=msgspec.json.encode(member),
+                )
+            else:
                 person = self._ensure_person(member, where, out, state)
                 out.add(
                     Membership(
@@ -786,7 +795,7 @@ class SlackReader:
     # -- accounting ------------------------------------------------------------------------
     def _report_leftovers(self, tree: SourceTree, out: ArchiveWriter, state: _State) -> None:
         for problem in tree.problems:
-            out.diagnose(problem.code, problem.entry, problem.message)
+            out.diagnose(problem.code, problem.entry, problem.message, dropped="entry")
         for name in tree.names():
             if name in state.consumed:
                 continue
@@ -885,7 +894,7 @@ def _records(
         data = tree.read_bytes(entry)
     except EntryError as exc:
         if report:
-            out.diagnose(exc.code, entry, str(exc), dropped="file")
+            out.diagnose(exc.code, entry, str(exc), dropped="entry")
         return
     elements, error = _decode_array(data)
     if elements is None and not _is_utf8(data):

@@ -28,7 +28,13 @@ from passerelle.verify.report import Tally, VerifyReport
 
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}\.json$")
 _TS = re.compile(r"^\d{1,12}\.\d{1,9}$")
-_LISTS = ("channels.json", "groups.json", "mpims.json", "dms.json")
+_KINDS = {
+    "channels.json": "public_channel",
+    "groups.json": "private_channel",
+    "mpims.json": "group_message",
+    "dms.json": "direct_message",
+}
+_LISTS = tuple(_KINDS)
 _USERS = ("users.json", "org_users.json")
 _BATCH = 400
 
@@ -89,17 +95,19 @@ class _Checker:
     report: VerifyReport
     explained_at: set[str] = field(default_factory=set)
 
-    def diagnosed(self, where: str) -> bool:
+    def dropped(self, where: str, kind: str) -> bool:
+        """Did the reader say, at this very place, that it could not keep this record?"""
         row = self.archive.store.scalar(
-            'SELECT 1 FROM diagnostics WHERE source_id = ? AND "where" = ? LIMIT 1', (self.source_id, where)
+            'SELECT 1 FROM diagnostics WHERE source_id = ? AND "where" = ? AND dropped = ? LIMIT 1',
+            (self.source_id, where, kind),
         )
         return row is not None
 
-    def account(self, tally: Tally, where: str, what: str, found: bool) -> None:
+    def account(self, tally: Tally, where: str, what: str, found: bool, kind: str) -> None:
         tally.source += 1
         if found:
             tally.archive += 1
-        elif self.diagnosed(where):
+        elif self.dropped(where, kind):
             tally.explained += 1
         else:
             tally.unexplained += 1
@@ -120,7 +128,7 @@ def verify_slack(archive: Archive, source: Path) -> VerifyReport:
     names = sorted(export.entries)
     unsafe = {n for n in names if n.startswith("/") or ".." in n.split("/") or "\\" in n}
     for name in unsafe:
-        checker.account(report.tally("entries"), name, "unsafe entry not diagnosed", False)
+        checker.account(report.tally("entries"), name, "unsafe entry not diagnosed", False, "entry")
 
     roots = sorted({n.rpartition("/")[0] for n in names if n.rpartition("/")[2] in _LISTS + _USERS})
     _check_users(export, roots, checker)
@@ -140,30 +148,33 @@ def verify_slack(archive: Archive, source: Path) -> VerifyReport:
     return report
 
 
-def _json(export: _Export, name: str, checker: _Checker) -> Any:
+def _json(export: _Export, name: str, checker: _Checker, tally: Tally) -> Any:
+    # An entry the reader refused (unsafe path, zip bomb, unreadable) is not opened here either.
+    if checker.dropped(name, "entry"):
+        checker.account(tally, name, "entry refused", False, "entry")
+        return None
     try:
         return json.loads(export.read(name))
     except (ValueError, UnicodeDecodeError, zipfile.BadZipFile, OSError, EOFError) as exc:
-        if not checker.diagnosed(name):
-            checker.report.problem(f"{name}: unreadable ({exc}) and no diagnostic says so")
+        checker.account(tally, name, f"unreadable ({exc})", False, "file")
         return None
 
 
 def _records(
-    export: _Export, name: str, checker: _Checker, tally: Tally
+    export: _Export, name: str, checker: _Checker, tally: Tally, kind: str
 ) -> Iterator[tuple[str, dict[str, Any]]]:
-    data = _json(export, name, checker)
+    data = _json(export, name, checker, tally)
     if data is None:
         return
     if not isinstance(data, list):
-        checker.account(tally, name, "file is not a JSON array", False)
+        checker.account(tally, name, "file is not a JSON array", False, "file")
         return
     for index, record in enumerate(data):
         where = f"{name}#{index}"
         if isinstance(record, dict):
             yield where, record
         else:
-            checker.account(tally, where, "record is not an object", False)
+            checker.account(tally, where, "record is not an object", False, kind)
 
 
 def _check_users(export: _Export, roots: list[str], checker: _Checker) -> None:
@@ -173,7 +184,7 @@ def _check_users(export: _Export, roots: list[str], checker: _Checker) -> None:
             name = f"{root}/{fname}" if root else fname
             if name not in export.entries:
                 continue
-            for where, user in _records(export, name, checker, tally):
+            for where, user in _records(export, name, checker, tally, "user"):
                 uid = user.get("id")
                 found = (
                     isinstance(uid, str)
@@ -182,7 +193,7 @@ def _check_users(export: _Export, roots: list[str], checker: _Checker) -> None:
                     )
                     is not None
                 )
-                checker.account(tally, where, f"user {uid} missing", found)
+                checker.account(tally, where, f"user {uid} missing", found, "user")
 
 
 def _conversations(export: _Export, roots: list[str], checker: _Checker) -> dict[str, _Conv]:
@@ -193,10 +204,10 @@ def _conversations(export: _Export, roots: list[str], checker: _Checker) -> dict
         for fname in _LISTS:
             if prefix + fname not in export.entries:
                 continue
-            for where, record in _records(export, prefix + fname, checker, tally):
+            for where, record in _records(export, prefix + fname, checker, tally, "conversation"):
                 cid, name = record.get("id"), record.get("name")
                 if not isinstance(cid, str):
-                    checker.account(tally, where, "conversation without id", False)
+                    checker.account(tally, where, "conversation without id", False, "conversation")
                     continue
                 found = (
                     checker.archive.store.scalar(
@@ -204,13 +215,13 @@ def _conversations(export: _Export, roots: list[str], checker: _Checker) -> dict
                     )
                     is not None
                 )
-                checker.account(tally, where, f"conversation {cid} missing", found)
+                checker.account(tally, where, f"conversation {cid} missing", found, "conversation")
                 folder = prefix + (cid if fname == "dms.json" or not isinstance(name, str) else name)
                 members = record.get("members")
                 folders[folder] = _Conv(
                     cid,
                     name if isinstance(name, str) else cid,
-                    fname[:-5],
+                    _KINDS[fname],
                     members if isinstance(members, list) else None,
                     where,
                 )
@@ -235,8 +246,13 @@ def _check_members(conv: _Conv, checker: _Checker) -> None:
             (ids.space_id("slack", conv.native_id),),
         )
     }
-    for member in dict.fromkeys(m for m in conv.members if isinstance(m, str) and m):
-        checker.account(tally, conv.where, f"{member} not a member of {conv.name}", member in stored)
+    seen: set[str] = set()
+    for member in conv.members:
+        if isinstance(member, str) and member in seen:
+            continue
+        seen.add(member if isinstance(member, str) else "")
+        found = isinstance(member, str) and member in stored
+        checker.account(tally, conv.where, f"{member!r} not a member of {conv.name}", found, "membership")
 
 
 def _check_conversation(export: _Export, conv: _Conv, entries: list[str], checker: _Checker) -> None:
@@ -245,10 +261,10 @@ def _check_conversation(export: _Export, conv: _Conv, entries: list[str], checke
     for entry in entries:
         seen: set[str] = set()
         batch: list[tuple[str, dict[str, Any]]] = []
-        for where, message in _records(export, entry, checker, row.tally("messages")):
+        for where, message in _records(export, entry, checker, row.tally("messages"), "message"):
             ts = message.get("ts")
             if not isinstance(ts, str) or not _TS.match(ts) or ts in seen:
-                checker.account(row.tally("messages"), where, f"message {ts!r} not kept", False)
+                checker.account(row.tally("messages"), where, f"message {ts!r} not kept", False, "message")
                 continue
             seen.add(ts)
             batch.append((where, message))
@@ -307,8 +323,9 @@ def _check_batch(
         ts = m["ts"]
         subtype = m.get("subtype") if isinstance(m.get("subtype"), str) else ""
         stored = items.get(item)
-        checker.account(row.subtype(subtype), where, f"message {ts} missing", stored is not None)
-        checker.account(row.tally("messages"), where, f"message {ts} missing", stored is not None)
+        found = stored is not None
+        checker.account(row.subtype(subtype), where, f"message {ts} missing", found, "message")
+        checker.account(row.tally("messages"), where, f"message {ts} missing", found, "message")
         if stored is None:
             continue
         native, stored_subtype, root, raw = stored
@@ -322,6 +339,7 @@ def _check_batch(
                 where,
                 f"reply {ts} not in its thread {thread_ts}",
                 root == expected_root,
+                "reply",
             )
         if (
             native != ts
@@ -330,7 +348,7 @@ def _check_batch(
         ):
             checker.report.problem(f"{where}: message {ts} stored as ts={native} subtype={stored_subtype}")
             row.tally("messages").unexplained += 1
-        if raw is None or json.loads(raw) != m:
+        if not _raw_kept(checker, item, raw, m):
             checker.report.problem(f"{where}: the raw record of message {ts} differs from the export")
             row.tally("messages").unexplained += 1
         for index, reaction in enumerate(m["reactions"] if isinstance(m.get("reactions"), list) else []):
@@ -338,7 +356,11 @@ def _check_batch(
             users = reaction.get("users") if isinstance(reaction, dict) else None
             if not isinstance(name, str) or not isinstance(users, list):
                 checker.account(
-                    row.tally("reactions"), f"{where}/reactions/{index}", "invalid reaction", False
+                    row.tally("reactions"),
+                    f"{where}/reactions/{index}",
+                    "invalid reaction",
+                    False,
+                    "reaction",
                 )
                 continue
             for user in dict.fromkeys(u for u in users if isinstance(u, str) and u):
@@ -347,6 +369,7 @@ def _check_batch(
                     f"{where}/reactions/{index}",
                     f":{name}: by {user} missing",
                     (name, user) in reactions.get(item, set()),
+                    "reaction",
                 )
         message_files: list[Any] = m["files"] if isinstance(m.get("files"), list) else []
         if not message_files and isinstance(m.get("file"), dict):
@@ -358,4 +381,17 @@ def _check_batch(
                 f"{where}/files/{index}",
                 f"file {fid} missing",
                 isinstance(fid, str) and fid in files.get(item, set()),
+                "file",
             )
+
+
+def _raw_kept(checker: _Checker, item: str, raw: bytes | None, record: dict[str, Any]) -> bool:
+    """The archive holds this exact record: as the item's raw, or superseded by a later export."""
+    if raw is not None and json.loads(raw) == record:
+        return True
+    return any(
+        json.loads(old) == record
+        for (old,) in checker.archive.store.query(
+            "SELECT raw FROM superseded WHERE entity_id = ? AND source_id = ?", (item, checker.source_id)
+        )
+    )

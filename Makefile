@@ -1,0 +1,47 @@
+# The two commands of the README: `make demo` and `make test`. Both create the virtual
+# environment they need (idempotently) on a machine with only Python 3.11+ and pip.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+DEMO := demo-output
+
+.PHONY: demo test lint typecheck unit bench docs clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+demo: $(STAMP)
+	rm -rf $(DEMO)
+	$(BIN)/python -m passerelle.demo $(DEMO)/slack-export.zip
+	$(BIN)/passerelle ingest $(DEMO)/slack-export.zip -o $(DEMO)/archive
+	$(BIN)/passerelle verify $(DEMO)/archive --against $(DEMO)/slack-export.zip
+	$(BIN)/passerelle info $(DEMO)/archive
+	@echo
+	@echo "Demo export:   $(DEMO)/slack-export.zip"
+	@echo "Archive:       $(DEMO)/archive  (SQLite: $(DEMO)/archive/archive.sqlite, file bytes: $(DEMO)/archive/blobs)"
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest
+
+test: lint typecheck unit
+
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]' || echo "slack-export-viewer did not install; benchmark runs without it"
+	$(BIN)/python benchmarks/bench_slack_ingest.py
+
+docs: $(STAMP)
+	$(BIN)/python -m passerelle.reference_docs
+
+clean:
+	rm -rf $(VENV) $(DEMO) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,74 @@
+"""Generate the reference documents under docs/ from the code (``make docs``).
+
+A test regenerates them and fails when the committed copies are stale, so the CLI
+reference, the diagnostics catalogue, the format matrix and the model's JSON Schema can
+never drift from what the code does.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from passerelle.diagnostics import catalogue_markdown
+from passerelle.model.schema import json_schema_text
+from passerelle.readers import available_readers
+
+
+def cli_reference() -> str:
+    from passerelle.cli import cli
+
+    lines = ["# Command-line reference", "", "Generated from `passerelle --help` (`make docs`).", ""]
+    context = click.Context(cli, info_name="passerelle", terminal_width=88, max_content_width=88)
+    lines += ["## passerelle", "", "```", cli.get_help(context), "```", ""]
+    for name in sorted(cli.list_commands(context)):
+        command = cli.get_command(context, name)
+        assert command is not None
+        sub = click.Context(command, info_name=name, parent=context)
+        lines += [f"## passerelle {name}", "", "```", command.get_help(sub), "```", ""]
+    return "\n".join(lines)
+
+
+def format_matrix() -> str:
+    lines = [
+        "# Format matrix",
+        "",
+        "Generated from each reader's declaration (`passerelle formats`, `make docs`). What a",
+        "reader cannot carry is never dropped silently: each case is recorded as a diagnostic",
+        "(see [diagnostics.md](diagnostics.md)) and the raw source record is kept.",
+        "",
+        "| format | direction | platform | description |",
+        "|---|---|---|---|",
+    ]
+    readers = available_readers()
+    lines += [f"| `{n}` | reader | {r.info.platform} | {r.info.description} |" for n, r in readers.items()]
+    for name, reader in readers.items():
+        lines += ["", f"## `{name}` reader", "", "Keeps:", ""]
+        lines += [f"- {kept}" for kept in reader.info.keeps]
+        lines += ["", "Cannot carry (each case is a diagnostic):", ""]
+        lines += [f"- {lost}" for lost in reader.info.cannot_carry]
+    return "\n".join(lines) + "\n"
+
+
+def documents() -> dict[str, str]:
+    return {
+        "schema/model.schema.json": json_schema_text(),
+        "diagnostics.md": catalogue_markdown(),
+        "cli.md": cli_reference(),
+        "formats.md": format_matrix(),
+    }
+
+
+def main() -> None:
+    root = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("docs")
+    for relative, text in documents().items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
