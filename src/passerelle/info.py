@@ -14,7 +14,6 @@ _TABLES = (
     "reactions",
     "files",
     "revisions",
-    "refs",
     "diagnostics",
 )
 
@@ -42,7 +41,7 @@ def archive_info(store: SQLiteStore) -> dict[str, Any]:
             "files": count("SELECT count(*) FROM files"),
             "files_with_content": count("SELECT count(*) FROM files WHERE sha256 IS NOT NULL"),
             "revisions": count("SELECT count(*) FROM revisions"),
-            "references": count("SELECT count(*) FROM refs"),
+            "references": count("SELECT sum(json_array_length(body_refs)) FROM items"),
         },
         "diagnostics": {s: int(severities.get(s, 0)) for s in ("error", "warning", "info")},
         "by_code": dict(store.query("SELECT code, count(*) FROM diagnostics GROUP BY code ORDER BY code")),

@@ -41,8 +41,9 @@ CREATE TABLE IF NOT EXISTS items (
     edited_at INTEGER, edited_native TEXT, edited_by_id TEXT REFERENCES persons(id),
     deleted INTEGER NOT NULL, deleted_at INTEGER,
     thread_root_id TEXT, parent_id TEXT, also_in_channel INTEGER NOT NULL, pinned INTEGER NOT NULL,
-    title TEXT, body_format TEXT, body_source TEXT, body_text TEXT, raw BLOB, origin TEXT,
-    source_id TEXT NOT NULL
+    title TEXT, body_format TEXT, body_source TEXT, body_text TEXT,
+    body_refs TEXT, -- JSON array of the body's references (mentions, links, emoji), in order
+    raw BLOB, origin TEXT, source_id TEXT NOT NULL
 ) STRICT;
 CREATE INDEX IF NOT EXISTS items_space_time ON items (space_id, created_at);
 CREATE INDEX IF NOT EXISTS items_thread ON items (thread_root_id) WHERE thread_root_id IS NOT NULL;
@@ -50,7 +51,7 @@ CREATE INDEX IF NOT EXISTS items_thread ON items (thread_root_id) WHERE thread_r
 CREATE TABLE IF NOT EXISTS revisions (
     id TEXT PRIMARY KEY, item_id TEXT NOT NULL REFERENCES items(id), native_id TEXT NOT NULL,
     author_id TEXT, created_at INTEGER, body_format TEXT, body_source TEXT, body_text TEXT,
-    comment TEXT, raw BLOB, origin TEXT, source_id TEXT NOT NULL
+    body_refs TEXT, comment TEXT, raw BLOB, origin TEXT, source_id TEXT NOT NULL
 ) STRICT;
 CREATE INDEX IF NOT EXISTS revisions_item ON revisions (item_id);
 
@@ -69,11 +70,6 @@ CREATE TABLE IF NOT EXISTS files (
 CREATE TABLE IF NOT EXISTS item_files (
     item_id TEXT NOT NULL REFERENCES items(id), file_id TEXT NOT NULL REFERENCES files(id),
     position INTEGER NOT NULL, PRIMARY KEY (item_id, file_id)
-) STRICT, WITHOUT ROWID;
-
-CREATE TABLE IF NOT EXISTS refs (
-    item_id TEXT NOT NULL REFERENCES items(id), position INTEGER NOT NULL, kind TEXT NOT NULL,
-    target TEXT NOT NULL, target_id TEXT, label TEXT, PRIMARY KEY (item_id, position)
 ) STRICT, WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS diagnostics (
@@ -109,18 +105,20 @@ WHEN old.raw IS NOT NULL AND old.raw IS NOT new.raw BEGIN
     INSERT OR IGNORE INTO superseded VALUES (old.id, old.source_id, old.raw, new.source_id);
 END;
 
--- Full-text search on bodies (external content: the text lives once, in items).
+-- Full-text search on bodies (external content: the text lives once, in items). New rows
+-- are indexed in bulk before each commit (SQLiteStore.index_search), up to the rowid kept
+-- in meta 'fts_rowid'; these triggers keep rows already indexed in step when they change.
 CREATE VIRTUAL TABLE IF NOT EXISTS items_fts USING fts5 (
     body_text, title, content = 'items', content_rowid = 'rowid',
     tokenize = 'unicode61 remove_diacritics 2'
 );
-CREATE TRIGGER IF NOT EXISTS items_fts_insert AFTER INSERT ON items BEGIN
-    INSERT INTO items_fts (rowid, body_text, title) VALUES (new.rowid, new.body_text, new.title);
-END;
-CREATE TRIGGER IF NOT EXISTS items_fts_delete AFTER DELETE ON items BEGIN
+INSERT OR IGNORE INTO meta VALUES ('fts_rowid', '0');
+CREATE TRIGGER IF NOT EXISTS items_fts_delete AFTER DELETE ON items
+WHEN old.rowid <= (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'fts_rowid') BEGIN
     INSERT INTO items_fts (items_fts, rowid, body_text, title) VALUES ('delete', old.rowid, old.body_text, old.title);
 END;
-CREATE TRIGGER IF NOT EXISTS items_fts_update AFTER UPDATE OF body_text, title ON items BEGIN
+CREATE TRIGGER IF NOT EXISTS items_fts_update AFTER UPDATE OF body_text, title ON items
+WHEN old.rowid <= (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'fts_rowid') BEGIN
     INSERT INTO items_fts (items_fts, rowid, body_text, title) VALUES ('delete', old.rowid, old.body_text, old.title);
     INSERT INTO items_fts (rowid, body_text, title) VALUES (new.rowid, new.body_text, new.title);
 END;
@@ -129,16 +127,15 @@ END;
 CREATE TRIGGER IF NOT EXISTS items_body_history AFTER UPDATE OF body_source ON items
 WHEN old.body_source IS NOT new.body_source BEGIN
     INSERT OR IGNORE INTO revisions (id, item_id, native_id, author_id, created_at, body_format,
-        body_source, body_text, comment, raw, origin, source_id)
+        body_source, body_text, body_refs, comment, raw, origin, source_id)
     VALUES ('rev_' || old.id || '_' || coalesce(old.edited_native, old.created_native, ''), old.id,
         coalesce(old.edited_native, old.created_native, ''), coalesce(old.edited_by_id, old.author_id),
-        coalesce(old.edited_at, old.created_at), old.body_format, old.body_source, old.body_text,
+        coalesce(old.edited_at, old.created_at), old.body_format, old.body_source, old.body_text, old.body_refs,
         'earlier version, from an earlier export', old.raw, old.origin, old.source_id);
     INSERT OR IGNORE INTO revisions (id, item_id, native_id, author_id, created_at, body_format,
-        body_source, body_text, comment, raw, origin, source_id)
+        body_source, body_text, body_refs, comment, raw, origin, source_id)
     VALUES ('rev_' || new.id || '_' || coalesce(new.edited_native, new.created_native, ''), new.id,
         coalesce(new.edited_native, new.created_native, ''), coalesce(new.edited_by_id, new.author_id),
-        coalesce(new.edited_at, new.created_at), new.body_format, new.body_source, new.body_text,
+        coalesce(new.edited_at, new.created_at), new.body_format, new.body_source, new.body_text, new.body_refs,
         'later version, from a later export', new.raw, new.origin, new.source_id);
-    DELETE FROM refs WHERE item_id = new.id;
 END;

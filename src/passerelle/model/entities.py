@@ -115,12 +115,23 @@ class Membership(_Entity, frozen=True):
     origin: str | None = None
 
 
+class Reference(_Entity, frozen=True):
+    """A mention, link or emoji inside a body, so a writer can rewrite it for its target."""
+
+    kind: RefKind
+    target: str  # the source's own token: user id, channel id, URL, emoji name…
+    target_id: str | None = None  # the canonical id where it resolves
+    label: str | None = None
+
+
 class Body(_Entity, frozen=True):
-    """The original markup exactly, and one normalised form (CommonMark) for search and writers."""
+    """The original markup exactly, one normalised form (CommonMark) for search and writers,
+    and the references the markup holds, in order of appearance."""
 
     format: str  # e.g. "slack-mrkdwn", "mediawiki", "html"
     source: str
     normalised: str
+    references: tuple[Reference, ...] = ()
 
 
 class Item(_Entity, frozen=True):
@@ -192,17 +203,6 @@ class ItemFile(_Entity, frozen=True):
     item_id: str
     file_id: str
     position: int
-
-
-class Reference(_Entity, frozen=True):
-    """A mention, link or emoji inside a body, so a writer can rewrite it for its target."""
-
-    item_id: str
-    position: int
-    kind: RefKind
-    target: str  # the source's own token: user id, channel id, URL, emoji name…
-    target_id: str | None = None  # the canonical id where it resolves
-    label: str | None = None
 
 
 class Diagnostic(_Entity, frozen=True):

@@ -8,20 +8,22 @@ or from a later export of the same workspace, yields the same id.
 from __future__ import annotations
 
 import hashlib
-
-_SEP = b"\x1f"
+from functools import lru_cache
 
 
 def make_id(prefix: str, *parts: str) -> str:
     """Return ``prefix_<24 hex>``, a stable digest of the namespaced parts."""
-    digest = hashlib.blake2b(_SEP.join(p.encode() for p in parts), digest_size=12).hexdigest()
+    digest = hashlib.blake2b("\x1f".join(parts).encode(), digest_size=12).hexdigest()
     return f"{prefix}_{digest}"
 
 
+# Persons and spaces are referenced over and over; their ids are worth remembering.
+@lru_cache(maxsize=1 << 16)
 def person_id(platform: str, native_id: str) -> str:
     return make_id("per", platform, native_id)
 
 
+@lru_cache(maxsize=1 << 14)
 def space_id(platform: str, native_id: str) -> str:
     return make_id("spc", platform, native_id)
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Protocol
+from typing import IO, ClassVar, Protocol
+
+import msgspec
 
 from passerelle.archive.writer import ArchiveWriter
+from passerelle.model.entities import Diagnostic
 from passerelle.progress import Display
 from passerelle.readers.source_tree import SourceTree
 
@@ -17,6 +20,27 @@ class FormatInfo:
     description: str
     keeps: tuple[str, ...]
     cannot_carry: tuple[str, ...]
+
+
+class Sink(Protocol):
+    """Where a reader puts what it makes: the archive writer, or a recording replayed into it."""
+
+    def add(self, entity: msgspec.Struct) -> None: ...
+
+    def diagnose(
+        self,
+        code: str,
+        where: str,
+        message: str,
+        *,
+        dropped: str | None = None,
+        entity_id: str | None = None,
+        raw: bytes | None = None,
+    ) -> Diagnostic: ...
+
+    def put_blob(self, stream: IO[bytes], *, size: int | None = None) -> tuple[str, int]: ...
+
+    def put_blob_bytes(self, data: bytes) -> tuple[str, int]: ...
 
 
 class Reader(Protocol):

@@ -12,14 +12,22 @@ Reference: ../shared/reference/formats-chat.md §1 and §2.
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
+import os
 import re
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from multiprocessing import get_context
+from pathlib import Path
 from typing import Any, ClassVar
 
 import msgspec
 
+from passerelle.archive.blobs import BlobWriter, LocalBlobStore
 from passerelle.archive.writer import ArchiveWriter
 from passerelle.model import ids
 from passerelle.model.entities import (
@@ -40,8 +48,9 @@ from passerelle.model.entities import (
 )
 from passerelle.progress import Display
 from passerelle.readers import slack_mrkdwn
-from passerelle.readers.base import FormatInfo
-from passerelle.readers.source_tree import EntryError, SourceTree
+from passerelle.readers.base import FormatInfo, Sink
+from passerelle.readers.recording import Event, Recording
+from passerelle.readers.source_tree import EntryError, Limits, SourceTree
 
 PLATFORM = "slack"
 BODY_FORMAT = "slack-mrkdwn"
@@ -276,7 +285,7 @@ class SlackReader:
         roots = _roots(tree)
         state.persons |= {
             row[0]
-            for row in out.store.query(
+            for row in out.query(
                 "SELECT native_id FROM persons WHERE platform = ? AND is_placeholder = 1", (PLATFORM,)
             )
         }
@@ -290,16 +299,20 @@ class SlackReader:
 
         folders = self._folders(tree, conversations)
         task = display.task("Slack conversations", total=len(folders))
+        chunks: list[_Chunk] = []
         for folder, day_files in folders.items():
             conversation = conversations.get(folder) or self._unlisted(folder, out, state)
+            state.consumed.update(day_files)
             unit = f"conversation:{folder}"
             if out.is_done(unit):
-                state.consumed.update(day_files)
-            else:
-                for entry in day_files:
-                    self._read_day_file(tree, entry, conversation, out, state)
-                out.complete(unit)
-            task.advance()
+                task.advance()
+                continue
+            chunks += _chunks(tree, unit, conversation, day_files)
+        for chunk, events in self._parse(chunks, out, state):
+            self._replay(events, out, state)
+            if chunk.last:
+                out.complete(chunk.unit)
+                task.advance()
 
         if not out.is_done("leftovers"):
             self._report_leftovers(tree, out, state)
@@ -307,6 +320,64 @@ class SlackReader:
         if not out.is_done("threads"):
             self._report_missing_roots(out)
             out.complete("threads")
+
+    # -- conversations in chunks, in this process or in a pool -------------------------
+    PARALLEL_MIN_BYTES: ClassVar[int] = 24 << 20  # below this, a pool costs more than it saves
+
+    def _parse(
+        self, chunks: list[_Chunk], out: ArchiveWriter, state: _State
+    ) -> Iterator[tuple[_Chunk, list[Event]]]:
+        """Parse chunks into recordings, yielded in order; in worker processes for large exports."""
+        context = _Context.of(state, out)
+        workers = min(os.cpu_count() or 1, 4)
+        if workers < 2 or sum(c.size for c in chunks) < self.PARALLEL_MIN_BYTES:
+            _worker_init(context)
+            try:
+                for chunk in chunks:
+                    yield chunk, _worker_parse(chunk)
+            finally:
+                _worker_done()
+            return
+        pool = ProcessPoolExecutor(
+            max_workers=workers, mp_context=get_context("forkserver"), initializer=_worker_init,
+            initargs=(context,),
+        )  # fmt: skip
+        try:
+            pending: deque[tuple[_Chunk, Future[list[Event]]]] = deque()
+            todo = iter(chunks)
+            # A bounded window of chunks in flight keeps memory flat, whatever the export's size.
+            for chunk in itertools.islice(todo, workers + 2):
+                pending.append((chunk, pool.submit(_worker_parse, chunk)))
+            while pending:
+                chunk, future = pending.popleft()
+                events = future.result()
+                for following in itertools.islice(todo, 1):
+                    pending.append((following, pool.submit(_worker_parse, following)))
+                yield chunk, events
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _replay(self, events: list[Event], out: ArchiveWriter, state: _State) -> None:
+        skipping = False  # inside a file already written from an earlier conversation
+        for event in events:
+            kind = event[0]
+            if kind == "file":
+                skipping = event[1] in state.files_written
+                state.files_written.add(event[1])
+            elif kind == "file_end":
+                skipping = False
+            elif skipping:
+                continue
+            elif kind == "row":
+                out.add_row(event[1], event[2])
+            elif kind == "diagnostic":
+                out.add_diagnostic(event[1])
+            elif kind == "person":
+                self._ensure_person(event[1], event[2], out, state, bot=event[3])
+            elif kind == "once":
+                self._once(out, state, *event[1:])
+            elif kind == "consumed":
+                state.consumed.add(event[1])
 
     # -- persons ------------------------------------------------------------------------
     def _read_users(self, tree: SourceTree, roots: list[str], out: ArchiveWriter, state: _State) -> None:
@@ -336,12 +407,12 @@ class SlackReader:
         if emit:
             out.complete("users")
 
-    def _ensure_person(
-        self, uid: str, where: str, out: ArchiveWriter, state: _State, *, bot: bool = False
-    ) -> str:
+    def _ensure_person(self, uid: str, where: str, out: Sink, state: _State, *, bot: bool = False) -> str:
         if uid not in state.persons:
             state.persons.add(uid)
-            if uid == SLACKBOT:
+            if isinstance(out, Recording):
+                out.mark("person", uid, where, bot)  # decided when replayed, in the source's order
+            elif uid == SLACKBOT:
                 out.add(
                     Person(
                         id=ids.person_id(PLATFORM, uid),
@@ -520,7 +591,7 @@ class SlackReader:
 
     # -- messages ------------------------------------------------------------------------
     def _read_day_file(
-        self, tree: SourceTree, entry: str, conv: _Conversation, out: ArchiveWriter, state: _State
+        self, tree: SourceTree, entry: str, conv: _Conversation, out: Sink, state: _State
     ) -> None:
         day = _DAY_FILE.match(entry.rpartition("/")[2])
         assert day is not None
@@ -559,7 +630,7 @@ class SlackReader:
         created: int,
         where: str,
         conv: _Conversation,
-        out: ArchiveWriter,
+        out: Sink,
         state: _State,
     ) -> None:
         space = ids.space_id(PLATFORM, conv.native_id)
@@ -595,6 +666,16 @@ class SlackReader:
         text = _str(m, "text") or ""
 
         normalised, refs = slack_mrkdwn.parse(text, self._namer(state))
+        references = []
+        for ref in refs:
+            target_id = None
+            if ref.kind is RefKind.PERSON:
+                target_id = self._ensure_person(ref.target, where, out, state)
+            elif ref.kind is RefKind.SPACE:
+                target_id = ids.space_id(PLATFORM, ref.target)
+            references.append(
+                Reference(kind=ref.kind, target=ref.target, target_id=target_id, label=ref.label)
+            )
         out.add(
             Item(
                 id=item,
@@ -616,33 +697,19 @@ class SlackReader:
                 parent_id=root,
                 also_in_channel=root is not None and subtype == "thread_broadcast",
                 pinned=bool(m.get("pinned_to")) or (conv.native_id, ts) in state.pins,
-                body=Body(format=BODY_FORMAT, source=text, normalised=normalised),
+                body=Body(
+                    format=BODY_FORMAT, source=text, normalised=normalised, references=tuple(references)
+                ),
                 raw=raw,
                 origin=where,
             )
         )
-        for position, ref in enumerate(refs):
-            target_id = None
-            if ref.kind is RefKind.PERSON:
-                target_id = self._ensure_person(ref.target, where, out, state)
-            elif ref.kind is RefKind.SPACE:
-                target_id = ids.space_id(PLATFORM, ref.target)
-            out.add(
-                Reference(
-                    item_id=item,
-                    position=position,
-                    kind=ref.kind,
-                    target=ref.target,
-                    target_id=target_id,
-                    label=ref.label,
-                )
-            )
         self._reactions(m, item, where, out, state)
         self._files(m, item, where, out, state)
         if subtype == "message_changed":
             self._history(m, conv, where, out, state)
 
-    def _author(self, m: dict[str, Any], where: str, out: ArchiveWriter, state: _State) -> str | None:
+    def _author(self, m: dict[str, Any], where: str, out: Sink, state: _State) -> str | None:
         user = m.get("user")
         if isinstance(user, str) and user:
             return self._ensure_person(user, where, out, state)
@@ -653,7 +720,7 @@ class SlackReader:
             return self._ensure_person(bot_id, where, out, state, bot=True)
         return None
 
-    def _reactions(self, m: dict[str, Any], item: str, where: str, out: ArchiveWriter, state: _State) -> None:
+    def _reactions(self, m: dict[str, Any], item: str, where: str, out: Sink, state: _State) -> None:
         reactions = m.get("reactions")
         if not isinstance(reactions, list):
             return
@@ -681,7 +748,7 @@ class SlackReader:
                     f":{name}: has count {count} but lists {len(users)} users",
                 )
 
-    def _files(self, m: dict[str, Any], item: str, where: str, out: ArchiveWriter, state: _State) -> None:
+    def _files(self, m: dict[str, Any], item: str, where: str, out: Sink, state: _State) -> None:
         files = m.get("files")
         if not isinstance(files, list):
             files = [m["file"]] if isinstance(m.get("file"), dict) else []
@@ -699,11 +766,16 @@ class SlackReader:
             canonical = ids.file_id(PLATFORM, fid)
             if fid not in state.files_written:
                 state.files_written.add(fid)
+                # A file shared in several conversations is written once: the first, in order.
+                if isinstance(out, Recording):
+                    out.mark("file", fid)
                 self._file(f, fid, canonical, f"{where}/files/{position}", out, state)
+                if isinstance(out, Recording):
+                    out.mark("file_end")
             out.add(ItemFile(item_id=item, file_id=canonical, position=position))
 
     def _file(
-        self, f: dict[str, Any], fid: str, canonical: str, where: str, out: ArchiveWriter, state: _State
+        self, f: dict[str, Any], fid: str, canonical: str, where: str, out: Sink, state: _State
     ) -> None:
         sha256 = missing = None
         declared = f.get("size") if isinstance(f.get("size"), int) else None
@@ -711,8 +783,10 @@ class SlackReader:
         if entry is not None:
             try:
                 with state.tree.open_entry(entry) as stream:
-                    sha256, size = out.put_blob(stream)
+                    sha256, size = out.put_blob(stream, size=state.tree.size(entry))
                 state.consumed.add(entry)
+                if isinstance(out, Recording):
+                    out.mark("consumed", entry)
                 if declared is not None and declared != size:
                     out.diagnose(
                         "slack.file_size_mismatch",
@@ -756,9 +830,7 @@ class SlackReader:
             )
         )
 
-    def _history(
-        self, m: dict[str, Any], conv: _Conversation, where: str, out: ArchiveWriter, state: _State
-    ) -> None:
+    def _history(self, m: dict[str, Any], conv: _Conversation, where: str, out: Sink, state: _State) -> None:
         """A message_changed event carries the message before and after: two revisions of its target."""
         new, old = m.get("message"), m.get("previous_message")
         if not isinstance(new, dict) or not isinstance(new.get("ts"), str):
@@ -805,14 +877,14 @@ class SlackReader:
                 code = "slack.not_a_day_file"
             try:
                 with tree.open_entry(name) as stream:
-                    sha, size = out.put_blob(stream)
+                    sha, size = out.put_blob(stream, size=tree.size(name))
             except (EntryError, OSError, EOFError, ValueError) as exc:
                 out.diagnose("source.unreadable_entry", name, f"{name!r} could not be read: {exc}")
                 continue
             out.diagnose(code, name, f"{name!r} ({size} bytes) is not interpreted; kept as blob sha256:{sha}")
 
     def _report_missing_roots(self, out: ArchiveWriter) -> None:
-        rows = out.store.query(
+        rows = out.query(
             "SELECT r.thread_root_id, min(r.origin), count(*) FROM items r WHERE r.source_id = ?"
             " AND r.thread_root_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM items t WHERE t.id = r.thread_root_id)"
             " GROUP BY r.thread_root_id ORDER BY 2",
@@ -828,10 +900,13 @@ class SlackReader:
 
     # -- helpers -------------------------------------------------------------------------------
     @staticmethod
-    def _once(out: ArchiveWriter, state: _State, key: str, code: str, where: str, message: str) -> None:
+    def _once(out: Sink, state: _State, key: str, code: str, where: str, message: str) -> None:
         if key not in state.reported:
             state.reported.add(key)
-            out.diagnose(code, where, message)
+            if isinstance(out, Recording):
+                out.mark("once", key, code, where, message)
+            else:
+                out.diagnose(code, where, message)
 
     @staticmethod
     def _namer(state: _State) -> Any:
@@ -880,7 +955,7 @@ def _roots(tree: SourceTree) -> list[str]:
 
 
 def _records(
-    tree: SourceTree, entry: str, out: ArchiveWriter, state: _State, kind: str, *, report: bool
+    tree: SourceTree, entry: str, out: Sink, state: _State, kind: str, *, report: bool
 ) -> Iterator[tuple[str, bytes, dict[str, Any]]]:
     """Yield (where, exact bytes, decoded object) for each element of a JSON array file.
 
@@ -943,3 +1018,96 @@ def _is_utf8(data: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+# -- parsing conversations in chunks, in worker processes or in this one ------------------
+CHUNK_BYTES = 4 << 20
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    unit: str
+    conversation: _Conversation
+    entries: tuple[str, ...]
+    size: int
+    last: bool
+
+
+def _chunks(tree: SourceTree, unit: str, conversation: _Conversation, entries: list[str]) -> list[_Chunk]:
+    """Split a conversation's day files into chunks of about CHUNK_BYTES, in order."""
+    chunks: list[_Chunk] = []
+    current: list[str] = []
+    size = 0
+    for entry in entries:
+        current.append(entry)
+        size += tree.size(entry)
+        if size >= CHUNK_BYTES:
+            chunks.append(_Chunk(unit, conversation, tuple(current), size, False))
+            current, size = [], 0
+    if current or not chunks:
+        chunks.append(_Chunk(unit, conversation, tuple(current), size, False))
+    chunks[-1] = dataclasses.replace(chunks[-1], last=True)
+    return chunks
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What a worker needs to parse any conversation: sent once to each worker."""
+
+    path: Path
+    limits: Limits
+    source_id: str
+    blob_root: Path
+    persons: frozenset[str]
+    user_names: dict[str, str]
+    space_names: dict[str, str]
+    bot_users: dict[str, str]
+    pins: frozenset[tuple[str, str]]
+    uploads: dict[str, str]
+    reported: frozenset[str]
+    files_written: frozenset[str]
+
+    @classmethod
+    def of(cls, state: _State, out: ArchiveWriter) -> _Context:
+        return cls(
+            state.tree.path, state.tree.limits, out.source.id, out.archive.blobs.root,
+            frozenset(state.persons), state.user_names, state.space_names, state.bot_users,
+            frozenset(state.pins), state.uploads, frozenset(state.reported), frozenset(state.files_written),
+        )  # fmt: skip
+
+
+_WORKER: tuple[SlackReader, _State, Recording] | None = None
+
+
+def _worker_init(context: _Context) -> None:
+    global _WORKER
+    tree = SourceTree.open(context.path, context.limits)
+    state = _State(tree)
+    state.persons = set(context.persons)
+    state.user_names = context.user_names
+    state.space_names = context.space_names
+    state.bot_users = context.bot_users
+    state.pins = set(context.pins)
+    state.uploads = context.uploads
+    state.reported = set(context.reported)
+    state.files_written = set(context.files_written)
+    blobs = BlobWriter(LocalBlobStore(context.blob_root))
+    _WORKER = (SlackReader(), state, Recording(context.source_id, blobs))
+
+
+def _worker_done() -> None:
+    global _WORKER
+    if _WORKER is not None:
+        _WORKER[1].tree.close()
+        _WORKER[2].blobs.close()
+        _WORKER = None
+
+
+def _worker_parse(chunk: _Chunk) -> list[Event]:
+    assert _WORKER is not None, "_worker_init runs first"
+    reader, state, recording = _WORKER
+    recording.events = []
+    for entry in chunk.entries:
+        reader._read_day_file(state.tree, entry, chunk.conversation, recording, state)
+    recording.blobs.wait()  # the chunk's file bytes are on disk before its unit can be marked done
+    return recording.events

@@ -21,6 +21,8 @@ _BOLD = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
 _ITALIC = re.compile(r"(?<![\w_])_(?=\S)([^_\n]+?)(?<=\S)_(?![\w_])")
 _STRIKE = re.compile(r"(?<![\w~])~(?=\S)([^~\n]+?)(?<=\S)~(?![\w~])")
 _BROADCASTS = {"here", "channel", "everyone"}
+_STYLE_MARK = re.compile(r"[*_~]")
+_ANY_MARKUP = re.compile(r"[<>&*_~:`]")
 
 
 @dataclass(frozen=True)
@@ -31,12 +33,14 @@ class Ref:
 
 
 def unescape(text: str) -> str:
+    if "&" not in text:
+        return text
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def _style(text: str) -> str:
     # mrkdwn styles to CommonMark, outside code spans and blocks.
-    if not any(c in text for c in "*_~"):
+    if not _STYLE_MARK.search(text):
         return text
     parts = _CODE.split(text)
     for i in range(0, len(parts), 2):
@@ -77,6 +81,8 @@ def _token(body: str, names: Callable[[RefKind, str], str | None]) -> tuple[Ref 
 
 def parse(text: str, names: Callable[[RefKind, str], str | None]) -> tuple[str, list[Ref]]:
     """Return (normalised CommonMark, references in order of appearance)."""
+    if not _ANY_MARKUP.search(text):
+        return text, []
     refs: list[Ref] = []
     out: list[str] = []
     pos = 0

@@ -9,15 +9,39 @@ Nothing is ever extracted to disk: readers stream entries straight from the zip.
 from __future__ import annotations
 
 import hashlib
+import io
+import lzma
 import os
 import stat
+import struct
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import IO
+from typing import IO, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 CHUNK = 1 << 20
+
+# What reading a hostile zip can raise besides OSError: a truncated or corrupt central
+# directory (BadZipFile, EOFError, struct.error), names flagged UTF-8 that are not
+# (UnicodeDecodeError, a ValueError), versions or methods zipfile does not support
+# (NotImplementedError), encrypted entries (RuntimeError), corrupt compressed data
+# (zlib.error, lzma.LZMAError; bz2 raises OSError).
+_ZIP_ERRORS: tuple[type[BaseException], ...] = (
+    zipfile.BadZipFile,
+    OSError,
+    EOFError,
+    ValueError,
+    NotImplementedError,
+    RuntimeError,
+    struct.error,
+    zlib.error,
+    lzma.LZMAError,
+)
 
 
 @dataclass(frozen=True)
@@ -35,6 +59,7 @@ class Problem:
     code: str  # a diagnostics code: source.unsafe_path, source.too_large…
     entry: str
     message: str
+    dropped: str | None = "entry"  # None: the entry is still read (a name that is not UTF-8)
 
 
 class BadSourceError(Exception):
@@ -72,6 +97,8 @@ class SourceTree:
     _zip: zipfile.ZipFile | None = None
     _zip_infos: dict[str, zipfile.ZipInfo] = field(default_factory=dict)
     _files: dict[str, int] = field(default_factory=dict)  # name -> size
+    # Folder entries whose name is not UTF-8: the name shown -> the name on disk.
+    _real: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def open(cls, path: Path, limits: Limits | None = None) -> SourceTree:
@@ -81,7 +108,7 @@ class SourceTree:
         elif path.is_file():
             try:
                 tree._zip = zipfile.ZipFile(path)
-            except (zipfile.BadZipFile, OSError) as exc:
+            except _ZIP_ERRORS as exc:
                 raise BadSourceError(f"{path}: not a readable zip file ({exc})") from None
             tree._scan_zip()
         else:
@@ -103,6 +130,18 @@ class SourceTree:
                     Problem("source.unsafe_path", name, f"zip entry {name!r} escapes the export; not read")
                 )
                 continue
+            if name in self._zip_infos:
+                # zipfile (and unzip) would let the later entry shadow the earlier one: say so.
+                earlier = self._zip_infos.pop(name)
+                del self._files[name]
+                self.problems.append(
+                    Problem(
+                        "source.unreadable_entry",
+                        name,
+                        f"zip holds two entries named {name!r}; the earlier one"
+                        f" ({earlier.file_size} bytes at offset {earlier.header_offset}) is shadowed; not read",
+                    )
+                )
             size, packed = info.file_size, max(info.compress_size, 1)
             if size > self.limits.max_entry_bytes or (
                 size > self.limits.ratio_floor and size / packed > self.limits.max_ratio
@@ -120,26 +159,74 @@ class SourceTree:
 
     def _scan_dir(self) -> None:
         root = self.path.resolve()
-        for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+
+        def unlisted(exc: OSError) -> None:  # os.walk would skip the folder without a word
+            where = Path(str(exc.filename or root))
+            name = where.relative_to(root).as_posix() if where.is_relative_to(root) else str(where)
+            shown = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            self.problems.append(
+                Problem("source.unreadable_entry", shown, f"folder {shown!r} could not be listed: {exc}")
+            )
+
+        for dirpath, dirnames, filenames in os.walk(root, onerror=unlisted, followlinks=False):
             dirnames.sort()
             for fname in sorted(
                 filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]
             ):
                 full = Path(dirpath) / fname
-                name = full.relative_to(root).as_posix()
-                st = full.lstat()
-                if stat.S_ISLNK(st.st_mode):
-                    target = full.resolve()
-                    if not target.is_relative_to(root) or not target.is_file():
-                        self.problems.append(
-                            Problem(
-                                "source.unsafe_path", name, f"{name!r} is a link out of the export; not read"
-                            )
+                real = full.relative_to(root).as_posix()
+                name = self._shown_name(real)
+                if name is None:
+                    continue
+                try:
+                    st = full.lstat()
+                    if stat.S_ISLNK(st.st_mode):
+                        target = full.resolve(strict=True)
+                        if not target.is_relative_to(root) or not target.is_file():
+                            raise ValueError("link out of the export")
+                        st = target.stat()
+                except (OSError, RuntimeError, ValueError):  # RuntimeError: a symlink loop
+                    self.problems.append(
+                        Problem(
+                            "source.unsafe_path",
+                            name,
+                            f"{name!r} is a link out of the export (or dangling, or a loop); not read",
                         )
-                        continue
-                    st = target.stat()
-                if stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode):
-                    self._files[name] = st.st_size
+                    )
+                    continue
+                if not stat.S_ISREG(st.st_mode):
+                    # A FIFO, socket or device: opening it could block or never end.
+                    self.problems.append(
+                        Problem("source.unreadable_entry", name, f"{name!r} is not a regular file; not read")
+                    )
+                    continue
+                self._files[name] = st.st_size
+
+    def _shown_name(self, real: str) -> str | None:
+        """The name a folder entry is known by: itself, or for a name that is not UTF-8, its cp1252 reading."""
+        try:
+            real.encode("utf-8")
+        except UnicodeEncodeError:  # os.walk hands undecodable bytes over as lone surrogates
+            raw = real.encode("utf-8", "surrogateescape")
+            name = raw.decode("cp1252", "backslashreplace")
+            if name in self._real or (self.path / name).exists():
+                self.problems.append(
+                    Problem(
+                        "source.unreadable_entry", name, f"{raw!r}: name is not UTF-8 and clashes; not read"
+                    )
+                )
+                return None
+            self._real[name] = real
+            self.problems.append(
+                Problem(
+                    "source.not_utf8",
+                    name,
+                    f"file name {raw!r} is not UTF-8; read as cp1252: {name!r}",
+                    dropped=None,
+                )
+            )
+            return name
+        return real
 
     # -- listing ----------------------------------------------------------------------
     def names(self) -> list[str]:
@@ -152,25 +239,34 @@ class SourceTree:
         return self._files[name]
 
     # -- reading ----------------------------------------------------------------------
-    def open_entry(self, name: str) -> IO[bytes]:
+    def _open(self, name: str) -> IO[bytes]:
         if name not in self._files:
             raise EntryError("source.unreadable_entry", name, f"{name!r} is not in the export")
+        if self._zip is not None:
+            return self._zip.open(self._zip_infos[name])
+        return (self.path / self._real.get(name, name)).open("rb", buffering=0)
+
+    def open_entry(self, name: str) -> IO[bytes]:
+        """A stream of the entry's bytes; any failure, now or while reading, is an ``EntryError``."""
         try:
-            if self._zip is not None:
-                return self._zip.open(self._zip_infos[name])
-            return (self.path / name).open("rb")
-        except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
-            raise EntryError("source.unreadable_entry", name, f"{name!r} could not be read: {exc}") from None
+            raw = self._open(name)
+        except _ZIP_ERRORS as exc:
+            raise _unreadable(name, exc) from None
+        return io.BufferedReader(_GuardedStream(name, raw), buffer_size=CHUNK)
 
     def read_bytes(self, name: str, limit: int | None = None) -> bytes:
         limit = self.limits.max_json_bytes if limit is None else limit
-        if self._files.get(name, 0) > limit:
+        size = self._files.get(name, 0)
+        if size > limit:
             raise EntryError("source.too_large", name, f"{name!r} is larger than {limit} bytes; not read")
         try:
-            with self.open_entry(name) as handle:
-                data = handle.read(limit + 1)
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
-            raise EntryError("source.unreadable_entry", name, f"{name!r} could not be read: {exc}") from None
+            with self._open(name) as handle:
+                # One allocation of the listed size; a file that grew since is read on, to the limit.
+                data = _read_up_to(handle, size + 1)
+                if len(data) > size:
+                    data += _read_up_to(handle, limit + 1 - len(data))
+        except _ZIP_ERRORS as exc:
+            raise _unreadable(name, exc) from None
         if len(data) > limit:
             raise EntryError("source.too_large", name, f"{name!r} is larger than {limit} bytes; not read")
         return data
@@ -192,7 +288,10 @@ class SourceTree:
                 while chunk := handle.read(CHUNK):
                     entry.update(chunk)
                     total += len(chunk)
-            digest.update(name.encode() + b"\0" + entry.digest())
+            # The name as the file system holds it, so a name that is not UTF-8 counts as its bytes.
+            digest.update(
+                self._real.get(name, name).encode("utf-8", "surrogateescape") + b"\0" + entry.digest()
+            )
         return digest.hexdigest(), total
 
     def iter_dirs(self) -> Iterator[str]:
@@ -206,3 +305,47 @@ class SourceTree:
     def close(self) -> None:
         if self._zip is not None:
             self._zip.close()
+
+
+class _GuardedStream(io.RawIOBase):
+    """An entry's stream whose read errors (corrupt deflate data, bad CRC…) become ``EntryError``."""
+
+    def __init__(self, name: str, raw: IO[bytes]) -> None:
+        super().__init__()
+        self._name = name
+        self._raw = raw
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        view = memoryview(buffer).cast("B")
+        try:
+            data = self._raw.read(len(view))
+        except _ZIP_ERRORS as exc:
+            raise _unreadable(self._name, exc) from None
+        view[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        try:
+            self._raw.close()
+        finally:
+            super().close()
+
+
+def _read_up_to(handle: IO[bytes], n: int) -> bytes:
+    """n bytes, or all that is left: an unbuffered read may return less (Linux: under 2 GiB a call)."""
+    data = handle.read(n)
+    if len(data) >= n or not data:
+        return data
+    parts = [data]
+    got = len(data)
+    while got < n and (chunk := handle.read(n - got)):
+        parts.append(chunk)
+        got += len(chunk)
+    return b"".join(parts)
+
+
+def _unreadable(name: str, exc: BaseException) -> EntryError:
+    return EntryError("source.unreadable_entry", name, f"{name!r} could not be read: {exc}")

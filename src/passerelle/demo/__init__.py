@@ -1,0 +1,1 @@
+"""Synthetic, deterministic demo data (for `make demo`, tests and benchmarks)."""
