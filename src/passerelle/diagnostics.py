@@ -41,7 +41,9 @@ CODES: dict[str, Code] = {
             "A file the reader does not interpret; its bytes are kept in the blob store.",
         ),
         Code(
-            "source.not_utf8", _W, "A file is not valid UTF-8; it was decoded as cp1252 and its bytes kept."
+            "source.not_utf8",
+            _W,
+            "A file or name is not valid UTF-8; its invalid bytes were read as cp1252, the original kept.",
         ),
         # Slack exports.
         Code(

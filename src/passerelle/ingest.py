@@ -97,8 +97,28 @@ def ingest_source(
         tree.close()
 
 
+def check_source(path: Path, format: str | None = None) -> None:
+    """Raise BadInputError unless the path is a source some reader takes."""
+    try:
+        tree = SourceTree.open(path)
+    except BadSourceError as exc:
+        raise BadInputError(str(exc)) from None
+    try:
+        choose_reader(tree, format)
+    finally:
+        tree.close()
+
+
 def ingest(
     paths: list[Path], archive_path: Path, *, format: str | None = None, display: Display | None = None
 ) -> list[SourceReport]:
+    """Ingest each source into the archive (created if need be), in order.
+
+    Large sources are parsed in worker processes started with multiprocessing's
+    forkserver: a script that calls this must guard its entry point with
+    ``if __name__ == "__main__":``, as multiprocessing requires.
+    """
+    for path in paths:  # every source is known to be readable before the archive is touched
+        check_source(path, format)
     with Archive.open(archive_path, create=True) as archive:
         return [ingest_source(archive, path, format=format, display=display) for path in paths]

@@ -188,14 +188,8 @@ def assert_one_line_error(result: Result, status: int = ExitStatus.BAD_INPUT) ->
 
 
 def assert_empty_archive(archive: Path) -> None:
-    """What a refused source leaves: a valid archive with nothing in it (no source row either)."""
-    assert sorted(p.name for p in archive.iterdir()) == ["archive.sqlite", "blobs", "passerelle-archive.json"]
-    with Archive.open(archive) as opened:
-        info = archive_info(opened.store)
-        assert opened.store.scalar("SELECT count(*) FROM sources") == 0
-    assert set(info["counts"].values()) == {0}
-    assert info["by_code"] == {}
-    assert not list((archive / "blobs").rglob("*.*"))
+    """What a refused source leaves: nothing. Every source is checked before the archive is made."""
+    assert not archive.exists()
 
 
 def blob_path(archive: Path, sha: str) -> Path:
@@ -240,12 +234,9 @@ def test_plain_text_file_is_bad_input(tmp_path: Path) -> None:
 def test_missing_source_is_bad_input(tmp_path: Path) -> None:
     source = tmp_path / "nowhere.zip"
     result = cli_run("ingest", str(source), "-o", str(tmp_path / "archive"))
-    # click refuses the argument before passerelle runs: its usage error, exit 2, no archive made.
-    assert result.exit_code == ExitStatus.BAD_INPUT
-    assert "Traceback" not in result.output
-    assert f"Path '{source}' does not exist" in result.stderr
+    assert_one_line_error(result)
+    assert "nowhere.zip: no such file or folder" in result.stderr
     assert not (tmp_path / "archive").exists()
-    # Through the library the same source is a BadInputError, and the archive is made (empty).
     with pytest.raises(BadInputError, match=r"nowhere\.zip: no such file or folder"):
         ingest([source], tmp_path / "archive")
     assert_empty_archive(tmp_path / "archive")
@@ -668,11 +659,6 @@ def test_symlinks_out_of_the_folder_are_not_followed(tmp_path: Path) -> None:
     assert_verified(archive, source)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: verify/slack.py _Export skips every symlink while SourceTree reads links that stay "
-    "inside the folder, so the fingerprints differ and verify says the source was never ingested",
-)
 def test_symlink_inside_the_folder_verifies(tmp_path: Path) -> None:
     source = write_folder(tmp_path / "export", build_entries())
     (source / "notes").mkdir()
@@ -694,7 +680,6 @@ def test_fifo_in_a_folder_is_refused_without_blocking(tmp_path: Path) -> None:
     assert counts(archive) == BASE
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: verify/slack.py _Export.fingerprint opens a FIFO and blocks")
 def test_fifo_in_a_folder_does_not_block_verify(tmp_path: Path) -> None:
     source = write_folder(tmp_path / "export", build_entries())
     fifo = source / "general" / "2024-01-09.json"
@@ -720,13 +705,6 @@ def test_fifo_in_a_folder_does_not_block_verify(tmp_path: Path) -> None:
 # -- 11. a day file that is not UTF-8 --------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=(UnicodeDecodeError, AssertionError),
-    reason="BUG: readers/slack.py _records decodes the file into list[msgspec.Raw], which does not check "
-    "UTF-8, so the cp1252 fallback never runs and msgspec.json.decode(raw) raises UnicodeDecodeError "
-    "(exit 3); and verify/slack.py _json then cannot read the file and does not accept source.not_utf8",
-)
 def test_cp1252_day_file(tmp_path: Path) -> None:
     day = [message("1704272800.000100", "café crème"), message("1704272801.000100", "déjà vu", user="U2")]
     data = json.dumps(day, ensure_ascii=False).encode("cp1252")
@@ -745,12 +723,6 @@ def test_cp1252_day_file(tmp_path: Path) -> None:
     assert_verified(archive, source)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=(UnicodeDecodeError, AssertionError),
-    reason="BUG: readers/slack.py _records crashes on a byte that is not UTF-8 (see test_cp1252_day_file); "
-    "and its fallback decodes the whole file as cp1252, turning valid UTF-8 text into mojibake ('cafÃ©')",
-)
 def test_day_file_with_one_bad_byte_keeps_the_utf8_text(tmp_path: Path) -> None:
     good = dumps([message("1704272800.000100", "café (UTF-8)")])[:-1]
     bad = json.dumps(message("1704272801.000100", "thé (cp1252)"), ensure_ascii=False).encode("cp1252")
@@ -805,13 +777,6 @@ def test_duplicate_ts_in_a_day_file(tmp_path: Path) -> None:
     assert_verified(archive, source)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=(sqlite3.IntegrityError, AssertionError),
-    reason="BUG: readers/slack.py _read_day_file keeps its seen-ts set per day file, so a ts repeated "
-    "in another day file of the conversation upserts over the first message; and that upsert makes "
-    "schema.sql's items_body_history trigger insert two revisions with one id (IntegrityError, exit 3)",
-)
 def test_duplicate_ts_across_day_files(tmp_path: Path) -> None:
     again = message("1704100000.000100", "same ts as the first message of day one")
     source = write_zip(tmp_path / "export.zip", build_entries({EXTRA_DAY: [again]}))
@@ -820,25 +785,22 @@ def test_duplicate_ts_across_day_files(tmp_path: Path) -> None:
     assert scalar(archive, "SELECT body_source FROM items WHERE native_id = '1704100000.000100'") == "hello"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=sqlite3.IntegrityError,
-    reason="BUG: archive/schema.sql items_body_history names both revisions 'rev_<item>_<edited or "
-    "created ts>'; a later export that changes a body without an edit mark gives both the same id, "
-    "and the outer upsert's conflict policy overrides the trigger's OR IGNORE: IntegrityError (exit 3)",
-)
 def test_later_export_changing_a_body_without_an_edit_mark(tmp_path: Path) -> None:
     first = write_zip(tmp_path / "first.zip", build_entries())
     changed = write_zip(
         tmp_path / "second.zip", build_entries({DAY2: [message("1704186400.000100", "day two, changed")]})
     )
+    again = write_zip(
+        tmp_path / "third.zip", build_entries({DAY2: [message("1704186400.000100", "day two, again")]})
+    )
     archive = run_ingest(tmp_path, first)
     ingest([changed], archive)
+    ingest([again], archive)
     with Archive.open(archive) as opened:
         bodies = opened.store.query("SELECT body_source FROM revisions ORDER BY body_source")
-    assert bodies == [("day two",), ("day two, changed",)]
-    assert_verified(archive, first)
-    assert_verified(archive, changed)
+    assert bodies == [("day two",), ("day two, again",), ("day two, changed",)]
+    for source in (first, changed, again):
+        assert_verified(archive, source)
 
 
 # -- 14. an interrupted run, resumed ---------------------------------------------------------------
@@ -953,11 +915,6 @@ def test_interrupted_run_resumes_to_the_same_archive(
     assert [r.status for r in ingest([source], archive)] == ["already ingested"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: readers/slack.py keeps the once-per-source set (_State.reported) in memory only, so a "
-    "resumed run reports slack.unknown_field / slack.unknown_subtype again in later conversations",
-)
 def test_resume_does_not_repeat_once_per_source_diagnostics(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -1014,21 +971,11 @@ def test_non_utf8_file_name(tmp_path: Path) -> None:
     assert cli_run("ingest", str(source), "-o", str(tmp_path / "cli")).exit_code == ExitStatus.OK
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: readers/slack.py _report_leftovers stores every tree problem with dropped='entry', "
-    "but a file name that is not UTF-8 is still read (Problem.dropped is None)",
-)
 def test_non_utf8_file_name_is_not_marked_dropped(tmp_path: Path) -> None:
     archive = run_ingest(tmp_path, _non_utf8_folder(tmp_path))
     assert ("source.not_utf8", "warning", "café.txt", None) in diagnostics(archive)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: verify/slack.py _Export.fingerprint does name.encode() on a name that is not UTF-8 "
-    "(UnicodeEncodeError) and does not list it under the reader's name",
-)
 def test_non_utf8_file_name_verifies(tmp_path: Path) -> None:
     source = _non_utf8_folder(tmp_path)
     archive = run_ingest(tmp_path, source)

@@ -124,18 +124,24 @@ WHEN old.rowid <= (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'fts_rowi
 END;
 
 -- A later export that changes a body keeps the earlier body as a revision, and the new one.
+-- (A trigger's OR IGNORE would be overridden by the outer upsert's conflict policy, so each
+-- insert is guarded by NOT EXISTS instead.)
 CREATE TRIGGER IF NOT EXISTS items_body_history AFTER UPDATE OF body_source ON items
 WHEN old.body_source IS NOT new.body_source BEGIN
-    INSERT OR IGNORE INTO revisions (id, item_id, native_id, author_id, created_at, body_format,
+    INSERT INTO revisions (id, item_id, native_id, author_id, created_at, body_format,
         body_source, body_text, body_refs, comment, raw, origin, source_id)
-    VALUES ('rev_' || old.id || '_' || coalesce(old.edited_native, old.created_native, ''), old.id,
-        coalesce(old.edited_native, old.created_native, ''), coalesce(old.edited_by_id, old.author_id),
+    SELECT 'rev_' || old.id || '_' || coalesce(old.edited_native, old.created_native, '') || '_' || old.source_id,
+        old.id, coalesce(old.edited_native, old.created_native, ''), coalesce(old.edited_by_id, old.author_id),
         coalesce(old.edited_at, old.created_at), old.body_format, old.body_source, old.body_text, old.body_refs,
-        'earlier version, from an earlier export', old.raw, old.origin, old.source_id);
-    INSERT OR IGNORE INTO revisions (id, item_id, native_id, author_id, created_at, body_format,
+        'earlier version, from an earlier export', old.raw, old.origin, old.source_id
+    WHERE NOT EXISTS (SELECT 1 FROM revisions WHERE item_id = old.id AND source_id = old.source_id
+        AND body_source IS old.body_source);
+    INSERT INTO revisions (id, item_id, native_id, author_id, created_at, body_format,
         body_source, body_text, body_refs, comment, raw, origin, source_id)
-    VALUES ('rev_' || new.id || '_' || coalesce(new.edited_native, new.created_native, ''), new.id,
-        coalesce(new.edited_native, new.created_native, ''), coalesce(new.edited_by_id, new.author_id),
+    SELECT 'rev_' || new.id || '_' || coalesce(new.edited_native, new.created_native, '') || '_' || new.source_id,
+        new.id, coalesce(new.edited_native, new.created_native, ''), coalesce(new.edited_by_id, new.author_id),
         coalesce(new.edited_at, new.created_at), new.body_format, new.body_source, new.body_text, new.body_refs,
-        'later version, from a later export', new.raw, new.origin, new.source_id);
+        'later version, from a later export', new.raw, new.origin, new.source_id
+    WHERE NOT EXISTS (SELECT 1 FROM revisions WHERE item_id = new.id AND source_id = new.source_id
+        AND body_source IS new.body_source);
 END;

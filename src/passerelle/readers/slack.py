@@ -16,6 +16,8 @@ import dataclasses
 import itertools
 import os
 import re
+from array import array
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -50,7 +52,7 @@ from passerelle.progress import Display
 from passerelle.readers import slack_mrkdwn
 from passerelle.readers.base import FormatInfo, Sink
 from passerelle.readers.recording import Event, Recording
-from passerelle.readers.source_tree import EntryError, Limits, SourceTree
+from passerelle.readers.source_tree import EntryError, Limits, SourceTree, repair_utf8
 
 PLATFORM = "slack"
 BODY_FORMAT = "slack-mrkdwn"
@@ -308,8 +310,11 @@ class SlackReader:
                 task.advance()
                 continue
             chunks += _chunks(tree, unit, conversation, day_files)
+        seen = _SeenTimes()
         for chunk, events in self._parse(chunks, out, state):
-            self._replay(events, out, state)
+            if chunk.first:
+                seen = _SeenTimes()
+            self._replay(events, out, state, seen)
             if chunk.last:
                 out.complete(chunk.unit)
                 task.advance()
@@ -357,11 +362,20 @@ class SlackReader:
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
-    def _replay(self, events: list[Event], out: ArchiveWriter, state: _State) -> None:
+    def _replay(self, events: list[Event], out: ArchiveWriter, state: _State, seen: _SeenTimes) -> None:
         skipping = False  # inside a file already written from an earlier conversation
+        duplicate = False  # inside a message whose ts the conversation already had
         for event in events:
             kind = event[0]
-            if kind == "file":
+            if kind == "message":
+                _, created, where, raw = event
+                duplicate = not seen.add(created)
+                if duplicate:
+                    message = f"a second message with the ts of an earlier one in {where.rpartition('/')[0]}"
+                    out.diagnose("slack.duplicate_ts", where, message, dropped="message", raw=raw)
+            elif duplicate:
+                continue
+            elif kind == "file":
                 skipping = event[1] in state.files_written
                 state.files_written.add(event[1])
             elif kind == "file_end":
@@ -598,7 +612,6 @@ class SlackReader:
         day_text = "-".join(day.groups())
         year, month, mday = (int(g) for g in day.groups())
         day_start = int(datetime(year, month, mday, tzinfo=UTC).timestamp())
-        seen: set[str] = set()
         for where, raw, record in _records(tree, entry, out, state, "message", report=True):
             ts = record.get("ts")
             if not isinstance(ts, str) or not _TS.match(ts):
@@ -606,17 +619,11 @@ class SlackReader:
                     "slack.missing_ts", where, "message without a valid ts", dropped="message", raw=raw
                 )
                 continue
-            if ts in seen:
-                out.diagnose(
-                    "slack.duplicate_ts",
-                    where,
-                    f"second message with ts {ts} in {conv.folder}",
-                    dropped="message",
-                    raw=raw,
-                )
-                continue
-            seen.add(ts)
             created = ts_to_micros(ts)
+            if isinstance(out, Recording):
+                # Whether this ts was seen before in the conversation is decided at replay,
+                # where all of the conversation's chunks pass in order.
+                out.mark("message", created, where, raw)
             # Slack splits day files by the workspace's local day: allow a time zone's offset.
             if abs(created // 1_000_000 - day_start - 43_200) > 43_200 + 14 * 3600:
                 out.diagnose("slack.ts_outside_day_file", where, f"ts {ts} is not on {day_text}")
@@ -867,7 +874,7 @@ class SlackReader:
     # -- accounting ------------------------------------------------------------------------
     def _report_leftovers(self, tree: SourceTree, out: ArchiveWriter, state: _State) -> None:
         for problem in tree.problems:
-            out.diagnose(problem.code, problem.entry, problem.message, dropped="entry")
+            out.diagnose(problem.code, problem.entry, problem.message, dropped=problem.dropped)
         for name in tree.names():
             if name in state.consumed:
                 continue
@@ -878,8 +885,8 @@ class SlackReader:
             try:
                 with tree.open_entry(name) as stream:
                     sha, size = out.put_blob(stream, size=tree.size(name))
-            except (EntryError, OSError, EOFError, ValueError) as exc:
-                out.diagnose("source.unreadable_entry", name, f"{name!r} could not be read: {exc}")
+            except EntryError as exc:
+                out.diagnose(exc.code, name, str(exc), dropped="entry")
                 continue
             out.diagnose(code, name, f"{name!r} ({size} bytes) is not interpreted; kept as blob sha256:{sha}")
 
@@ -905,6 +912,11 @@ class SlackReader:
             state.reported.add(key)
             if isinstance(out, Recording):
                 out.mark("once", key, code, where, message)
+            elif isinstance(out, ArchiveWriter) and out.query(
+                "SELECT 1 FROM diagnostics WHERE source_id = ? AND code = ? AND message = ? LIMIT 1",
+                (out.source.id, code, message),
+            ):
+                return  # given by an earlier, interrupted run of this source
             else:
                 out.diagnose(code, where, message)
 
@@ -971,14 +983,14 @@ def _records(
         if report:
             out.diagnose(exc.code, entry, str(exc), dropped="entry")
         return
-    elements, error = _decode_array(data)
-    if elements is None and not _is_utf8(data):
-        # Not UTF-8: read it as cp1252 (what such files usually are), say so, keep the bytes.
-        elements, error = _decode_array(data.decode("cp1252", errors="replace").encode())
-        if elements is not None and report:
+    repaired = repair_utf8(data)
+    if repaired is not None:
+        if report:
             sha, _ = out.put_blob_bytes(data)
-            message = f"{entry!r} is not UTF-8; read as cp1252, original bytes kept as blob sha256:{sha}"
+            message = f"{entry!r} is not UTF-8; its invalid bytes were read as cp1252, original kept as blob sha256:{sha}"
             out.diagnose("source.not_utf8", entry, message)
+        data = repaired
+    elements, error = _decode_array(data)
     if elements is None:
         if report:
             sha, _ = out.put_blob_bytes(data)
@@ -1012,14 +1024,6 @@ def _decode_array(data: bytes) -> tuple[list[msgspec.Raw] | None, str]:
         return None, str(exc)
 
 
-def _is_utf8(data: bytes) -> bool:
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
 # -- parsing conversations in chunks, in worker processes or in this one ------------------
 CHUNK_BYTES = 4 << 20
 
@@ -1030,7 +1034,29 @@ class _Chunk:
     conversation: _Conversation
     entries: tuple[str, ...]
     size: int
+    first: bool
     last: bool
+
+
+class _SeenTimes:
+    """The message times of one conversation, in 8 bytes each: they arrive almost in order,
+    so most are appended to a sorted array; the few out of order go to a small set."""
+
+    def __init__(self) -> None:
+        self._sorted = array("q")
+        self._others: set[int] = set()
+
+    def add(self, value: int) -> bool:
+        """Add the value; False if it was there already."""
+        ordered = self._sorted
+        if not ordered or value > ordered[-1]:
+            ordered.append(value)
+            return True
+        at = bisect_left(ordered, value)
+        if (at < len(ordered) and ordered[at] == value) or value in self._others:
+            return False
+        self._others.add(value)
+        return True
 
 
 def _chunks(tree: SourceTree, unit: str, conversation: _Conversation, entries: list[str]) -> list[_Chunk]:
@@ -1042,10 +1068,10 @@ def _chunks(tree: SourceTree, unit: str, conversation: _Conversation, entries: l
         current.append(entry)
         size += tree.size(entry)
         if size >= CHUNK_BYTES:
-            chunks.append(_Chunk(unit, conversation, tuple(current), size, False))
+            chunks.append(_Chunk(unit, conversation, tuple(current), size, not chunks, False))
             current, size = [], 0
     if current or not chunks:
-        chunks.append(_Chunk(unit, conversation, tuple(current), size, False))
+        chunks.append(_Chunk(unit, conversation, tuple(current), size, not chunks, False))
     chunks[-1] = dataclasses.replace(chunks[-1], last=True)
     return chunks
 

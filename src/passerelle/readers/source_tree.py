@@ -8,6 +8,7 @@ Nothing is ever extracted to disk: readers stream entries straight from the zip.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import io
 import lzma
@@ -25,6 +26,25 @@ if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
 
 CHUNK = 1 << 20
+
+
+def _cp1252_fallback(error: UnicodeError) -> tuple[str, int]:
+    assert isinstance(error, UnicodeDecodeError)
+    return error.object[error.start : error.end].decode("cp1252", "replace"), error.end
+
+
+codecs.register_error("passerelle.cp1252", _cp1252_fallback)
+
+
+def repair_utf8(data: bytes) -> bytes | None:
+    """None when data is valid UTF-8; else the data re-encoded as UTF-8, each invalid byte
+    read as cp1252 (what such files almost always are), the valid text left as it was."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("utf-8", "passerelle.cp1252").encode("utf-8")
+    return None
+
 
 # What reading a hostile zip can raise besides OSError: a truncated or corrupt central
 # directory (BadZipFile, EOFError, struct.error), names flagged UTF-8 that are not

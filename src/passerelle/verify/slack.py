@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -46,12 +47,27 @@ class _Export:
         self.path = path
         self.zip: zipfile.ZipFile | None = None
         self.entries: dict[str, str] = {}  # display name -> real name
+        self.real_names: dict[str, bytes] = {}  # display name -> the name's bytes on disk
         if path.is_dir():
-            for dirpath, _, files in os.walk(path):
+            root = path.resolve()
+            for dirpath, _, files in os.walk(root, onerror=lambda exc: None):
                 for f in files:
                     full = Path(dirpath, f)
-                    if not full.is_symlink():
-                        self.entries[full.relative_to(path).as_posix()] = str(full)
+                    # Regular files, and links to regular files inside the export; nothing else
+                    # (a link out, a FIFO or a device is never opened).
+                    try:
+                        target = full.resolve(strict=True)
+                    except (OSError, RuntimeError):
+                        continue
+                    if not target.is_relative_to(root) or not stat.S_ISREG(target.stat().st_mode):
+                        continue
+                    real = full.relative_to(root).as_posix().encode("utf-8", "surrogateescape")
+                    try:
+                        name = real.decode("utf-8")
+                    except UnicodeDecodeError:
+                        name = real.decode("cp1252", "backslashreplace")
+                    self.entries[name] = str(full)
+                    self.real_names[name] = real
         else:
             self.zip = zipfile.ZipFile(path)
             for info in self.zip.infolist():
@@ -75,7 +91,7 @@ class _Export:
                     digest.update(chunk)
             return digest.hexdigest()
         for name in sorted(self.entries):
-            digest.update(name.encode() + b"\0" + hashlib.sha256(self.read(name)).digest())
+            digest.update(self.real_names[name] + b"\0" + hashlib.sha256(self.read(name)).digest())
         return digest.hexdigest()
 
 
@@ -100,6 +116,13 @@ class _Checker:
         row = self.archive.store.scalar(
             'SELECT 1 FROM diagnostics WHERE source_id = ? AND "where" = ? AND dropped = ? LIMIT 1',
             (self.source_id, where, kind),
+        )
+        return row is not None
+
+    def said(self, where: str, code: str) -> bool:
+        row = self.archive.store.scalar(
+            'SELECT 1 FROM diagnostics WHERE source_id = ? AND "where" = ? AND code = ? LIMIT 1',
+            (self.source_id, where, code),
         )
         return row is not None
 
@@ -154,10 +177,27 @@ def _json(export: _Export, name: str, checker: _Checker, tally: Tally) -> Any:
         checker.account(tally, name, "entry refused", False, "entry")
         return None
     try:
-        return json.loads(export.read(name))
-    except (ValueError, UnicodeDecodeError, zipfile.BadZipFile, OSError, EOFError) as exc:
+        data = export.read(name)
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            if not checker.said(name, "source.not_utf8"):
+                raise
+            text = _cp1252_where_not_utf8(data)
+        return json.loads(text)
+    except (ValueError, zipfile.BadZipFile, OSError, EOFError) as exc:
         checker.account(tally, name, f"unreadable ({exc})", False, "file")
         return None
+
+
+def _cp1252_where_not_utf8(data: bytes) -> str:
+    """Text whose bytes that are not UTF-8 are read as cp1252, as the reader says it did."""
+    text = data.decode("utf-8", "surrogateescape")
+    return re.sub(
+        "[\udc80-\udcff]+",
+        lambda m: m.group().encode("utf-8", "surrogateescape").decode("cp1252", "replace"),
+        text,
+    )
 
 
 def _records(
@@ -258,8 +298,8 @@ def _check_members(conv: _Conv, checker: _Checker) -> None:
 def _check_conversation(export: _Export, conv: _Conv, entries: list[str], checker: _Checker) -> None:
     row = checker.report.conversation(conv.native_id, conv.name, conv.kind)
     thread_roots: set[str] = set()
+    seen: set[str] = set()
     for entry in entries:
-        seen: set[str] = set()
         batch: list[tuple[str, dict[str, Any]]] = []
         for where, message in _records(export, entry, checker, row.tally("messages"), "message"):
             ts = message.get("ts")
