@@ -52,4 +52,6 @@ def canonical_dump(archive_path: Path) -> dict[str, list[tuple[Any, ...]]]:
                 columns = [c for c in columns if c != "path"]
             names = ", ".join(f'"{c}"' for c in columns)
             dump[table] = sorted(store.query(f"SELECT {names} FROM {table}"), key=repr)
-        return dump
+    blobs = archive_path / "blobs" / "sha256"
+    dump["blobs"] = sorted((p.name,) for p in blobs.rglob("*") if p.is_file()) if blobs.exists() else []
+    return dump

@@ -35,5 +35,9 @@ def build_export(dest: Path, files: dict[str, Any], *, as_zip: bool = False) -> 
     return dest
 
 
-def message(ts: str, text: str = "hello", user: str = "U1", **extra: Any) -> dict[str, Any]:
-    return {"type": "message", "user": user, "text": text, "ts": ts, **extra}
+def message(ts: str, text: str = "hello", user: str | None = "U1", **extra: Any) -> dict[str, Any]:
+    """A message record; ``user=None`` leaves the key out."""
+    record: dict[str, Any] = {"type": "message", "ts": ts, "text": text, **extra}
+    if user is not None:
+        record["user"] = user
+    return record

@@ -36,6 +36,8 @@ from passerelle.ingest import BadInputError, ingest
 from passerelle.model import ids
 from passerelle.readers.slack import SlackReader
 from passerelle.verify import verify
+from tests.helpers import canonical_dump
+from tests.slack_builder import message
 
 Json = dict[str, Any]
 Diag = tuple[str, str, str, str | None]
@@ -55,14 +57,6 @@ CHANNELS: list[Json] = [
     {"id": "C1", "name": "general", "created": 1704067200, "creator": "U1", "members": ["U1", "U2"]},
     {"id": "C2", "name": "random", "created": 1704067200, "creator": "U2", "members": ["U2"]},
 ]
-
-
-def message(ts: str, text: str = "hello", user: str | None = "U1", **extra: Any) -> Json:
-    record: Json = {"type": "message", "ts": ts, "text": text}
-    if user is not None:
-        record["user"] = user
-    record.update(extra)
-    return record
 
 
 def day_files() -> dict[str, list[Any]]:
@@ -819,30 +813,6 @@ def _interrupt_at(monkeypatch: pytest.MonkeyPatch, entry: str) -> None:
         original(self, tree, name, *args)
 
     monkeypatch.setattr(SlackReader, "_read_day_file", read_day_file)
-
-
-def canonical_dump(archive: Path) -> dict[str, list[tuple[Any, ...]]]:
-    """Every table's rows, sorted; FTS internals and the time of ingest left out."""
-    conn = sqlite3.connect(archive / "archive.sqlite")
-    try:
-        tables = [
-            t
-            for (t,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
-            if not t.startswith("items_fts")
-        ]
-        dump: dict[str, list[tuple[Any, ...]]] = {}
-        for table in tables:
-            columns = [c[1] for c in conn.execute(f"PRAGMA table_info({table})")]
-            wanted = ", ".join(f'"{c}"' for c in columns if not (table == "sources" and c == "ingested_at"))
-            dump[table] = sorted(conn.execute(f"SELECT {wanted} FROM {table}").fetchall(), key=repr)
-    finally:
-        conn.close()
-    dump["blobs"] = (
-        sorted((p.name,) for p in (archive / "blobs" / "sha256").rglob("*") if p.is_file())
-        if (archive / "blobs" / "sha256").exists()
-        else []
-    )
-    return dump
 
 
 def assert_consistent(archive: Path) -> None:

@@ -12,6 +12,7 @@ Reference: ../shared/reference/formats-chat.md §1 and §2.
 
 from __future__ import annotations
 
+import calendar
 import dataclasses
 import itertools
 import os
@@ -22,7 +23,6 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, ClassVar
@@ -251,6 +251,10 @@ class _State:
     consumed: set[str] = field(default_factory=set)  # entries the reader interpreted
     reported: set[str] = field(default_factory=set)  # one-per-source diagnostics already given
     workspace: str | None = None
+
+    def name_of(self, kind: RefKind, native: str) -> str | None:
+        """How a mention reads in the normalised body: the person's or the channel's name."""
+        return self.user_names.get(native) if kind is RefKind.PERSON else self.space_names.get(native)
 
 
 class SlackReader:
@@ -611,7 +615,7 @@ class SlackReader:
         assert day is not None
         day_text = "-".join(day.groups())
         year, month, mday = (int(g) for g in day.groups())
-        day_start = int(datetime(year, month, mday, tzinfo=UTC).timestamp())
+        day_start = calendar.timegm((year, month, mday, 0, 0, 0))
         for where, raw, record in _records(tree, entry, out, state, "message", report=True):
             ts = record.get("ts")
             if not isinstance(ts, str) or not _TS.match(ts):
@@ -672,7 +676,7 @@ class SlackReader:
             root = ids.item_id(PLATFORM, conv.native_id, thread_ts)
         text = _str(m, "text") or ""
 
-        normalised, refs = slack_mrkdwn.parse(text, self._namer(state))
+        normalised, refs = slack_mrkdwn.parse(text, state.name_of)
         references = []
         for ref in refs:
             target_id = None
@@ -864,7 +868,7 @@ class SlackReader:
                     body=Body(
                         format=BODY_FORMAT,
                         source=text,
-                        normalised=slack_mrkdwn.parse(text, self._namer(state))[0],
+                        normalised=slack_mrkdwn.parse(text, state.name_of)[0],
                     ),
                     raw=msgspec.json.encode(version),
                     origin=where,
@@ -919,13 +923,6 @@ class SlackReader:
                 return  # given by an earlier, interrupted run of this source
             else:
                 out.diagnose(code, where, message)
-
-    @staticmethod
-    def _namer(state: _State) -> Any:
-        def names(kind: RefKind, native: str) -> str | None:
-            return state.user_names.get(native) if kind is RefKind.PERSON else state.space_names.get(native)
-
-        return names
 
 
 def _person(uid: str, u: dict[str, Any], raw: bytes, where: str) -> Person:
