@@ -40,7 +40,7 @@ def test_chunks_cover_every_day_file_once_in_order(tmp_path: Path) -> None:
     tree = SourceTree.open(export)
     entries = sorted(n for n in tree.names() if n.startswith("general/"))
     conversation = slack._Conversation(
-        "C1", "general", slack.SpaceKind.PUBLIC_CHANNEL, slack.Visibility.PUBLIC, "general"
+        "C1", "general", SpaceKind.PUBLIC_CHANNEL, Visibility.PUBLIC, "general"
     )
     chunks = slack._chunks(tree, "conversation:general", conversation, entries)
     assert [e for c in chunks for e in c.entries] == entries
