@@ -83,6 +83,18 @@ class _Export:
             return self.zip.read(self.entries[name])
         return Path(self.entries[name]).read_bytes()
 
+    def sha256(self, name: str) -> str:
+        digest = hashlib.sha256()
+        if self.zip is not None:
+            with self.zip.open(self.entries[name]) as handle:
+                for chunk in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(chunk)
+        else:
+            with open(self.entries[name], "rb") as handle:
+                for chunk in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(chunk)
+        return digest.hexdigest()
+
     def fingerprint(self) -> str:
         digest = hashlib.sha256()
         if self.zip is not None:
@@ -116,6 +128,12 @@ class _Checker:
         row = self.archive.store.scalar(
             'SELECT 1 FROM diagnostics WHERE source_id = ? AND "where" = ? AND dropped = ? LIMIT 1',
             (self.source_id, where, kind),
+        )
+        return row is not None
+
+    def said_anything(self, where: str) -> bool:
+        row = self.archive.store.scalar(
+            'SELECT 1 FROM diagnostics WHERE source_id = ? AND "where" = ? LIMIT 1', (self.source_id, where)
         )
         return row is not None
 
@@ -168,7 +186,38 @@ def verify_slack(archive: Archive, source: Path) -> VerifyReport:
     for folder, entries in day_files.items():
         conv = folders.get(folder) or _unlisted(folder)
         _check_conversation(export, conv, entries, checker)
+    read_as_records = {f"{root}/{f}" if root else f for root in roots for f in _LISTS + _USERS}
+    read_as_records |= {e for entries in day_files.values() for e in entries}
+    _check_other_entries(export, [n for n in names if n not in read_as_records and n not in unsafe], checker)
     return report
+
+
+_UPLOAD = re.compile(r"^(?:.*/)?__uploads/([A-Z0-9]+)/[^/]+$|^.+/attachments/([A-Z0-9]+)-[^/]+$")
+
+
+def _check_other_entries(export: _Export, names: list[str], checker: _Checker) -> None:
+    """Every other entry's bytes are in the blob store: a file's bytes under its file record,
+    anything else with a diagnostic at its name saying it was kept uninterpreted."""
+    tally = checker.report.tally("other entries")
+    store, blobs = checker.archive.store, checker.archive.blobs
+    for name in names:
+        if checker.dropped(name, "entry"):  # refused by the reader (too large, unreadable…): not opened
+            checker.account(tally, name, "entry refused", False, "entry")
+            continue
+        try:
+            sha = export.sha256(name)
+        except (OSError, zipfile.BadZipFile, EOFError, ValueError) as exc:
+            checker.account(tally, name, f"unreadable ({exc})", False, "entry")
+            continue
+        upload = _UPLOAD.match(name)
+        kept = blobs.has(sha) and (
+            (upload is not None and store.scalar(
+                "SELECT 1 FROM files WHERE platform = 'slack' AND native_id = ? AND sha256 = ?",
+                (upload.group(1) or upload.group(2), sha),
+            ) is not None)
+            or checker.said_anything(name)
+        )  # fmt: skip
+        checker.account(tally, name, f"bytes (sha256 {sha[:12]}…) not kept", kept, "entry")
 
 
 def _json(export: _Export, name: str, checker: _Checker, tally: Tally) -> Any:
