@@ -265,3 +265,20 @@ def test_an_older_export_never_overwrites_a_newer_record(tmp_path: Path) -> None
     ingest([old], tmp_path / "a")
     with Archive.open(tmp_path / "a") as archive:
         assert item(archive, "1600000000.000001")["body_source"] == "v2"
+
+
+def test_records_after_a_duplicate_are_still_accounted(tmp_path: Path) -> None:
+    files = {
+        "general/2020-09-13.json": [message("1600000000.000001", "first"), message("1600000001.000001")],
+        "general/2020-09-14.json": [message("1600000000.000001", "again"), None, {"text": "no ts"},
+                                    message("1600090000.000001", "after")],
+    }  # fmt: skip
+    with ingest_one(tmp_path, files) as archive:
+        rows = archive.store.query('SELECT code, "where" FROM diagnostics ORDER BY "where"')
+        assert rows == [
+            ("slack.duplicate_ts", "general/2020-09-14.json#0"),
+            ("slack.invalid_record", "general/2020-09-14.json#1"),
+            ("slack.missing_ts", "general/2020-09-14.json#2"),
+        ]
+        assert item(archive, "1600000000.000001")["body_source"] == "first"
+        assert item(archive, "1600090000.000001")["body_source"] == "after"

@@ -338,7 +338,7 @@ class SlackReader:
     ) -> Iterator[tuple[_Chunk, list[Event]]]:
         """Parse chunks into recordings, yielded in order; in worker processes for large exports."""
         context = _Context.of(state, out)
-        workers = min(os.cpu_count() or 1, 4)
+        workers = min(len(os.sched_getaffinity(0)), 4)
         if workers < 2 or sum(c.size for c in chunks) < self.PARALLEL_MIN_BYTES:
             _worker_init(context)
             try:
@@ -377,6 +377,8 @@ class SlackReader:
                 if duplicate:
                     message = f"a second message with the ts of an earlier one in {where.rpartition('/')[0]}"
                     out.diagnose("slack.duplicate_ts", where, message, dropped="message", raw=raw)
+            elif kind == "message_end":
+                duplicate = False
             elif duplicate:
                 continue
             elif kind == "file":
@@ -632,6 +634,8 @@ class SlackReader:
             if abs(created // 1_000_000 - day_start - 43_200) > 43_200 + 14 * 3600:
                 out.diagnose("slack.ts_outside_day_file", where, f"ts {ts} is not on {day_text}")
             self._message(record, raw, ts, created, where, conv, out, state)
+            if isinstance(out, Recording):
+                out.mark("message_end")
 
     def _message(
         self,
