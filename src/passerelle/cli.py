@@ -17,9 +17,10 @@ from rich.table import Table
 from passerelle import __version__
 from passerelle.archive import Archive, NotAnArchiveError
 from passerelle.diagnostics import CODES, catalogue_markdown
+from passerelle.errors import BadInputError
 from passerelle.exit_status import ExitStatus
 from passerelle.info import archive_info
-from passerelle.ingest import BadInputError, SourceReport, ingest
+from passerelle.ingest import SourceReport, ingest
 from passerelle.progress import display_for_stderr
 from passerelle.readers import available_readers
 from passerelle.verify import verify

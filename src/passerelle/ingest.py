@@ -10,6 +10,7 @@ from pathlib import Path
 
 from passerelle.archive import Archive
 from passerelle.archive.writer import ArchiveWriter
+from passerelle.errors import BadInputError
 from passerelle.info import table_counts
 from passerelle.model.entities import Source
 from passerelle.model.ids import source_id
@@ -17,10 +18,6 @@ from passerelle.progress import Display, NullDisplay
 from passerelle.readers import available_readers
 from passerelle.readers.base import Reader
 from passerelle.readers.source_tree import BadSourceError, SourceTree
-
-
-class BadInputError(Exception):
-    """The source cannot be read as asked; the message is for a person."""
 
 
 @dataclass

@@ -30,9 +30,10 @@ from click.testing import CliRunner, Result
 from passerelle.archive import Archive
 from passerelle.archive.writer import ArchiveWriter
 from passerelle.cli import cli
+from passerelle.errors import BadInputError
 from passerelle.exit_status import ExitStatus
 from passerelle.info import archive_info
-from passerelle.ingest import BadInputError, ingest
+from passerelle.ingest import ingest
 from passerelle.model import ids
 from passerelle.readers.slack import SlackReader
 from passerelle.verify import verify

@@ -265,6 +265,8 @@ def test_an_older_export_never_overwrites_a_newer_record(tmp_path: Path) -> None
     ingest([old], tmp_path / "a")
     with Archive.open(tmp_path / "a") as archive:
         assert item(archive, "1600000000.000001")["body_source"] == "v2"
+        # The older export's own record is not lost: it is kept as superseded, and verifies.
+        assert verify(archive, old).ok and verify(archive, new).ok
 
 
 def test_records_after_a_duplicate_are_still_accounted(tmp_path: Path) -> None:
@@ -282,3 +284,38 @@ def test_records_after_a_duplicate_are_still_accounted(tmp_path: Path) -> None:
         ]
         assert item(archive, "1600000000.000001")["body_source"] == "first"
         assert item(archive, "1600090000.000001")["body_source"] == "after"
+
+
+def test_a_duplicate_that_first_uses_a_user_or_file_leaves_no_dangling_reference(tmp_path: Path) -> None:
+    """The duplicate is dropped, but what it is first to mention still exists for later messages."""
+    shared = {"id": "F7", "name": "shared.txt"}
+    files = {
+        "general/2020-09-13.json": [message("1600000000.000001", "first")],
+        "general/2020-09-14.json": [
+            message("1600000000.000001", "dup", user="U404", files=[shared], **{"odd_field": 1}),
+            message("1600090000.000001", "later", user="U404", files=[shared], **{"odd_field": 2}),
+        ],
+    }
+    with ingest_one(tmp_path, files) as archive:
+        assert archive.store.query("PRAGMA foreign_key_check") == []
+        assert item(archive, "1600090000.000001")["author_id"] == ids.person_id("slack", "U404")
+        assert archive.store.scalar("SELECT count(*) FROM item_files") == 1
+        assert codes(archive).count("slack.unknown_field") == 1
+
+
+def test_a_later_export_without_a_files_bytes_keeps_them_linked(tmp_path: Path) -> None:
+    pdf = b"%PDF-1.4 minutes"
+    with_bytes = build_export(tmp_path / "dump", {
+        "general/2020-09-13.json": [message("1600000000.000001", files=[{"id": "F1", "name": "m.pdf"}])],
+        "__uploads/F1/m.pdf": pdf,
+    })  # fmt: skip
+    official = build_export(tmp_path / "official", {
+        "general/2020-09-13.json": [message("1600000000.000001",
+                                            files=[{"id": "F1", "name": "m.pdf", "url_private": "https://x"}])],
+    })  # fmt: skip
+    ingest([with_bytes], tmp_path / "a")
+    ingest([official], tmp_path / "a")
+    with Archive.open(tmp_path / "a") as archive:
+        row = archive.store.query("SELECT sha256, missing_reason, url FROM files")
+        assert row == [(hashlib.sha256(pdf).hexdigest(), None, "https://x")]
+        assert verify(archive, with_bytes).ok and verify(archive, official).ok

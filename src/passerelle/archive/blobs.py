@@ -20,12 +20,16 @@ from typing import IO, Protocol
 CHUNK = 1 << 20
 
 
+class Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
 class BlobTooLargeError(Exception):
     """The stream went past the caller's byte limit; nothing was stored."""
 
 
 class BlobStore(Protocol):
-    def put_stream(self, stream: IO[bytes], *, limit: int | None = None) -> tuple[str, int]:
+    def put_stream(self, stream: Readable, *, limit: int | None = None) -> tuple[str, int]:
         """Store the stream's bytes; return (sha256 hex, size)."""
         ...
 
@@ -71,7 +75,7 @@ class LocalBlobStore:
                 out.write(data)
             self._place(tmp, sha256)
 
-    def put_stream(self, stream: IO[bytes], *, limit: int | None = None) -> tuple[str, int]:
+    def put_stream(self, stream: Readable, *, limit: int | None = None) -> tuple[str, int]:
         digest = hashlib.sha256()
         size = 0
         fd, tmp = self._temporary()
@@ -110,6 +114,24 @@ class LocalBlobStore:
         os.replace(tmp, self._path(sha256))
 
 
+class _Prefixed:
+    """Bytes already read, then the rest of the stream."""
+
+    def __init__(self, head: bytes, rest: Readable) -> None:
+        self._head = head
+        self._rest = rest
+
+    def read(self, size: int = -1) -> bytes:
+        if self._head:
+            head, self._head = (
+                (self._head, b"")
+                if size < 0 or size >= len(self._head)
+                else (self._head[:size], self._head[size:])
+            )
+            return head
+        return self._rest.read(size)
+
+
 class BlobWriter:
     """Writes blobs through a few I/O threads; ``wait`` returns once every write is on disk.
 
@@ -127,9 +149,13 @@ class BlobWriter:
         self._writes: deque[tuple[Future[None], int]] = deque()
         self._pending = 0
 
-    def put_stream(self, stream: IO[bytes], *, size: int | None = None) -> tuple[str, int]:
+    def put_stream(self, stream: Readable, *, size: int | None = None) -> tuple[str, int]:
         if size is not None and size <= self.SMALL:
-            return self.put_bytes(stream.read(self.SMALL + 1))
+            data = stream.read(size + 1)
+            if len(data) <= size:
+                return self.put_bytes(data)
+            # Longer than declared: stream the whole of it, never a cut copy.
+            return self.store.put_stream(_Prefixed(data, stream))
         return self.store.put_stream(stream)
 
     def put_bytes(self, data: bytes) -> tuple[str, int]:

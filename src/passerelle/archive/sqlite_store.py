@@ -30,6 +30,23 @@ _UPSERT_WHERE: dict[str, str | None] = {
     "files": "files.raw IS NOT excluded.raw OR (files.sha256 IS NULL AND excluded.sha256 IS NOT NULL)",
     "revisions": "revisions.raw IS NOT excluded.raw",
 }
+# Columns whose merged value is not simply the incoming one.
+_SET_OVERRIDES: dict[str, dict[str, str]] = {
+    # A later export without a file's bytes does not unlink the bytes the archive holds.
+    "files": {
+        "sha256": "coalesce(excluded.sha256, files.sha256)",
+        "missing_reason": "CASE WHEN excluded.sha256 IS NULL AND files.sha256 IS NOT NULL THEN NULL"
+        " ELSE excluded.missing_reason END",
+    },
+}
+# An incoming item the rule above rejects (an older export, ingested after a newer one) is
+# still a record of its source: it is kept in 'superseded' instead of being lost.
+_KEEP_REJECTED_ITEMS = (
+    "INSERT OR IGNORE INTO superseded (entity_id, source_id, raw, replaced_by)"
+    " SELECT items.id, :source_id, :raw, items.source_id FROM items WHERE items.id = :id"
+    " AND :raw IS NOT NULL AND items.raw IS NOT :raw"
+    " AND coalesce(:edited_at, :created_at, 0) < coalesce(items.edited_at, items.created_at, 0)"
+)
 # Tables whose rows are facts keyed by their whole identity: insert once, never update.
 _INSERT_ONCE = {"memberships", "reactions", "item_files", "diagnostics", "source_units"}
 
@@ -53,6 +70,7 @@ class SQLiteStore:
         self.conn.execute("PRAGMA cache_size = -65536")
         self._init_schema()
         self._statements: dict[str, tuple[str, str | None]] = {}
+        self._columns: dict[str, list[str]] = {}
 
     def _init_schema(self) -> None:
         sql = resources.files("passerelle.archive").joinpath("schema.sql").read_text(encoding="utf-8")
@@ -91,7 +109,9 @@ class SQLiteStore:
             self.conn.execute("ROLLBACK")
 
     def columns(self, table: str) -> list[str]:
-        return _columns(self.conn, table)
+        if table not in self._columns:
+            self._columns[table] = _columns(self.conn, table)
+        return self._columns[table]
 
     def _statements_for(self, table: str) -> tuple[str, str | None]:
         """(insert-or-ignore, upsert or None for tables of facts that never change)."""
@@ -103,7 +123,8 @@ class SQLiteStore:
             insert = f"INSERT OR IGNORE INTO {table} ({names}) VALUES ({marks})"
             upsert = None
             if table not in _INSERT_ONCE:
-                sets = ", ".join(f'"{c}" = excluded."{c}"' for c in cols if c != "id")
+                overrides = _SET_OVERRIDES.get(table, {})
+                sets = ", ".join(f'"{c}" = {overrides.get(c, f"excluded.{c}")}' for c in cols if c != "id")
                 upsert = (
                     f"INSERT INTO {table} ({names}) VALUES ({marks}) "
                     f"ON CONFLICT (id) DO UPDATE SET {sets} WHERE {_UPSERT_WHERE[table]}"
@@ -122,6 +143,15 @@ class SQLiteStore:
         before = self.conn.total_changes
         self.conn.executemany(insert, rows)
         if upsert is not None and self.conn.total_changes - before < len(rows):
+            if table == "items":
+                at = {c: i for i, c in enumerate(self.columns("items"))}
+                self.conn.executemany(
+                    _KEEP_REJECTED_ITEMS,
+                    (
+                        {k: row[at[k]] for k in ("id", "raw", "source_id", "edited_at", "created_at")}
+                        for row in rows
+                    ),
+                )
             self.conn.executemany(upsert, rows)
 
     # -- reading ------------------------------------------------------------------

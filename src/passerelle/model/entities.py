@@ -1,8 +1,11 @@
 """The canonical model: one set of records for chat, enterprise social network and wiki data.
 
 Every entity carries a deterministic ``id``, the source's own id (``native_id``) and
-the verbatim source record (``raw``, the exact bytes the source held), so nothing a
-source said is lost even where the model has no field for it. Times are integers of
+the source record (``raw``), so nothing a source said is lost even where the model has
+no field for it. ``raw`` is the exact bytes the source held for a record of its own
+(a message, a user, a channel); for a record nested in another (a file inside a
+message, a version inside an edit event) it is that part re-encoded as JSON, the exact
+bytes being in the enclosing record's ``raw``. Times are integers of
 microseconds since the Unix epoch (UTC); where the source has its own exact notation
 (Slack's ``ts`` string) it is kept beside it in a ``*_native`` field.
 """

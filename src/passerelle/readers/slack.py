@@ -367,11 +367,26 @@ class SlackReader:
             pool.shutdown(wait=True, cancel_futures=True)
 
     def _replay(self, events: list[Event], out: ArchiveWriter, state: _State, seen: _SeenTimes) -> None:
-        skipping = False  # inside a file already written from an earlier conversation
+        """Write a recording, taking in order the decisions that depend on the whole source.
+
+        A worker marks a person, a notice or a file the first time *it* meets them, and never
+        again; so those marks are acted on here even inside a message or a file whose own rows
+        are skipped (a duplicate message, a file already written), or a later use would point
+        at a row never written.
+        """
         duplicate = False  # inside a message whose ts the conversation already had
+        file_group = False  # inside the first record of a file, as this worker met it
+        known_file = False  # ... of a file already written from an earlier chunk
         for event in events:
             kind = event[0]
-            if kind == "message":
+            if kind == "row" or kind == "diagnostic":
+                if known_file or (duplicate and not file_group):
+                    continue
+                if kind == "row":
+                    out.add_row(event[1], event[2])
+                else:
+                    out.add_diagnostic(event[1])
+            elif kind == "message":
                 _, created, where, raw = event
                 duplicate = not seen.add(created)
                 if duplicate:
@@ -379,19 +394,11 @@ class SlackReader:
                     out.diagnose("slack.duplicate_ts", where, message, dropped="message", raw=raw)
             elif kind == "message_end":
                 duplicate = False
-            elif duplicate:
-                continue
             elif kind == "file":
-                skipping = event[1] in state.files_written
+                file_group, known_file = True, event[1] in state.files_written
                 state.files_written.add(event[1])
             elif kind == "file_end":
-                skipping = False
-            elif skipping:
-                continue
-            elif kind == "row":
-                out.add_row(event[1], event[2])
-            elif kind == "diagnostic":
-                out.add_diagnostic(event[1])
+                file_group = known_file = False
             elif kind == "person":
                 self._ensure_person(event[1], event[2], out, state, bot=event[3])
             elif kind == "once":
@@ -600,12 +607,9 @@ class SlackReader:
         folders: dict[str, list[str]] = {}
         for name in tree.names():
             folder, _, fname = name.rpartition("/")
-            if (
-                folder
-                and _DAY_FILE.match(fname)
-                and "/attachments" not in folder
-                and "__uploads" not in folder
-            ):
+            # Attachments are named "<file id>-<name>", never like a day; but uploads keep
+            # their own names, so a file called "2020-01-01.json" may sit under __uploads.
+            if folder and _DAY_FILE.match(fname) and "__uploads" not in folder.split("/"):
                 folders.setdefault(folder, []).append(name)
         return folders
 
@@ -710,7 +714,7 @@ class SlackReader:
                 deleted=subtype == "tombstone",
                 thread_root_id=root,
                 parent_id=root,
-                also_in_channel=root is not None and subtype == "thread_broadcast",
+                also_in_channel=root is not None and subtype in ("thread_broadcast", "reply_broadcast"),
                 pinned=bool(m.get("pinned_to")) or (conv.native_id, ts) in state.pins,
                 body=Body(
                     format=BODY_FORMAT, source=text, normalised=normalised, references=tuple(references)

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from passerelle.archive import Archive
+from passerelle.errors import BadInputError
 from passerelle.model import ids
 from passerelle.verify.report import Tally, VerifyReport
 
@@ -69,7 +70,10 @@ class _Export:
                     self.entries[name] = str(full)
                     self.real_names[name] = real
         else:
-            self.zip = zipfile.ZipFile(path)
+            try:
+                self.zip = zipfile.ZipFile(path)
+            except (zipfile.BadZipFile, OSError) as exc:
+                raise BadInputError(f"{path}: not a Slack export (zip or folder): {exc}") from None
             for info in self.zip.infolist():
                 name = info.filename
                 if not info.flag_bits & 0x800:
@@ -171,13 +175,20 @@ def verify_slack(archive: Archive, source: Path) -> VerifyReport:
     for name in unsafe:
         checker.account(report.tally("entries"), name, "unsafe entry not diagnosed", False, "entry")
 
-    roots = sorted({n.rpartition("/")[0] for n in names if n.rpartition("/")[2] in _LISTS + _USERS})
+    # Workspace roots: the top level, and each teams/<id>/ of an Enterprise Grid export.
+    roots = sorted(
+        {
+            folder
+            for folder, _, fname in (n.rpartition("/") for n in names)
+            if fname in _LISTS + _USERS and (folder == "" or re.fullmatch(r"teams/[^/]+", folder))
+        }
+    )
     _check_users(export, roots, checker)
     folders = _conversations(export, roots, checker)
     day_files: dict[str, list[str]] = {}
     for name in names:
         folder, _, fname = name.rpartition("/")
-        if folder and _DAY.match(fname) and name not in unsafe and "attachments" not in folder:
+        if folder and _DAY.match(fname) and name not in unsafe and "__uploads" not in folder.split("/"):
             day_files.setdefault(folder, []).append(name)
     for folder, conv in folders.items():
         _check_members(conv, checker)
