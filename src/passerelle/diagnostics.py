@@ -103,6 +103,57 @@ CODES: dict[str, Code] = {
             _I,
             "A JSON file in a conversation folder that is not a day file; its bytes are kept.",
         ),
+        # slackdump recordings (chunk files) and conversation dumps.
+        Code(
+            "slackdump.invalid_line",
+            _E,
+            "A line of a chunk file is not a JSON object; its bytes are kept in this diagnostic.",
+        ),
+        Code(
+            "slackdump.invalid_chunk",
+            _E,
+            "A chunk (or one of its fields) is not shaped as slackdump writes it; kept in this diagnostic.",
+        ),
+        Code(
+            "slackdump.truncated",
+            _E,
+            "A chunk file breaks off (truncated or corrupt gzip, unreadable); the lines after are lost.",
+        ),
+        Code(
+            "slackdump.unmodelled_chunk",
+            _I,
+            "A chunk the model has no place for (stars, bookmarks, search results, an unknown type);"
+            " kept verbatim in this diagnostic.",
+        ),
+        Code(
+            "slackdump.unknown_field",
+            _I,
+            "A chunk field passerelle does not know; its value is kept in this diagnostic.",
+        ),
+        Code(
+            "slackdump.message_repeated",
+            _I,
+            "An earlier copy of a message differing only in thread bookkeeping (reply counts, last read);"
+            " the last copy is the message, this one is kept in the diagnostic.",
+        ),
+        Code(
+            "slackdump.message_conflict",
+            _W,
+            "An earlier copy of a message whose content differs from its last copy; the last copy is"
+            " the message, this one is kept in the diagnostic.",
+        ),
+        Code(
+            "slackdump.record_repeated",
+            _I,
+            "An earlier copy of a user, conversation, workspace or file record that differs from its"
+            " last copy; the last copy is the record, this one is kept in the diagnostic.",
+        ),
+        Code(
+            "slackdump.unknown_conversation",
+            _I,
+            "Messages of a conversation the source does not describe (a dump named only by its file);"
+            " kept as a channel whose kind is guessed.",
+        ),
     ]
 }
 

@@ -34,6 +34,23 @@ def _sample(relative: str) -> Callable[[Path], Path]:
     return lambda _tmp: sample(relative)
 
 
+def _sample_folder(*relatives: str) -> Callable[[Path], Path]:
+    """A folder holding copies of the given samples, side by side."""
+
+    def make(tmp: Path) -> Path:
+        dest = tmp / "samples"
+        dest.mkdir(exist_ok=True)
+        for relative in relatives:
+            (dest / Path(relative).name).write_bytes(sample(relative).read_bytes())
+        return dest
+
+    return make
+
+
+_CONVERTER = "slack/slackdump-fixtures/converter_chan1.json"
+_CONVERTER_THREAD = "slack/slackdump-fixtures/converter_chan1_thread_1736478630.905399.json"
+
+
 READER_CASES = [
     ReaderCase(
         "slack-testarchive", "slack", _sample("slack/slack-export-viewer-testarchive/testarchive.zip")
@@ -42,4 +59,8 @@ READER_CASES = [
     ReaderCase("slack-slackdump-metadata", "slack", _sample("slack/slackdump-fixtures/export")),
     ReaderCase("slack-generated-folder", "slack", _generated_slack(as_zip=False)),
     ReaderCase("slack-generated-zip", "slack", _generated_slack(as_zip=True)),
+    ReaderCase("slackdump-chunks", "slackdump", _sample("slack/slackdump-fixtures/chunks.jsonl.gz")),
+    ReaderCase("slackdump-converter-channel", "slackdump", _sample(_CONVERTER)),
+    ReaderCase("slackdump-converter-thread", "slackdump", _sample(_CONVERTER_THREAD)),
+    ReaderCase("slackdump-converter-folder", "slackdump", _sample_folder(_CONVERTER, _CONVERTER_THREAD)),
 ]

@@ -213,7 +213,7 @@ def test_zip_of_text_files_is_bad_input(tmp_path: Path) -> None:
         zf.writestr("notes/monday.txt", "nothing to see")
     result = cli_run("ingest", str(source), "-o", str(tmp_path / "archive"))
     line = assert_one_line_error(result)
-    assert line == f"error: {source}: not a format passerelle reads (known: slack)"
+    assert line == f"error: {source}: not a format passerelle reads (known: slack, slackdump)"
     assert_empty_archive(tmp_path / "archive")
 
 
@@ -222,7 +222,8 @@ def test_plain_text_file_is_bad_input(tmp_path: Path) -> None:
     source.write_text("this is not a zip\n")
     result = cli_run("ingest", str(source), "-o", str(tmp_path / "archive"))
     line = assert_one_line_error(result)
-    assert line == f"error: {source}: not a readable zip file (File is not a zip file)"
+    # A single file that is not a zip is read as a one-entry source, which no reader takes.
+    assert line == f"error: {source}: not a format passerelle reads (known: slack, slackdump)"
     assert_empty_archive(tmp_path / "archive")
 
 

@@ -33,6 +33,21 @@ CASES = {
     "slack/slackdump-fixtures/export": {
         "items": 0, "spaces": 13, "memberships": 21, "persons": 8,
     },
+    # slackdump's chunk recording (read by the slackdump reader): 1 private channel, 909 distinct
+    # messages in 1039 copies, 60 threads with 365 replies, 934 (emoji, user) reactions, 73
+    # files, 52 channel members, no users chunk: 55 user ids used; counted in test_slackdump.py.
+    "slack/slackdump-fixtures/chunks.jsonl.gz": {
+        "items": 909, "thread_roots": 60, "thread_replies": 365, "reactions": 934, "files": 73,
+        "files_with_content": 0, "spaces": 2, "memberships": 52, "persons": 55,
+    },
+    # slackdump converter dumps: a channel of 2 messages (one a thread root), named by its file.
+    "slack/slackdump-fixtures/converter_chan1.json": {
+        "items": 2, "thread_roots": 0, "thread_replies": 0, "spaces": 2, "memberships": 0, "persons": 1,
+    },
+    # ... and that thread's 2 replies alone (the root is in the other file).
+    "slack/slackdump-fixtures/converter_chan1_thread_1736478630.905399.json": {
+        "items": 2, "thread_roots": 1, "thread_replies": 2, "spaces": 2, "memberships": 0, "persons": 2,
+    },
 }  # fmt: skip
 
 

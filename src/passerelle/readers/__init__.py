@@ -11,8 +11,12 @@ ENTRY_POINT_GROUP = "passerelle.readers.v1"
 
 def available_readers() -> dict[str, type[Reader]]:
     from passerelle.readers.slack import SlackReader
+    from passerelle.readers.slackdump import SlackdumpReader
 
-    readers: dict[str, type[Reader]] = {SlackReader.info.name: SlackReader}
+    readers: dict[str, type[Reader]] = {
+        SlackReader.info.name: SlackReader,
+        SlackdumpReader.info.name: SlackdumpReader,
+    }
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name not in readers:
             readers[ep.name] = ep.load()

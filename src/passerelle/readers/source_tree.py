@@ -99,6 +99,17 @@ def is_unsafe(name: str) -> bool:
     return any(part == ".." for part in PurePosixPath(name).parts)
 
 
+def _looks_like_zip(path: Path) -> bool:
+    """A zip, or what is meant to be one (a truncated zip still says so by its name or first bytes)."""
+    if path.suffix.lower() == ".zip" or zipfile.is_zipfile(path):
+        return True
+    try:
+        with path.open("rb") as handle:
+            return handle.read(2) == b"PK"
+    except OSError:
+        return True  # let the zip branch say why it cannot be read
+
+
 def _zip_name(info: zipfile.ZipInfo) -> str:
     # Slack writes UTF-8 names without setting the UTF-8 flag; zipfile then decodes cp437.
     if info.flag_bits & 0x800:
@@ -119,12 +130,18 @@ class SourceTree:
     _files: dict[str, int] = field(default_factory=dict)  # name -> size
     # Folder entries whose name is not UTF-8: the name shown -> the name on disk.
     _real: dict[str, str] = field(default_factory=dict)
+    _single: bool = False  # the source is one regular file that is not a zip: its only entry
 
     @classmethod
     def open(cls, path: Path, limits: Limits | None = None) -> SourceTree:
         tree = cls(path=path, limits=limits or Limits())
         if path.is_dir():
             tree._scan_dir()
+        elif path.is_file() and not _looks_like_zip(path):
+            # A single file that is not a zip (a gzip or JSON Lines recording, a JSON
+            # array…): a tree of one entry, named by the file's name.
+            tree._single = True
+            tree._files[path.name] = path.stat().st_size
         elif path.is_file():
             try:
                 tree._zip = zipfile.ZipFile(path)
@@ -264,6 +281,8 @@ class SourceTree:
             raise EntryError("source.unreadable_entry", name, f"{name!r} is not in the export")
         if self._zip is not None:
             return self._zip.open(self._zip_infos[name])
+        if self._single:
+            return self.path.open("rb", buffering=0)
         return (self.path / self._real.get(name, name)).open("rb", buffering=0)
 
     def open_entry(self, name: str) -> IO[bytes]:
@@ -292,9 +311,9 @@ class SourceTree:
         return data
 
     def fingerprint(self) -> tuple[str, int]:
-        """SHA-256 and size of the source: the zip file's bytes, or a digest of a folder's files."""
+        """SHA-256 and size of the source: the zip's (or single file's) bytes, or a digest of a folder's files."""
         digest = hashlib.sha256()
-        if self._zip is not None:
+        if self._zip is not None or self._single:
             size = 0
             with self.path.open("rb") as handle:
                 while chunk := handle.read(CHUNK):

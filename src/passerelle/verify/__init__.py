@@ -7,8 +7,11 @@ from pathlib import Path
 from passerelle.archive import Archive
 from passerelle.verify.report import VerifyReport
 from passerelle.verify.slack import verify_slack
+from passerelle.verify.slackdump import is_slackdump_source, verify_slackdump
 
 
 def verify(archive: Archive, against: Path) -> VerifyReport:
-    # Only Slack exports exist so far; writers' outputs join here as they are written.
+    # Slack exports and slackdump recordings so far; writers' outputs join here as they are written.
+    if is_slackdump_source(against):
+        return verify_slackdump(archive, against)
     return verify_slack(archive, against)
