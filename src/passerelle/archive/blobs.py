@@ -141,7 +141,7 @@ class BlobWriter:
     """
 
     SMALL = 8 << 20
-    PENDING_BYTES = 64 << 20
+    PENDING_BYTES = 32 << 20
 
     def __init__(self, store: BlobStore) -> None:
         self.store = store

@@ -79,30 +79,41 @@ CREATE TABLE IF NOT EXISTS diagnostics (
 CREATE INDEX IF NOT EXISTS diagnostics_where ON diagnostics (source_id, "where");
 
 -- When a later export replaces a record, the record the earlier export held is kept
--- here verbatim, so every source's exact values survive a merge.
+-- here verbatim, so every source's exact values survive a merge. (Triggers guard their
+-- inserts with NOT EXISTS: a trigger's OR IGNORE would yield to the outer upsert's policy.)
 CREATE TABLE IF NOT EXISTS superseded (
     entity_id TEXT NOT NULL, source_id TEXT NOT NULL, raw BLOB NOT NULL, replaced_by TEXT NOT NULL,
     PRIMARY KEY (entity_id, source_id, raw)
 ) STRICT, WITHOUT ROWID;
 CREATE TRIGGER IF NOT EXISTS persons_superseded AFTER UPDATE OF raw ON persons
 WHEN old.raw IS NOT NULL AND old.raw IS NOT new.raw BEGIN
-    INSERT OR IGNORE INTO superseded VALUES (old.id, old.source_id, old.raw, new.source_id);
+    INSERT INTO superseded SELECT old.id, old.source_id, old.raw, new.source_id
+    WHERE NOT EXISTS (SELECT 1 FROM superseded WHERE entity_id = old.id AND source_id = old.source_id
+        AND raw = old.raw);
 END;
 CREATE TRIGGER IF NOT EXISTS spaces_superseded AFTER UPDATE OF raw ON spaces
 WHEN old.raw IS NOT NULL AND old.raw IS NOT new.raw BEGIN
-    INSERT OR IGNORE INTO superseded VALUES (old.id, old.source_id, old.raw, new.source_id);
+    INSERT INTO superseded SELECT old.id, old.source_id, old.raw, new.source_id
+    WHERE NOT EXISTS (SELECT 1 FROM superseded WHERE entity_id = old.id AND source_id = old.source_id
+        AND raw = old.raw);
 END;
 CREATE TRIGGER IF NOT EXISTS items_superseded AFTER UPDATE OF raw ON items
 WHEN old.raw IS NOT NULL AND old.raw IS NOT new.raw BEGIN
-    INSERT OR IGNORE INTO superseded VALUES (old.id, old.source_id, old.raw, new.source_id);
+    INSERT INTO superseded SELECT old.id, old.source_id, old.raw, new.source_id
+    WHERE NOT EXISTS (SELECT 1 FROM superseded WHERE entity_id = old.id AND source_id = old.source_id
+        AND raw = old.raw);
 END;
 CREATE TRIGGER IF NOT EXISTS files_superseded AFTER UPDATE OF raw ON files
 WHEN old.raw IS NOT NULL AND old.raw IS NOT new.raw BEGIN
-    INSERT OR IGNORE INTO superseded VALUES (old.id, old.source_id, old.raw, new.source_id);
+    INSERT INTO superseded SELECT old.id, old.source_id, old.raw, new.source_id
+    WHERE NOT EXISTS (SELECT 1 FROM superseded WHERE entity_id = old.id AND source_id = old.source_id
+        AND raw = old.raw);
 END;
 CREATE TRIGGER IF NOT EXISTS revisions_superseded AFTER UPDATE OF raw ON revisions
 WHEN old.raw IS NOT NULL AND old.raw IS NOT new.raw BEGIN
-    INSERT OR IGNORE INTO superseded VALUES (old.id, old.source_id, old.raw, new.source_id);
+    INSERT INTO superseded SELECT old.id, old.source_id, old.raw, new.source_id
+    WHERE NOT EXISTS (SELECT 1 FROM superseded WHERE entity_id = old.id AND source_id = old.source_id
+        AND raw = old.raw);
 END;
 
 -- Full-text search on bodies (external content: the text lives once, in items). New rows
@@ -130,7 +141,8 @@ CREATE TRIGGER IF NOT EXISTS items_body_history AFTER UPDATE OF body_source ON i
 WHEN old.body_source IS NOT new.body_source BEGIN
     INSERT INTO revisions (id, item_id, native_id, author_id, created_at, body_format,
         body_source, body_text, body_refs, comment, raw, origin, source_id)
-    SELECT 'rev_' || old.id || '_' || coalesce(old.edited_native, old.created_native, '') || '_' || old.source_id,
+    SELECT 'rev_' || old.id || '_' || coalesce(old.edited_native, old.created_native, '') || '_' || old.source_id
+        || '_' || (SELECT count(*) FROM revisions WHERE item_id = old.id),
         old.id, coalesce(old.edited_native, old.created_native, ''), coalesce(old.edited_by_id, old.author_id),
         coalesce(old.edited_at, old.created_at), old.body_format, old.body_source, old.body_text, old.body_refs,
         'earlier version, from an earlier export', old.raw, old.origin, old.source_id
@@ -138,7 +150,8 @@ WHEN old.body_source IS NOT new.body_source BEGIN
         AND body_source IS old.body_source);
     INSERT INTO revisions (id, item_id, native_id, author_id, created_at, body_format,
         body_source, body_text, body_refs, comment, raw, origin, source_id)
-    SELECT 'rev_' || new.id || '_' || coalesce(new.edited_native, new.created_native, '') || '_' || new.source_id,
+    SELECT 'rev_' || new.id || '_' || coalesce(new.edited_native, new.created_native, '') || '_' || new.source_id
+        || '_' || (SELECT count(*) FROM revisions WHERE item_id = new.id),
         new.id, coalesce(new.edited_native, new.created_native, ''), coalesce(new.edited_by_id, new.author_id),
         coalesce(new.edited_at, new.created_at), new.body_format, new.body_source, new.body_text, new.body_refs,
         'later version, from a later export', new.raw, new.origin, new.source_id

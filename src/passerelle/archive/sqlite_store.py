@@ -67,7 +67,7 @@ class SQLiteStore:
         self.conn.execute("PRAGMA journal_mode = WAL")
         self.conn.execute("PRAGMA synchronous = NORMAL")
         self.conn.execute("PRAGMA foreign_keys = ON")
-        self.conn.execute("PRAGMA cache_size = -65536")
+        self.conn.execute("PRAGMA cache_size = -32768")
         self._init_schema()
         self._statements: dict[str, tuple[str, str | None]] = {}
         self._columns: dict[str, list[str]] = {}

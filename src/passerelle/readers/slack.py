@@ -355,7 +355,7 @@ class SlackReader:
             pending: deque[tuple[_Chunk, Future[list[Event]]]] = deque()
             todo = iter(chunks)
             # A bounded window of chunks in flight keeps memory flat, whatever the export's size.
-            for chunk in itertools.islice(todo, workers + 2):
+            for chunk in itertools.islice(todo, workers + 1):
                 pending.append((chunk, pool.submit(_worker_parse, chunk)))
             while pending:
                 chunk, future = pending.popleft()
@@ -1030,7 +1030,7 @@ def _decode_array(data: bytes) -> tuple[list[msgspec.Raw] | None, str]:
 
 
 # -- parsing conversations in chunks, in worker processes or in this one ------------------
-CHUNK_BYTES = 4 << 20
+CHUNK_BYTES = 2 << 20
 
 
 @dataclass(frozen=True)
