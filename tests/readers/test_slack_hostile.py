@@ -271,7 +271,7 @@ def test_truncated_zip_is_bad_input(tmp_path: Path, cut: str) -> None:
     source.write_bytes(data[:kept])
     result = cli_run("ingest", str(source), "-o", str(tmp_path / "archive"))
     line = assert_one_line_error(result)
-    assert line == f"error: {source}: not a readable zip file (File is not a zip file)"
+    assert line.startswith(f"error: {source}: not a readable zip file (")
     assert_empty_archive(tmp_path / "archive")
 
 

@@ -82,7 +82,7 @@ class _SQLThread:
     """Runs write jobs on one thread, in order; the first failure is raised to the caller."""
 
     def __init__(self) -> None:
-        self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue(maxsize=2)
+        self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue(maxsize=1)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="passerelle-sql", daemon=True)
         self._thread.start()

@@ -52,7 +52,7 @@ from passerelle.progress import Display
 from passerelle.readers import slack_mrkdwn
 from passerelle.readers.base import FormatInfo, Sink
 from passerelle.readers.recording import Event, Recording
-from passerelle.readers.source_tree import EntryError, Limits, SourceTree, repair_utf8
+from passerelle.readers.source_tree import EntryError, SourceTree, repair_utf8
 
 PLATFORM = "slack"
 BODY_FORMAT = "slack-mrkdwn"
@@ -248,7 +248,8 @@ class _State:
     pins: set[tuple[str, str]] = field(default_factory=set)
     files_written: set[str] = field(default_factory=set)
     uploads: dict[str, str] = field(default_factory=dict)  # file id -> entry holding its bytes
-    consumed: set[str] = field(default_factory=set)  # entries the reader interpreted
+    consumed: set[str] = field(default_factory=set)  # entries the reader interpreted, day files aside
+    day_folders: set[str] = field(default_factory=set)  # every day file in these is read
     reported: set[str] = field(default_factory=set)  # one-per-source diagnostics already given
     workspace: str | None = None
 
@@ -308,7 +309,7 @@ class SlackReader:
         chunks: list[_Chunk] = []
         for folder, day_files in folders.items():
             conversation = conversations.get(folder) or self._unlisted(folder, out, state)
-            state.consumed.update(day_files)
+            state.day_folders.add(folder)
             unit = f"conversation:{folder}"
             if out.is_done(unit):
                 task.advance()
@@ -343,7 +344,7 @@ class SlackReader:
             _worker_init(context)
             try:
                 for chunk in chunks:
-                    yield chunk, _worker_parse(chunk)
+                    yield chunk, _worker_parse(chunk, state.tree.subset(chunk.entries))
             finally:
                 _worker_done()
             return
@@ -355,13 +356,15 @@ class SlackReader:
             pending: deque[tuple[_Chunk, Future[list[Event]]]] = deque()
             todo = iter(chunks)
             # A bounded window of chunks in flight keeps memory flat, whatever the export's size.
+            # Each chunk travels with the index of its own entries: a worker never lists the export.
             for chunk in itertools.islice(todo, workers + 1):
-                pending.append((chunk, pool.submit(_worker_parse, chunk)))
+                pending.append((chunk, pool.submit(_worker_parse, chunk, state.tree.subset(chunk.entries))))
             while pending:
                 chunk, future = pending.popleft()
                 events = future.result()
                 for following in itertools.islice(todo, 1):
-                    pending.append((following, pool.submit(_worker_parse, following)))
+                    subset = state.tree.subset(following.entries)
+                    pending.append((following, pool.submit(_worker_parse, following, subset)))
                 yield chunk, events
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
@@ -888,10 +891,10 @@ class SlackReader:
         for problem in tree.problems:
             out.diagnose(problem.code, problem.entry, problem.message, dropped=problem.dropped)
         for name in tree.names():
-            if name in state.consumed:
+            folder, _, fname = name.rpartition("/")
+            if name in state.consumed or (folder in state.day_folders and _DAY_FILE.match(fname)):
                 continue
             code = "source.unrecognised_entry"
-            folder, _, fname = name.rpartition("/")
             if fname.endswith(".json") and folder and "__uploads" not in name and "/attachments/" not in name:
                 code = "slack.not_a_day_file"
             try:
@@ -1085,8 +1088,7 @@ def _chunks(tree: SourceTree, unit: str, conversation: _Conversation, entries: l
 class _Context:
     """What a worker needs to parse any conversation: sent once to each worker."""
 
-    path: Path
-    limits: Limits
+    uploads: SourceTree  # the entries holding file bytes, and only those
     source_id: str
     blob_root: Path
     persons: frozenset[str]
@@ -1094,14 +1096,14 @@ class _Context:
     space_names: dict[str, str]
     bot_users: dict[str, str]
     pins: frozenset[tuple[str, str]]
-    uploads: dict[str, str]
+    upload_entries: dict[str, str]
     reported: frozenset[str]
     files_written: frozenset[str]
 
     @classmethod
     def of(cls, state: _State, out: ArchiveWriter) -> _Context:
         return cls(
-            state.tree.path, state.tree.limits, out.source.id, out.archive.blobs.root,
+            state.tree.subset(state.uploads.values()), out.source.id, out.archive.blobs.root,
             frozenset(state.persons), state.user_names, state.space_names, state.bot_users,
             frozenset(state.pins), state.uploads, frozenset(state.reported), frozenset(state.files_written),
         )  # fmt: skip
@@ -1112,14 +1114,13 @@ _WORKER: tuple[SlackReader, _State, Recording] | None = None
 
 def _worker_init(context: _Context) -> None:
     global _WORKER
-    tree = SourceTree.open(context.path, context.limits)
-    state = _State(tree)
+    state = _State(context.uploads)
     state.persons = set(context.persons)
     state.user_names = context.user_names
     state.space_names = context.space_names
     state.bot_users = context.bot_users
     state.pins = set(context.pins)
-    state.uploads = context.uploads
+    state.uploads = context.upload_entries
     state.reported = set(context.reported)
     state.files_written = set(context.files_written)
     blobs = BlobWriter(LocalBlobStore(context.blob_root))
@@ -1134,11 +1135,13 @@ def _worker_done() -> None:
         _WORKER = None
 
 
-def _worker_parse(chunk: _Chunk) -> list[Event]:
+def _worker_parse(chunk: _Chunk, tree: SourceTree) -> list[Event]:
+    """Parse a chunk's day files, read from ``tree``: the subset of the export they are."""
     assert _WORKER is not None, "_worker_init runs first"
     reader, state, recording = _WORKER
     recording.events = []
     for entry in chunk.entries:
-        reader._read_day_file(state.tree, entry, chunk.conversation, recording, state)
+        reader._read_day_file(tree, entry, chunk.conversation, recording, state)
+    tree.close()
     recording.blobs.wait()  # the chunk's file bytes are on disk before its unit can be marked done
     return recording.events

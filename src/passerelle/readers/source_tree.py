@@ -17,10 +17,14 @@ import stat
 import struct
 import zipfile
 import zlib
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from array import array
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
+
+from passerelle.readers.zip_directory import ZipDirectoryError, ZipEntry, ZipReader, iter_entries
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -62,6 +66,9 @@ _ZIP_ERRORS: tuple[type[BaseException], ...] = (
     zlib.error,
     lzma.LZMAError,
 )
+
+
+_TREE_ERRORS: tuple[type[BaseException], ...] = (ZipDirectoryError, *_ZIP_ERRORS)
 
 
 @dataclass(frozen=True)
@@ -110,89 +117,171 @@ def _looks_like_zip(path: Path) -> bool:
         return True  # let the zip branch say why it cannot be read
 
 
-def _zip_name(info: zipfile.ZipInfo) -> str:
+def _shown_zip_name(raw_name: str, flag_bits: int) -> str:
     # Slack writes UTF-8 names without setting the UTF-8 flag; zipfile then decodes cp437.
-    if info.flag_bits & 0x800:
-        return info.filename
+    if flag_bits & 0x800:
+        return raw_name
     try:
-        return info.filename.encode("cp437").decode("utf-8")
+        return raw_name.encode("cp437").decode("utf-8")
     except (UnicodeEncodeError, UnicodeDecodeError):
-        return info.filename
+        return raw_name
 
 
-@dataclass
+class _Index:
+    """The entries, by name: sorted names with their sizes and, for a zip, where each entry
+    lies, in parallel arrays. About 120 bytes an entry, where zipfile's own directory takes
+    about 600, and no object per entry: the memory of an export of millions of files."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.sizes = array("q")
+        # zip only, parallel to names
+        self.flags = array("H")
+        self.methods = array("H")
+        self.crcs = array("L")
+        self.packed = array("q")
+        self.offsets = array("q")
+        self.raw_names: dict[int, str] = {}  # position -> zipfile's reading, where it differs
+
+    def find(self, name: str) -> int:
+        at = bisect_left(self.names, name)
+        return at if at < len(self.names) and self.names[at] == name else -1
+
+    def zip_entry(self, at: int) -> ZipEntry:
+        return ZipEntry(
+            self.raw_names.get(at, self.names[at]), self.flags[at], self.methods[at], self.crcs[at],
+            self.packed[at], self.sizes[at], self.offsets[at],
+        )  # fmt: skip
+
+    def append(self, name: str, size: int, entry: ZipEntry | None = None) -> None:
+        if entry is not None:
+            if entry.raw_name != name:
+                self.raw_names[len(self.names)] = entry.raw_name
+            self.flags.append(entry.flag_bits)
+            self.methods.append(entry.compress_type)
+            self.crcs.append(entry.crc)
+            self.packed.append(entry.compress_size)
+            self.offsets.append(entry.header_offset)
+        self.names.append(name)
+        self.sizes.append(size)
+
+    def sorted(self, *, zip_entries: bool, keep: Callable[[str, int, int], bool] | None = None) -> _Index:
+        """The same entries sorted by name (for names given twice, the last; ``keep`` is told
+        of each earlier one and of each entry, and may drop any)."""
+        # A stable sort on the name alone: entries named alike stay in the zip's order,
+        # and no key object is made per entry.
+        order = sorted(range(len(self.names)), key=self.names.__getitem__)
+        result = _Index()
+        for n, i in enumerate(order):
+            later = order[n + 1] if n + 1 < len(order) else -1
+            shadowed = later >= 0 and self.names[later] == self.names[i]
+            if keep is not None and not keep(self.names[i], i, later if shadowed else -1):
+                continue
+            if shadowed:
+                continue
+            result.append(self.names[i], self.sizes[i], self.zip_entry(i) if zip_entries else None)
+        return result
+
+    def subset(self, names: Iterable[str], *, zip_entries: bool) -> _Index:
+        result = _Index()
+        for name in sorted(set(names)):
+            at = self.find(name)
+            if at >= 0:
+                result.append(name, self.sizes[at], self.zip_entry(at) if zip_entries else None)
+        return result
+
+
 class SourceTree:
-    path: Path
-    limits: Limits = field(default_factory=Limits)
-    problems: list[Problem] = field(default_factory=list)
-    _zip: zipfile.ZipFile | None = None
-    _zip_infos: dict[str, zipfile.ZipInfo] = field(default_factory=dict)
-    _files: dict[str, int] = field(default_factory=dict)  # name -> size
-    # Folder entries whose name is not UTF-8: the name shown -> the name on disk.
-    _real: dict[str, str] = field(default_factory=dict)
-    _single: bool = False  # the source is one regular file that is not a zip: its only entry
+    """An export's entries, read defensively; picklable (as a whole or a ``subset``), so a
+    worker process can read the entries it is given without listing the export again."""
+
+    def __init__(self, path: Path, limits: Limits | None = None) -> None:
+        self.path = path
+        self.limits = limits or Limits()
+        self.problems: list[Problem] = []
+        self._kind = "folder"  # or "zip", or "single": one regular file that is not a zip
+        self._index = _Index()
+        # Folder entries whose name is not UTF-8: the name shown -> the name on disk.
+        self._real: dict[str, str] = {}
+        self._zip: ZipReader | None = None  # opened when first read
 
     @classmethod
     def open(cls, path: Path, limits: Limits | None = None) -> SourceTree:
-        tree = cls(path=path, limits=limits or Limits())
+        tree = cls(path, limits)
         if path.is_dir():
             tree._scan_dir()
         elif path.is_file() and not _looks_like_zip(path):
             # A single file that is not a zip (a gzip or JSON Lines recording, a JSON
             # array…): a tree of one entry, named by the file's name.
-            tree._single = True
-            tree._files[path.name] = path.stat().st_size
+            tree._kind = "single"
+            tree._index.append(path.name, path.stat().st_size)
         elif path.is_file():
+            tree._kind = "zip"
             try:
-                tree._zip = zipfile.ZipFile(path)
-            except _ZIP_ERRORS as exc:
+                tree._scan_zip()
+            except _TREE_ERRORS as exc:
                 raise BadSourceError(f"{path}: not a readable zip file ({exc})") from None
-            tree._scan_zip()
         else:
             raise BadSourceError(f"{path}: no such file or folder")
         return tree
 
+    def subset(self, names: Iterable[str]) -> SourceTree:
+        """A tree of these entries only (for a worker: its problems are the whole tree's)."""
+        tree = SourceTree(self.path, self.limits)
+        tree._kind = self._kind
+        tree._index = self._index.subset(names, zip_entries=self._kind == "zip")
+        tree._real = {n: r for n, r in self._real.items() if tree._index.find(n) >= 0}
+        return tree
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_zip": None}
+
     @property
     def is_zip(self) -> bool:
-        return self._zip is not None
+        return self._kind == "zip"
 
     def _scan_zip(self) -> None:
-        assert self._zip is not None
-        for info in self._zip.infolist():
-            name = _zip_name(info)
-            if info.is_dir():
-                continue
-            if is_unsafe(name):
-                self.problems.append(
-                    Problem("source.unsafe_path", name, f"zip entry {name!r} escapes the export; not read")
-                )
-                continue
-            if name in self._zip_infos:
+        listed = _Index()
+        with self.path.open("rb") as handle:
+            for entry in iter_entries(handle, os.fstat(handle.fileno()).st_size):
+                if entry.is_dir:
+                    continue
+                name = _shown_zip_name(entry.raw_name, entry.flag_bits)
+                if is_unsafe(name):
+                    self.problems.append(
+                        Problem(
+                            "source.unsafe_path", name, f"zip entry {name!r} escapes the export; not read"
+                        )
+                    )
+                    continue
+                size, packed = entry.file_size, max(entry.compress_size, 1)
+                if size > self.limits.max_entry_bytes or (
+                    size > self.limits.ratio_floor and size / packed > self.limits.max_ratio
+                ):
+                    self.problems.append(
+                        Problem(
+                            "source.too_large",
+                            name,
+                            f"zip entry {name!r} expands to {size} bytes from {entry.compress_size}; not read",
+                        )
+                    )
+                    continue
+                listed.append(name, size, entry)
+
+        def keep(name: str, at: int, shadowed_by: int) -> bool:
+            if shadowed_by >= 0:
                 # zipfile (and unzip) would let the later entry shadow the earlier one: say so.
-                earlier = self._zip_infos.pop(name)
-                del self._files[name]
                 self.problems.append(
                     Problem(
                         "source.unreadable_entry",
                         name,
                         f"zip holds two entries named {name!r}; the earlier one"
-                        f" ({earlier.file_size} bytes at offset {earlier.header_offset}) is shadowed; not read",
+                        f" ({listed.sizes[at]} bytes at offset {listed.offsets[at]}) is shadowed; not read",
                     )
                 )
-            size, packed = info.file_size, max(info.compress_size, 1)
-            if size > self.limits.max_entry_bytes or (
-                size > self.limits.ratio_floor and size / packed > self.limits.max_ratio
-            ):
-                self.problems.append(
-                    Problem(
-                        "source.too_large",
-                        name,
-                        f"zip entry {name!r} expands to {size} bytes from {info.compress_size}; not read",
-                    )
-                )
-                continue
-            self._zip_infos[name] = info
-            self._files[name] = size
+            return True
+
+        self._index = listed.sorted(zip_entries=True, keep=keep)
 
     def _scan_dir(self) -> None:
         root = self.path.resolve()
@@ -237,7 +326,8 @@ class SourceTree:
                         Problem("source.unreadable_entry", name, f"{name!r} is not a regular file; not read")
                     )
                     continue
-                self._files[name] = st.st_size
+                self._index.append(name, st.st_size)
+        self._index = self._index.sorted(zip_entries=False)
 
     def _shown_name(self, real: str) -> str | None:
         """The name a folder entry is known by: itself, or for a name that is not UTF-8, its cp1252 reading."""
@@ -266,22 +356,29 @@ class SourceTree:
         return real
 
     # -- listing ----------------------------------------------------------------------
-    def names(self) -> list[str]:
-        return sorted(self._files)
+    def names(self) -> Sequence[str]:
+        """Every entry's name, sorted (the index's own list: do not change it)."""
+        return self._index.names
 
     def __contains__(self, name: str) -> bool:
-        return name in self._files
+        return self._index.find(name) >= 0
 
     def size(self, name: str) -> int:
-        return self._files[name]
+        at = self._index.find(name)
+        if at < 0:
+            raise KeyError(name)
+        return self._index.sizes[at]
 
     # -- reading ----------------------------------------------------------------------
     def _open(self, name: str) -> IO[bytes]:
-        if name not in self._files:
+        at = self._index.find(name)
+        if at < 0:
             raise EntryError("source.unreadable_entry", name, f"{name!r} is not in the export")
-        if self._zip is not None:
-            return self._zip.open(self._zip_infos[name])
-        if self._single:
+        if self._kind == "zip":
+            if self._zip is None:
+                self._zip = ZipReader(self.path)
+            return self._zip.open_entry(self._index.zip_entry(at))
+        if self._kind == "single":
             return self.path.open("rb", buffering=0)
         return (self.path / self._real.get(name, name)).open("rb", buffering=0)
 
@@ -295,7 +392,8 @@ class SourceTree:
 
     def read_bytes(self, name: str, limit: int | None = None) -> bytes:
         limit = self.limits.max_json_bytes if limit is None else limit
-        size = self._files.get(name, 0)
+        at = self._index.find(name)
+        size = self._index.sizes[at] if at >= 0 else 0
         if size > limit:
             raise EntryError("source.too_large", name, f"{name!r} is larger than {limit} bytes; not read")
         try:
@@ -313,7 +411,7 @@ class SourceTree:
     def fingerprint(self) -> tuple[str, int]:
         """SHA-256 and size of the source: the zip's (or single file's) bytes, or a digest of a folder's files."""
         digest = hashlib.sha256()
-        if self._zip is not None or self._single:
+        if self._kind != "folder":
             size = 0
             with self.path.open("rb") as handle:
                 while chunk := handle.read(CHUNK):
@@ -344,6 +442,7 @@ class SourceTree:
     def close(self) -> None:
         if self._zip is not None:
             self._zip.close()
+            self._zip = None
 
 
 class _GuardedStream(io.RawIOBase):
