@@ -288,18 +288,8 @@ class SlackReader:
 
     # -------------------------------------------------------------------------------
     def read(self, tree: SourceTree, out: ArchiveWriter, display: Display) -> None:
-        state = _State(tree)
+        state = self._start(tree, out)
         roots = _roots(tree)
-        state.persons |= {
-            row[0]
-            for row in out.query(
-                "SELECT native_id FROM persons WHERE platform = ? AND is_placeholder = 1", (PLATFORM,)
-            )
-        }
-        for name in tree.names():
-            match = _UPLOAD.match(name) or _ATTACHMENT.match(name)
-            if match:
-                state.uploads.setdefault(match.group(1), name)
 
         self._read_users(tree, roots, out, state)
         conversations = self._read_conversations(tree, roots, out, state)
@@ -330,6 +320,23 @@ class SlackReader:
         if not out.is_done("threads"):
             self._report_missing_roots(out)
             out.complete("threads")
+
+    @staticmethod
+    def _start(tree: SourceTree, out: ArchiveWriter) -> _State:
+        """The reader's state before the first unit: placeholders an interrupted run already
+        made (so they are not reported twice) and where each file's bytes are."""
+        state = _State(tree)
+        state.persons |= {
+            row[0]
+            for row in out.query(
+                "SELECT native_id FROM persons WHERE platform = ? AND is_placeholder = 1", (PLATFORM,)
+            )
+        }
+        for name in tree.names():
+            match = _UPLOAD.match(name) or _ATTACHMENT.match(name)
+            if match:
+                state.uploads.setdefault(match.group(1), name)
+        return state
 
     # -- conversations in chunks, in this process or in a pool -------------------------
     PARALLEL_MIN_BYTES: ClassVar[int] = 24 << 20  # below this, a pool costs more than it saves

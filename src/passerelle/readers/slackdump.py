@@ -52,9 +52,7 @@ from passerelle.model.entities import Membership, Space, SpaceKind, Visibility
 from passerelle.progress import Display
 from passerelle.readers.base import FormatInfo
 from passerelle.readers.slack import (
-    _ATTACHMENT,
     _TS,
-    _UPLOAD,
     PLATFORM,
     SlackReader,
     _Conversation,
@@ -440,17 +438,7 @@ class SlackdumpReader(SlackReader):
 
     # -------------------------------------------------------------------------------
     def read(self, tree: SourceTree, out: ArchiveWriter, display: Display) -> None:
-        state = _State(tree)
-        state.persons |= {
-            row[0]
-            for row in out.query(
-                "SELECT native_id FROM persons WHERE platform = ? AND is_placeholder = 1", (PLATFORM,)
-            )
-        }
-        for name in tree.names():
-            match = _UPLOAD.match(name) or _ATTACHMENT.match(name)
-            if match:
-                state.uploads.setdefault(match.group(1), name)
+        state = self._start(tree, out)
         entries = {name: kind for name in tree.names() if (kind := entry_kind(tree, name))}
         chunk_files = [name for name, kind in entries.items() if kind == "chunks"]
         state.consumed.update(entries)
