@@ -45,65 +45,66 @@ def choose_reader(tree: SourceTree, forced: str | None = None) -> type[Reader]:
     raise BadInputError(f"{tree.path}: not a format passerelle reads (known: {', '.join(readers)})")
 
 
-def ingest_source(
-    archive: Archive, path: Path, *, format: str | None = None, display: Display | None = None
-) -> SourceReport:
+@dataclass
+class OpenSource:
+    """A source opened and matched to its reader, before anything is written."""
+
+    path: Path
+    tree: SourceTree
+    reader: type[Reader]
+
+
+def open_source(path: Path, format: str | None = None) -> OpenSource:
+    """Open the source and choose its reader; BadInputError when no reader takes it."""
+    try:
+        tree = SourceTree.open(path)
+    except BadSourceError as exc:
+        raise BadInputError(str(exc)) from None
+    try:
+        return OpenSource(path, tree, choose_reader(tree, format))
+    except BaseException:
+        tree.close()
+        raise
+
+
+def ingest_source(archive: Archive, source: OpenSource, *, display: Display | None = None) -> SourceReport:
     display = display or NullDisplay()
     started = time.perf_counter()
-    try:
-        tree = SourceTree.open(path)
-    except BadSourceError as exc:
-        raise BadInputError(str(exc)) from None
-    try:
-        reader = choose_reader(tree, format)
-        sha, size = tree.fingerprint()
-        sid = source_id(reader.info.platform, sha)
-        status = archive.store.scalar("SELECT status FROM sources WHERE id = ?", (sid,))
-        report = SourceReport(str(path), reader.info.name, sid, "ingested")
-        if status == "complete":
-            report.status = "already ingested"
-            return report
-        if status is not None:
-            report.status = "resumed"
-        source = Source(
-            id=sid,
-            platform=reader.info.platform,
-            path=str(path),
-            sha256=sha,
-            size=size,
-            reader=reader.info.name,
-            reader_version=reader.version,
-            ingested_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        )
-        before = table_counts(archive.store)
-        writer = ArchiveWriter(archive, source)
-        try:
-            reader().read(tree, writer, display)
-            writer.finish()
-        except BaseException:
-            writer.abort()
-            raise
-        after = table_counts(archive.store)
-        report.new_rows = {table: after[table] - before[table] for table in after}
-        report.emitted = writer.emitted
-        report.diagnostics = writer.diagnostics
-        report.codes = writer.codes
-        report.seconds = time.perf_counter() - started
+    reader, tree = source.reader, source.tree
+    sha, size = tree.fingerprint()
+    sid = source_id(reader.info.platform, sha)
+    status = archive.store.scalar("SELECT status FROM sources WHERE id = ?", (sid,))
+    report = SourceReport(str(source.path), reader.info.name, sid, "ingested")
+    if status == "complete":
+        report.status = "already ingested"
         return report
-    finally:
-        tree.close()
-
-
-def check_source(path: Path, format: str | None = None) -> None:
-    """Raise BadInputError unless the path is a source some reader takes."""
+    if status is not None:
+        report.status = "resumed"
+    record = Source(
+        id=sid,
+        platform=reader.info.platform,
+        path=str(source.path),
+        sha256=sha,
+        size=size,
+        reader=reader.info.name,
+        reader_version=reader.version,
+        ingested_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+    before = table_counts(archive.store)
+    writer = ArchiveWriter(archive, record)
     try:
-        tree = SourceTree.open(path)
-    except BadSourceError as exc:
-        raise BadInputError(str(exc)) from None
-    try:
-        choose_reader(tree, format)
-    finally:
-        tree.close()
+        reader().read(tree, writer, display)
+        writer.finish()
+    except BaseException:
+        writer.abort()
+        raise
+    after = table_counts(archive.store)
+    report.new_rows = {table: after[table] - before[table] for table in after}
+    report.emitted = writer.emitted
+    report.diagnostics = writer.diagnostics
+    report.codes = writer.codes
+    report.seconds = time.perf_counter() - started
+    return report
 
 
 def ingest(
@@ -111,11 +112,17 @@ def ingest(
 ) -> list[SourceReport]:
     """Ingest each source into the archive (created if need be), in order.
 
-    Large sources are parsed in worker processes started with multiprocessing's
-    forkserver: a script that calls this must guard its entry point with
+    Every source is opened and matched to a reader first, so a bad one fails before the
+    archive is touched. Large sources are parsed in worker processes started with
+    multiprocessing's forkserver: a script that calls this must guard its entry point with
     ``if __name__ == "__main__":``, as multiprocessing requires.
     """
-    for path in paths:  # every source is known to be readable before the archive is touched
-        check_source(path, format)
-    with Archive.open(archive_path, create=True) as archive:
-        return [ingest_source(archive, path, format=format, display=display) for path in paths]
+    opened: list[OpenSource] = []
+    try:
+        for path in paths:
+            opened.append(open_source(path, format))
+        with Archive.open(archive_path, create=True) as archive:
+            return [ingest_source(archive, source, display=display) for source in opened]
+    finally:
+        for source in opened:
+            source.tree.close()

@@ -21,7 +21,7 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from passerelle.readers.zip_directory import ZipDirectoryError, ZipEntry, ZipReader, iter_entries
@@ -103,7 +103,7 @@ class EntryError(Exception):
 def is_unsafe(name: str) -> bool:
     if not name or name.startswith(("/", "\\")) or "\\" in name or ":" in name.split("/", 1)[0]:
         return True
-    return any(part == ".." for part in PurePosixPath(name).parts)
+    return ".." in name and ".." in name.split("/")
 
 
 def _looks_like_zip(path: Path) -> bool:

@@ -102,10 +102,15 @@ def iter_entries(fp: BinaryIO, file_size: int) -> Iterator[ZipEntry]:
     count, cd_size, cd_start, shift = _end_records(fp, file_size)
     fp.seek(cd_start)
     buffer = b""
+    at = 0  # where the next record starts in buffer
     remaining = cd_size
 
-    def fill(need: int) -> bytes:
-        nonlocal buffer, remaining
+    def fill(need: int) -> None:
+        """Make sure buffer[at : at + need] is there (reading on, dropping what was parsed)."""
+        nonlocal buffer, at, remaining
+        if at + need <= len(buffer):
+            return
+        buffer, at = buffer[at:], 0
         while len(buffer) < need and remaining > 0:
             chunk = fp.read(min(remaining, 1 << 20))
             if not chunk:
@@ -114,29 +119,30 @@ def iter_entries(fp: BinaryIO, file_size: int) -> Iterator[ZipEntry]:
             buffer += chunk
         if len(buffer) < need:
             raise ZipDirectoryError("central directory is truncated")
-        return buffer
 
     for _ in range(count):
-        fields = _CENTRAL.unpack_from(fill(_CENTRAL.size))
+        fill(_CENTRAL.size)
+        fields = _CENTRAL.unpack_from(buffer, at)
         if fields[0] != b"PK\x01\x02":
             raise ZipDirectoryError("bad central directory record (the zip is corrupt)")
         extract_version, flags, method = fields[3], fields[5], fields[6]
         crc, compress_size, file_size_, name_len, extra_len, comment_len = fields[9:15]
         header_offset = fields[18]
-        total = _CENTRAL.size + name_len + extra_len + comment_len
-        fill(total)
-        raw = buffer[_CENTRAL.size : _CENTRAL.size + name_len]
-        extra = buffer[_CENTRAL.size + name_len : _CENTRAL.size + name_len + extra_len]
-        buffer = buffer[total:]
+        fill(_CENTRAL.size + name_len + extra_len + comment_len)
+        name_at = at + _CENTRAL.size
+        raw = buffer[name_at : name_at + name_len]
+        extra = buffer[name_at + name_len : name_at + name_len + extra_len]
+        at = name_at + name_len + extra_len + comment_len
         if extract_version > _MAX_VERSION:
             raise ZipDirectoryError(f"zip version {extract_version / 10:.1f} is not supported")
         try:
             name = raw.decode("utf-8") if flags & _UTF8_NAME else raw.decode("cp437")
         except UnicodeDecodeError as exc:
             raise ZipDirectoryError(f"an entry name flagged UTF-8 is not: {exc}") from None
-        file_size_, compress_size, header_offset = _zip64_extra(
-            extra, [file_size_, compress_size, header_offset]
-        )
+        if extra:
+            file_size_, compress_size, header_offset = _zip64_extra(
+                extra, [file_size_, compress_size, header_offset]
+            )
         yield ZipEntry(name, flags, method, crc, compress_size, file_size_, header_offset + shift)
 
 
