@@ -8,7 +8,7 @@ being kept as a revision by a trigger in ``schema.sql``).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -157,9 +157,6 @@ class SQLiteStore:
     # -- reading ------------------------------------------------------------------
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self.conn.execute(sql, params).fetchall()
-
-    def iterate(self, sql: str, params: Sequence[Any] = ()) -> Iterable[tuple[Any, ...]]:
-        yield from self.conn.execute(sql, params)
 
     def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
         row = self.conn.execute(sql, params).fetchone()

@@ -19,7 +19,7 @@ import zipfile
 import zlib
 from array import array
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -430,14 +430,6 @@ class SourceTree:
                 self._real.get(name, name).encode("utf-8", "surrogateescape") + b"\0" + entry.digest()
             )
         return digest.hexdigest(), total
-
-    def iter_dirs(self) -> Iterator[str]:
-        seen: set[str] = set()
-        for name in self.names():
-            parent = name.rpartition("/")[0]
-            if parent not in seen:
-                seen.add(parent)
-                yield parent
 
     def close(self) -> None:
         if self._zip is not None:
