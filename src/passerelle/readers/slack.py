@@ -182,6 +182,7 @@ KNOWN_MESSAGE_FIELDS = frozenset(
         "inviter",
         "is_intro",
         "channel",
+        "channel_type",
         "edited_ts",
         "x_files",
         "is_thread_root",
