@@ -1,8 +1,9 @@
 """The embedded store: SQLite with WAL, foreign keys and FTS5.
 
-Rows are written by upsert, so writing the same entity twice changes nothing and a
-later export's newer version of a record replaces the older one (its earlier body
-being kept as a revision by a trigger in ``schema.sql``).
+Rows are inserted, and upserted only where they met rows already there: writing the
+same entity twice changes nothing, and a later export's newer version of a record
+replaces the older one, which triggers in ``schema.sql`` keep (as ``superseded``, and
+its body as a revision). Merge rules per table are below.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ _NEWER_ITEM = (
     "items.raw IS NOT excluded.raw AND coalesce(excluded.edited_at, excluded.created_at, 0)"
     " >= coalesce(items.edited_at, items.created_at, 0)"
 )
-_UPSERT_WHERE: dict[str, str | None] = {
+_UPSERT_WHERE: dict[str, str] = {
     # A placeholder (known only by id) never replaces a person the source defined.
     "persons": "excluded.is_placeholder = 0 AND (persons.is_placeholder = 1 OR persons.raw IS NOT excluded.raw)",
     "spaces": "spaces.raw IS NOT excluded.raw",
