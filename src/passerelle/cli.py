@@ -176,8 +176,12 @@ def info_command(archive: Path, as_json: bool) -> None:
 @_errors
 def verify_command(archive: Path, against: Path, as_json: bool) -> None:
     """Reconcile ARCHIVE with a source by an independent path; exit 1 on anything unexplained."""
-    with Archive.open(archive) as opened:
-        report = verify(opened, against)
+    display = display_for_stderr()
+    try:
+        with Archive.open(archive) as opened:
+            report = verify(opened, against, display=display)
+    finally:
+        display.close()
     if as_json:
         click.echo(json.dumps(report.as_json(), indent=2))
     else:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+if TYPE_CHECKING:  # rich is imported only where a bar is shown: worker processes never load it
+    from rich.progress import Progress
 
 
 class Task(Protocol):
@@ -42,6 +42,9 @@ class _RichTask:
 
 class RichDisplay:
     def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
         self._progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -60,4 +63,6 @@ class RichDisplay:
 
 
 def display_for_stderr() -> Display:
+    from rich.console import Console
+
     return RichDisplay() if Console(stderr=True).is_terminal else NullDisplay()

@@ -26,6 +26,7 @@ from typing import Any
 from passerelle.archive import Archive
 from passerelle.errors import BadInputError
 from passerelle.model import ids
+from passerelle.progress import Display, NullDisplay
 from passerelle.verify.report import Tally, VerifyReport
 
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}\.json$")
@@ -159,7 +160,7 @@ class _Checker:
             self.report.problem(f"{where}: {what}")
 
 
-def verify_slack(archive: Archive, source: Path) -> VerifyReport:
+def verify_slack(archive: Archive, source: Path, display: Display | None = None) -> VerifyReport:
     export = _Export(source)
     sha = export.fingerprint()
     sid = ids.source_id("slack", sha)
@@ -194,7 +195,9 @@ def verify_slack(archive: Archive, source: Path) -> VerifyReport:
         _check_members(conv, checker)
         if folder not in day_files:
             report.conversation(conv.native_id, conv.name, conv.kind)
+    task = (display or NullDisplay()).task("Verifying conversations", total=len(day_files))
     for folder, entries in day_files.items():
+        task.advance()
         conv = folders.get(folder) or _unlisted(folder)
         _check_conversation(export, conv, entries, checker)
     read_as_records = {f"{root}/{f}" if root else f for root in roots for f in _LISTS + _USERS}
