@@ -83,3 +83,15 @@ def test_bad_input_exits_2_with_one_line(tmp_path: Path) -> None:
 def test_formats_lists_readers_and_diagnostics() -> None:
     assert "slack (reader" in run("formats").output
     assert "`slack.unknown_user`" in run("formats", "--diagnostics").output
+
+
+def test_verify_reports_messages_by_subtype(tmp_path: Path) -> None:
+    export = build_export(tmp_path / "e", {"general/2020-09-13.json": [
+        message("1600000000.000001"), message("1600000001.000001", subtype="channel_join")]})  # fmt: skip
+    run("ingest", str(export), "-o", str(tmp_path / "a"))
+    report = run_json("verify", str(tmp_path / "a"), "--against", str(export))
+    assert report["by_subtype"] == {
+        "channel_join": {"source": 1, "archive": 1, "explained": 0, "unexplained": 0},
+        "message": {"source": 1, "archive": 1, "explained": 0, "unexplained": 0},
+    }
+    assert "messages by subtype" in run("verify", str(tmp_path / "a"), "--against", str(export)).output

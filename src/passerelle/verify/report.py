@@ -138,6 +138,12 @@ class VerifyReport:
         totals = self.overall()
         table.add_row("[bold]total[/]", "", *(cell(totals.get(m)) for m in MEASURES))
         console.print(table)
+        subtypes = self.by_subtype()
+        if subtypes:
+            by_subtype = Table("messages by subtype", "found / in source", box=None)
+            for subtype, tally in subtypes.items():
+                by_subtype.add_row(subtype, cell(tally))
+            console.print(by_subtype)
         others = {k: v for k, v in totals.items() if k not in MEASURES}
         for name, t in sorted(others.items()):
             console.print(f"{name}: {cell(t)}")
