@@ -189,6 +189,31 @@ def make_diagnostic(
     )
 
 
+class Diagnoses:
+    """A sink's ``diagnose``: make the typed diagnostic and hand it to ``add_diagnostic``."""
+
+    source_id: str
+
+    def add_diagnostic(self, diagnostic: Diagnostic) -> None:
+        raise NotImplementedError
+
+    def diagnose(
+        self,
+        code: str,
+        where: str,
+        message: str,
+        *,
+        dropped: str | None = None,
+        entity_id: str | None = None,
+        raw: bytes | None = None,
+    ) -> Diagnostic:
+        diagnostic = make_diagnostic(
+            self.source_id, code, where, message, dropped=dropped, entity_id=entity_id, raw=raw
+        )
+        self.add_diagnostic(diagnostic)
+        return diagnostic
+
+
 def catalogue_markdown() -> str:
     lines = [
         "# Diagnostic codes",

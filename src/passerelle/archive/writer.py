@@ -23,7 +23,7 @@ import msgspec
 
 from passerelle.archive import Archive
 from passerelle.archive.blobs import BlobWriter
-from passerelle.diagnostics import make_diagnostic
+from passerelle.diagnostics import Diagnoses
 from passerelle.model.entities import (
     Diagnostic,
     File,
@@ -116,13 +116,14 @@ class _SQLThread:
         self._thread.join()
 
 
-class ArchiveWriter:
+class ArchiveWriter(Diagnoses):
     def __init__(
         self, archive: Archive, source: Source, *, batch_size: int = 10_000, commit_every: int = 500_000
     ) -> None:
         self.archive = archive
         self.store = archive.store
         self.source = source
+        self.source_id = source.id
         self.batch_size = batch_size
         self._buffers: dict[str, list[tuple[Any, ...]]] = {t: [] for t in _TABLES.values()}
         self._pending = 0
@@ -161,22 +162,6 @@ class ArchiveWriter:
         self._since_commit += 1
         if self._pending >= self.batch_size:
             self.flush()
-
-    def diagnose(
-        self,
-        code: str,
-        where: str,
-        message: str,
-        *,
-        dropped: str | None = None,
-        entity_id: str | None = None,
-        raw: bytes | None = None,
-    ) -> Diagnostic:
-        diagnostic = make_diagnostic(
-            self.source.id, code, where, message, dropped=dropped, entity_id=entity_id, raw=raw
-        )
-        self.add_diagnostic(diagnostic)
-        return diagnostic
 
     def add_diagnostic(self, diagnostic: Diagnostic) -> None:
         self.add(diagnostic)

@@ -17,13 +17,13 @@ import msgspec
 
 from passerelle.archive.blobs import BlobWriter
 from passerelle.archive.writer import table_row
-from passerelle.diagnostics import make_diagnostic
+from passerelle.diagnostics import Diagnoses
 from passerelle.model.entities import Diagnostic
 
 Event = tuple[Any, ...]
 
 
-class Recording:
+class Recording(Diagnoses):
     def __init__(self, source_id: str, blobs: BlobWriter) -> None:
         self.source_id = source_id
         self.blobs = blobs  # the caller waits on it before handing the events over
@@ -33,21 +33,8 @@ class Recording:
         table, row = table_row(entity, self.source_id)
         self.events.append(("row", table, row))
 
-    def diagnose(
-        self,
-        code: str,
-        where: str,
-        message: str,
-        *,
-        dropped: str | None = None,
-        entity_id: str | None = None,
-        raw: bytes | None = None,
-    ) -> Diagnostic:
-        diagnostic = make_diagnostic(
-            self.source_id, code, where, message, dropped=dropped, entity_id=entity_id, raw=raw
-        )
+    def add_diagnostic(self, diagnostic: Diagnostic) -> None:
         self.events.append(("diagnostic", diagnostic))
-        return diagnostic
 
     def mark(self, *event: Any) -> None:
         """A reader's own event, interpreted by the reader when it replays."""
