@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -41,3 +42,43 @@ def message(ts: str, text: str = "hello", user: str | None = "U1", **extra: Any)
     if user is not None:
         record["user"] = user
     return record
+
+
+def write_folder(root: Path, entries: Mapping[str, bytes]) -> Path:
+    """Each entry's bytes at its path under root."""
+    for name, data in entries.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return root
+
+
+def write_zip(
+    path: Path,
+    entries: Mapping[str, bytes] | Mapping[bytes, bytes] | Mapping[bytes | str, bytes],
+    *,
+    utf8_flag: bool = True,
+) -> Path:
+    """A deflated zip. A ``bytes`` name is written as those exact bytes without the UTF-8 flag;
+    with ``utf8_flag=False``, a non-ASCII ``str`` name is written as UTF-8 without the flag, as
+    Slack does (zipfile would flag it: an ASCII stand-in of the same length is written, then
+    replaced by the real bytes, so no offset moves)."""
+    stand_ins: dict[bytes, bytes] = {}
+    with zipfile.ZipFile(path, "w") as zf:
+        for index, (name, data) in enumerate(entries.items()):
+            raw = name if isinstance(name, bytes) else None
+            if isinstance(name, str) and not utf8_flag and not name.isascii():
+                raw = name.encode()
+            stored = name if isinstance(name, str) else ""
+            if raw is not None:
+                stored = f"~{index}~".ljust(len(raw), "~")
+                assert len(stored) == len(raw), "name too short for a stand-in"
+                stand_ins[stored.encode()] = raw
+            zf.writestr(zipfile.ZipInfo(stored), data, compress_type=zipfile.ZIP_DEFLATED)
+    if stand_ins:
+        content = path.read_bytes()
+        for stand_in, real in stand_ins.items():
+            assert content.count(stand_in) == 2  # the local header and the central directory
+            content = content.replace(stand_in, real)
+        path.write_bytes(content)
+    return path

@@ -38,7 +38,7 @@ from passerelle.model import ids
 from passerelle.readers.slack import SlackReader
 from passerelle.verify import verify
 from tests.helpers import canonical_dump
-from tests.slack_builder import message
+from tests.slack_builder import message, write_folder, write_zip
 
 Json = dict[str, Any]
 Diag = tuple[str, str, str, str | None]
@@ -89,35 +89,6 @@ def build_entries(
         entries[name] = content if isinstance(content, bytes) else dumps(content)
     entries.update(extra or {})
     return entries
-
-
-def write_folder(root: Path, entries: Mapping[str, bytes]) -> Path:
-    for name, data in entries.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-    return root
-
-
-def write_zip(path: Path, entries: Mapping[str, bytes], *, utf8_flag: bool = True) -> Path:
-    """A deflated zip; ``utf8_flag=False`` writes UTF-8 names without the UTF-8 flag, as Slack does."""
-    placeholders: dict[bytes, bytes] = {}
-    with zipfile.ZipFile(path, "w") as zf:
-        for name, data in entries.items():
-            stored = name
-            if not utf8_flag and not name.isascii():
-                # zipfile flags every non-ASCII name: write an ASCII stand-in of the same byte
-                # length, then put the UTF-8 bytes in its place (offsets do not move).
-                stored = "".join(c if c.isascii() else "?" * len(c.encode()) for c in name)
-                placeholders[stored.encode()] = name.encode()
-            zf.writestr(zipfile.ZipInfo(stored), data, compress_type=zipfile.ZIP_DEFLATED)
-    if placeholders:
-        content = path.read_bytes()
-        for stand_in, real in placeholders.items():
-            assert content.count(stand_in) == 2  # the local header and the central directory
-            content = content.replace(stand_in, real)
-        path.write_bytes(content)
-    return path
 
 
 def write_export(tmp_path: Path, entries: Mapping[str, bytes], *, as_zip: bool) -> Path:

@@ -25,6 +25,7 @@ from passerelle.readers.source_tree import (
     SourceTree,
     is_unsafe,
 )
+from tests.slack_builder import write_folder, write_zip
 
 ENTRIES: Mapping[str, bytes] = {
     "users.json": b'[{"id": "U1"}]',
@@ -35,41 +36,6 @@ ENTRIES: Mapping[str, bytes] = {
     "__uploads/F1/report final.pdf": bytes(range(256)) * 4,
     "deep/er/and/deeper/file.bin": b"\x00\x01\x02",
 }
-
-
-def write_folder(root: Path, entries: Mapping[str, bytes]) -> Path:
-    for name, data in entries.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-    return root
-
-
-def write_zip(
-    path: Path,
-    entries: Mapping[str, bytes] | Mapping[bytes, bytes] | Mapping[bytes | str, bytes],
-    *,
-    flag_utf8: bool = True,
-) -> Path:
-    """Entries by name; a ``bytes`` name is written as those exact bytes, without the UTF-8 flag."""
-    stand_ins: dict[bytes, bytes] = {}
-    with zipfile.ZipFile(path, "w") as zf:
-        for index, (name, data) in enumerate(entries.items()):
-            if isinstance(name, bytes):
-                stand_in = f"~{index:0{len(name) - 1}d}".encode()
-                assert len(stand_in) == len(name)
-                stand_ins[stand_in] = name
-                name = stand_in.decode()
-            elif not flag_utf8:
-                raise ValueError("give names written without the flag as bytes")
-            zf.writestr(zipfile.ZipInfo(name), data, compress_type=zipfile.ZIP_DEFLATED)
-    if stand_ins:
-        content = path.read_bytes()
-        for stand_in, real in stand_ins.items():
-            assert content.count(stand_in) == 2  # local header and central directory
-            content = content.replace(stand_in, real)
-        path.write_bytes(content)
-    return path
 
 
 def problems(tree: SourceTree) -> list[tuple[str, str]]:
