@@ -373,6 +373,24 @@ def _keyed_records(line: _Line) -> Iterator[tuple[str, str, dict[str, Any]]]:
                 yield "file", f"{line.where}/f/{index}", record
 
 
+def _identified(
+    raw: bytes, where: str, kind: str, out: ArchiveWriter, emit: bool
+) -> tuple[dict[str, Any], str] | None:
+    """The record and its id; None, said once (when ``emit``), if it is not an object or has none."""
+    record = msgspec.json.decode(raw)
+    if not isinstance(record, dict):
+        if emit:
+            message = f"{kind} record is {type(record).__name__}, not an object"
+            out.diagnose("slack.invalid_record", where, message, dropped=kind, raw=raw)
+        return None
+    native = record.get("id")
+    if not isinstance(native, str) or not native:
+        if emit:
+            out.diagnose("slack.missing_id", where, f"{kind} without an id", dropped=kind, raw=raw)
+        return None
+    return record, native
+
+
 def _workspace_native(record: dict[str, Any]) -> str:
     return _str(record, "team_id") or "workspace"
 
@@ -550,17 +568,10 @@ class SlackdumpReader(SlackReader):
     def _user(
         self, where: str, raw: bytes, out: ArchiveWriter, state: _State, scan: _Scan, emit: bool
     ) -> None:
-        record = msgspec.json.decode(raw)
-        if not isinstance(record, dict):
-            if emit:
-                message = f"user record is {type(record).__name__}, not an object"
-                out.diagnose("slack.invalid_record", where, message, dropped="user", raw=raw)
+        found = _identified(raw, where, "user", out, emit)
+        if found is None:
             return
-        uid = record.get("id")
-        if not isinstance(uid, str) or not uid:
-            if emit:
-                out.diagnose("slack.missing_id", where, "user without an id", dropped="user", raw=raw)
-            return
+        record, uid = found
         if self._other_copy(scan, "user", uid, where, record, raw, ids.person_id(PLATFORM, uid), out, emit):
             return
         person = _person(uid, record, raw, where)
@@ -639,18 +650,10 @@ class SlackdumpReader(SlackReader):
         scan: _Scan,
         emit: bool,
     ) -> None:
-        record = msgspec.json.decode(raw)
-        if not isinstance(record, dict):
-            if emit:
-                message = f"conversation record is {type(record).__name__}, not an object"
-                out.diagnose("slack.invalid_record", where, message, dropped="conversation", raw=raw)
+        found = _identified(raw, where, "conversation", out, emit)
+        if found is None:
             return
-        cid = record.get("id")
-        if not isinstance(cid, str) or not cid:
-            if emit:
-                message = "conversation without an id"
-                out.diagnose("slack.missing_id", where, message, dropped="conversation", raw=raw)
-            return
+        record, cid = found
         space = ids.space_id(PLATFORM, cid)
         if self._other_copy(scan, "conversation", cid, where, record, raw, space, out, emit) or not emit:
             return
