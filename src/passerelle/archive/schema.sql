@@ -23,7 +23,7 @@ CREATE TABLE IF NOT EXISTS persons (
 
 CREATE TABLE IF NOT EXISTS spaces (
     id TEXT PRIMARY KEY, platform TEXT NOT NULL, native_id TEXT NOT NULL, kind TEXT NOT NULL,
-    visibility TEXT NOT NULL, name TEXT, topic TEXT, purpose TEXT, parent_id TEXT,
+    visibility TEXT NOT NULL, name TEXT, display_name TEXT, topic TEXT, purpose TEXT, parent_id TEXT,
     created_at INTEGER, creator_id TEXT, is_archived INTEGER NOT NULL, raw BLOB, origin TEXT,
     source_id TEXT NOT NULL
 ) STRICT;

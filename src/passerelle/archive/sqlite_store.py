@@ -52,6 +52,10 @@ _KEEP_REJECTED_ITEMS = (
 _INSERT_ONCE = {"memberships", "reactions", "item_files", "diagnostics", "source_units"}
 
 
+# Columns added since model 1.0, for archives written before them.
+_ADDED_COLUMNS = (("spaces", "display_name"),)
+
+
 def _columns(conn: sqlite3.Connection, table: str) -> list[str]:
     return [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
 
@@ -70,7 +74,7 @@ class SQLiteStore:
         self.conn.execute("PRAGMA foreign_keys = ON")
         self.conn.execute("PRAGMA cache_size = -32768")
         self._init_schema()
-        self._statements: dict[str, tuple[str, str | None]] = {}
+        self._statements: dict[tuple[str, tuple[str, ...]], tuple[str, str | None]] = {}
         self._columns: dict[str, list[str]] = {}
 
     def _init_schema(self) -> None:
@@ -80,6 +84,14 @@ class SQLiteStore:
             "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?), ('model_version', ?)",
             (SCHEMA_VERSION, MODEL_VERSION),
         )
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Bring an archive written by an earlier model up to this one (columns are only added)."""
+        for table, column in _ADDED_COLUMNS:
+            if column not in _columns(self.conn, table):
+                self.conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
+        self.conn.execute("UPDATE meta SET value = ? WHERE key = 'model_version'", (MODEL_VERSION,))
 
     def close(self) -> None:
         self.conn.close()
@@ -114,11 +126,11 @@ class SQLiteStore:
             self._columns[table] = _columns(self.conn, table)
         return self._columns[table]
 
-    def _statements_for(self, table: str) -> tuple[str, str | None]:
+    def _statements_for(self, table: str, cols: Sequence[str]) -> tuple[str, str | None]:
         """(insert-or-ignore, upsert or None for tables of facts that never change)."""
-        cached = self._statements.get(table)
+        key = (table, tuple(cols))
+        cached = self._statements.get(key)
         if cached is None:
-            cols = self.columns(table)
             names = ", ".join(f'"{c}"' for c in cols)
             marks = ", ".join("?" for _ in cols)
             insert = f"INSERT OR IGNORE INTO {table} ({names}) VALUES ({marks})"
@@ -130,13 +142,17 @@ class SQLiteStore:
                     f"INSERT INTO {table} ({names}) VALUES ({marks}) "
                     f"ON CONFLICT (id) DO UPDATE SET {sets} WHERE {_UPSERT_WHERE[table]}"
                 )
-            cached = self._statements[table] = (insert, upsert)
+            cached = self._statements[key] = (insert, upsert)
         return cached
 
-    def write_rows(self, table: str, rows: Sequence[Sequence[Any]]) -> None:
+    def write_rows(
+        self, table: str, rows: Sequence[Sequence[Any]], columns: Sequence[str] | None = None
+    ) -> None:
+        """Write rows whose values are in the order of ``columns`` (the table's own by default)."""
         if not rows:
             return
-        insert, upsert = self._statements_for(table)
+        cols = columns or self.columns(table)
+        insert, upsert = self._statements_for(table, cols)
         # Most rows are new: a plain insert is much cheaper than an upsert. Only when some
         # rows were already there (a re-read or a later export) is the batch upserted; the
         # rows just inserted are then unchanged by it. No table written here has an insert
@@ -145,7 +161,7 @@ class SQLiteStore:
         self.conn.executemany(insert, rows)
         if upsert is not None and self.conn.total_changes - before < len(rows):
             if table == "items":
-                at = {c: i for i, c in enumerate(self.columns("items"))}
+                at = {c: i for i, c in enumerate(cols)}
                 self.conn.executemany(
                     _KEEP_REJECTED_ITEMS,
                     (

@@ -72,6 +72,17 @@ def _row(entity: msgspec.Struct, source_id: str, with_source: bool) -> tuple[Any
     return (*row, source_id) if with_source else row
 
 
+def _columns_of(cls: type[msgspec.Struct], table: str) -> tuple[str, ...]:
+    body = ("body_format", "body_source", "body_text", "body_refs")
+    names = [n for f in cls.__struct_fields__ for n in (body if f == "body" else (f,))]
+    return (*names, "source_id") if table in _WITH_SOURCE_ID else tuple(names)
+
+
+# The columns a row made by ``table_row`` fills, in its order (by name, so an archive whose
+# tables were migrated with ADD COLUMN still lines up).
+ROW_COLUMNS: dict[str, tuple[str, ...]] = {table: _columns_of(cls, table) for cls, table in _TABLES.items()}
+
+
 def table_row(entity: msgspec.Struct, source_id: str) -> tuple[str, tuple[Any, ...]]:
     """The table an entity goes to, and its row there."""
     table = _TABLES[type(entity)]
@@ -185,7 +196,7 @@ class ArchiveWriter(Diagnoses):
 
         def write() -> None:
             for table, rows in batch:
-                store.write_rows(table, rows)
+                store.write_rows(table, rows, ROW_COLUMNS[table])
 
         self._sql.submit(write)
 

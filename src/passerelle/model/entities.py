@@ -16,7 +16,7 @@ from enum import StrEnum
 
 import msgspec
 
-MODEL_VERSION = "1.0"
+MODEL_VERSION = "1.1"  # 1.1: Space.display_name
 
 
 class SpaceKind(StrEnum):
@@ -100,7 +100,8 @@ class Space(_Entity, frozen=True):
     native_id: str
     kind: SpaceKind
     visibility: Visibility
-    name: str | None = None
+    name: str | None = None  # the handle: "general", "town-square"
+    display_name: str | None = None  # the title people see, where the source has one beside the handle
     topic: str | None = None
     purpose: str | None = None
     parent_id: str | None = None
