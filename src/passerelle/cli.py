@@ -19,11 +19,14 @@ from passerelle.archive import Archive, NotAnArchiveError
 from passerelle.diagnostics import CODES, catalogue_markdown
 from passerelle.errors import BadInputError
 from passerelle.exit_status import ExitStatus
+from passerelle.export import ExportReport, export
 from passerelle.info import archive_info
 from passerelle.ingest import SourceReport, ingest
 from passerelle.progress import display_for_stderr
 from passerelle.readers import available_readers
 from passerelle.verify import verify
+from passerelle.writers import available_writers
+from passerelle.writers.base import ENTITY_TYPES, Outcome
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -170,12 +173,13 @@ def info_command(archive: Path, as_json: bool) -> None:
     "against",
     required=True,
     type=click.Path(exists=True, path_type=Path),
-    help="The source export the archive was made from.",
+    help="The source export the archive was made from, or an export passerelle wrote from it.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the reconciliation report as JSON.")
 @_errors
 def verify_command(archive: Path, against: Path, as_json: bool) -> None:
-    """Reconcile ARCHIVE with a source by an independent path; exit 1 on anything unexplained."""
+    """Reconcile ARCHIVE with a source, or with an export written from it (the fidelity table),
+    by an independent path; exit 1 on anything unexplained."""
     display = display_for_stderr()
     try:
         with Archive.open(archive) as opened:
@@ -190,11 +194,83 @@ def verify_command(archive: Path, against: Path, as_json: bool) -> None:
         sys.exit(ExitStatus.PROBLEMS_FOUND)
 
 
+def _option_pairs(values: tuple[str, ...]) -> dict[str, str]:
+    options: dict[str, str] = {}
+    for value in values:
+        key, sep, val = value.partition("=")
+        if not sep or not key:
+            raise BadInputError(f"--set takes KEY=VALUE, not {value!r}")
+        options[key.strip()] = val
+    return options
+
+
+@cli.command("export")
+@click.argument("archive", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--to", "to", required=True, help="The target format (see `passerelle formats`).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="The output: a .zip file, or a folder. Not needed with --dry-run.",
+)
+@click.option(
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A writer option (repeatable); `passerelle formats` lists each writer's options.",
+)
+@click.option("--dry-run", is_flag=True, help="Write nothing; print what would be carried, adapted and lost.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@_errors
+def export_command(
+    archive: Path, to: str, output: Path | None, settings: tuple[str, ...], dry_run: bool, as_json: bool
+) -> None:
+    """Write ARCHIVE into a target format; every adaptation or loss is a typed diagnostic."""
+    if output is None and not dry_run:
+        raise BadInputError("say where to write with -o OUTPUT (or use --dry-run)")
+    display = display_for_stderr()
+    try:
+        report = export(
+            archive,
+            to,
+            output or Path(f"{to}-export.zip"),
+            options=_option_pairs(settings),
+            dry_run=dry_run,
+            display=display,
+        )
+    finally:
+        display.close()
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=2))
+    else:
+        _print_export(report)
+
+
+def _print_export(report: ExportReport) -> None:
+    console = _stdout()
+    verb = "would be" if report.dry_run else "were"
+    table = Table("entity", f"{verb} carried exactly", "adapted", "lost", box=None)
+    for entity in ENTITY_TYPES:
+        tally = report.log.tally[entity]
+        table.add_row(entity, *(str(tally[o]) for o in (Outcome.CARRIED, Outcome.ADAPTED, Outcome.LOST)))
+    title = "pre-flight (nothing written)" if report.dry_run else f"written: {report.output}"
+    console.print(f"[bold]{report.writer}[/]: {title}", highlight=False)
+    console.print(table)
+    codes = report.log.codes()
+    if codes:
+        diag = Table("diagnostic", "severity", "count", "meaning", box=None)
+        for code, count in sorted(codes.items()):
+            diag.add_row(code, str(CODES[code].severity), str(count), CODES[code].summary)
+        console.print(diag)
+    console.print(f"in {report.seconds:.2f} s", highlight=False)
+
+
 @cli.command("formats")
 @click.option("--diagnostics", is_flag=True, help="Print the catalogue of diagnostic codes instead.")
 @_errors
 def formats_command(diagnostics: bool) -> None:
-    """Every reader (and, later, writer) with what it keeps and what it cannot carry."""
+    """Every reader and writer, with what it keeps and what it cannot carry."""
     if diagnostics:
         click.echo(catalogue_markdown(), nl=False)
         return
@@ -207,6 +283,15 @@ def formats_command(diagnostics: bool) -> None:
             console.print(f"  keeps: {kept}", highlight=False)
         for lost in reader.info.cannot_carry:
             console.print(f"  cannot carry: {lost}", highlight=False)
+    for name, writer in available_writers().items():
+        console.print(f"[bold]{name}[/] (writer): {writer.info.description}", highlight=False)
+        for kept in writer.info.keeps:
+            console.print(f"  keeps: {kept}", highlight=False)
+        for lost in writer.info.cannot_carry:
+            console.print(f"  cannot carry: {lost}", highlight=False)
+        for option in writer.info.options:
+            default = f" (default: {option.default})" if option.default is not None else ""
+            console.print(f"  option --set {option.name}=…: {option.help}{default}", highlight=False)
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ import click
 from passerelle.diagnostics import catalogue_markdown
 from passerelle.model.schema import json_schema_text
 from passerelle.readers import available_readers
+from passerelle.writers import available_writers
 
 
 def cli_reference() -> str:
@@ -35,20 +36,36 @@ def format_matrix() -> str:
     lines = [
         "# Format matrix",
         "",
-        "Generated from each reader's declaration (`passerelle formats`, `make docs`). What a",
-        "reader cannot carry is never dropped silently: each case is recorded as a diagnostic",
-        "(see [diagnostics.md](diagnostics.md)) and the raw source record is kept.",
+        "Generated from each reader's and writer's declaration (`passerelle formats`, `make docs`).",
+        "What a reader cannot carry is never dropped silently: each case is recorded as a",
+        "diagnostic (see [diagnostics.md](diagnostics.md)) and the raw source record is kept.",
+        "What a writer's target cannot carry is a typed note in the export's",
+        "`passerelle-export.json`, counted by `export --dry-run` beforehand and explained by",
+        "`verify ARCHIVE --against OUTPUT` afterwards.",
         "",
         "| format | direction | platform | description |",
         "|---|---|---|---|",
     ]
     readers = available_readers()
     lines += [f"| `{n}` | reader | {r.info.platform} | {r.info.description} |" for n, r in readers.items()]
+    writers = available_writers()
+    lines += [f"| `{n}` | writer | | {w.info.description} |" for n, w in writers.items()]
     for name, reader in readers.items():
         lines += ["", f"## `{name}` reader", "", "Keeps:", ""]
         lines += [f"- {kept}" for kept in reader.info.keeps]
         lines += ["", "Cannot carry (each case is a diagnostic):", ""]
         lines += [f"- {lost}" for lost in reader.info.cannot_carry]
+    for name, writer in writers.items():
+        lines += ["", f"## `{name}` writer", "", f"Read back by the `{writer.info.reader}` reader.", ""]
+        lines += ["Keeps:", ""] + [f"- {kept}" for kept in writer.info.keeps]
+        lines += ["", "Cannot carry (each case is a typed note in the export):", ""]
+        lines += [f"- {lost}" for lost in writer.info.cannot_carry]
+        if writer.info.options:
+            lines += ["", "Options (`--set KEY=VALUE`):", ""]
+            lines += [
+                f"- `{o.name}`: {o.help}" + (f" Default: `{o.default}`." if o.default is not None else "")
+                for o in writer.info.options
+            ]
     return "\n".join(lines) + "\n"
 
 

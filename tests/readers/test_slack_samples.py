@@ -13,7 +13,7 @@ import pytest
 from passerelle.archive import Archive
 from passerelle.info import archive_info
 from passerelle.ingest import ingest
-from passerelle.verify import verify
+from passerelle.verify import verify_source
 from tests.helpers import sample
 
 CASES = {
@@ -60,7 +60,7 @@ def test_sample_ingests_with_exact_counts_and_verifies(relative: str, tmp_path: 
         counts = archive_info(archive.store)["counts"]
         for key, expected in CASES[relative].items():
             assert counts[key] == expected, key
-        result = verify(archive, source)
+        result = verify_source(archive, source)
     assert result.ok, result.problems
     totals = result.overall()
     assert totals.get("messages") is None or totals["messages"].unexplained == 0

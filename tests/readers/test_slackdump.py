@@ -27,7 +27,7 @@ from passerelle.model import ids
 from passerelle.readers.slack import SlackReader
 from passerelle.readers.slackdump import SlackdumpReader
 from passerelle.readers.source_tree import SourceTree
-from passerelle.verify import verify
+from passerelle.verify import verify_source
 from tests.helpers import sample
 from tests.slack_builder import build_export, message
 
@@ -97,7 +97,7 @@ def test_chunk_recording_sample_ingests_with_exact_counts_and_verifies(tmp_path:
         assert counts["spaces"] == 2
         kind, name = archive.store.query("SELECT kind, name FROM spaces WHERE native_id = 'CO73D19AAE17'")[0]
         assert (kind, name) == ("private_channel", "059602")  # from the channel info, not a file chunk's stub
-        result = verify(archive, source)
+        result = verify_source(archive, source)
     assert result.ok, result.problems
     totals = result.overall()
     assert totals["messages"].source == totals["messages"].archive == 909
@@ -142,7 +142,7 @@ def test_converter_dumps_ingest_and_verify(
         assert archive.store.query("SELECT native_id, kind FROM spaces WHERE kind != 'workspace'") == [
             ("file:converter_chan1", "public_channel")
         ]
-        result = verify(archive, source)
+        result = verify_source(archive, source)
     assert result.ok, result.problems
 
 
@@ -153,7 +153,7 @@ def test_converter_files_ingested_one_by_one_make_one_conversation(tmp_path: Pat
         assert archive.store.scalar("SELECT count(*) FROM items WHERE thread_root_id = ?", (root,)) == 2
         assert archive.store.scalar("SELECT count(*) FROM items") == 4
         for relative in (CONVERTER, CONVERTER_THREAD):
-            assert verify(archive, sample(relative)).ok
+            assert verify_source(archive, sample(relative)).ok
 
 
 # -- recordings built at test time --------------------------------------------------------------------
@@ -255,7 +255,7 @@ def test_built_recording_every_record_is_data_or_a_diagnostic(tmp_path: Path, co
         stars = store.scalar('SELECT raw FROM diagnostics WHERE "where" = ?', (f"{name}#8",))
         assert json.loads(stars)["st"][0]["channel"] == "C1"
         assert store.scalar("SELECT count(*) FROM item_files WHERE item_id = ?", (edited,)) == 1
-        result = verify(archive, source)
+        result = verify_source(archive, source)
     assert result.ok, result.problems
 
 
@@ -273,7 +273,7 @@ def test_a_truncated_gzip_stream_keeps_what_precedes_and_says_what_is_lost(tmp_p
         line = int(where.rpartition("#")[2])
         assert 1 < line <= 7
         assert archive.store.scalar("SELECT count(*) FROM persons WHERE is_placeholder = 0") == 2
-        report = verify(archive, source)
+        report = verify_source(archive, source)
     assert report.ok, report.problems
     assert CliRunner().invoke(cli, ["verify", str(tmp_path / "a"), "--against", str(source)]).exit_code == 0
 
@@ -292,7 +292,7 @@ def test_a_gzip_stream_cut_anywhere_is_a_diagnostic_or_bad_input_never_a_crash(
         with Archive.open(tmp_path / "a") as archive:
             codes = {r[0] for r in archive.store.query("SELECT code FROM diagnostics")}
             assert "slackdump.truncated" in codes
-            assert verify(archive, source).ok
+            assert verify_source(archive, source).ok
 
 
 def test_a_recording_cut_before_its_first_line_is_bad_input(tmp_path: Path) -> None:
@@ -331,7 +331,7 @@ def test_a_slackdump_recording_and_an_official_export_merge_without_duplicates(t
         assert {r[0] for r in store.query("SELECT id FROM items")} == wanted
         assert store.scalar("SELECT count(*) FROM persons WHERE native_id = 'U1'") == 1
         for source in (export, recording):
-            assert verify(archive, source).ok, source
+            assert verify_source(archive, source).ok, source
 
 
 def test_a_single_file_is_a_tree_of_one_entry(tmp_path: Path) -> None:

@@ -6,13 +6,24 @@ from pathlib import Path
 
 from passerelle.archive import Archive
 from passerelle.progress import Display, NullDisplay
+from passerelle.verify.fidelity import FidelityReport, is_passerelle_export, verify_export
 from passerelle.verify.report import VerifyReport
 from passerelle.verify.slack import verify_slack
 from passerelle.verify.slackdump import is_slackdump_source, verify_slackdump
 
 
-def verify(archive: Archive, against: Path, *, display: Display | None = None) -> VerifyReport:
-    # Slack exports and slackdump recordings so far; writers' outputs join here as they are written.
+def verify(
+    archive: Archive, against: Path, *, display: Display | None = None
+) -> VerifyReport | FidelityReport:
+    """Reconcile with a source export (did the archive take everything?) or with an export
+    passerelle wrote from the archive (did the target keep everything? the fidelity table)."""
+    if is_passerelle_export(against):
+        return verify_export(archive, against, display)
+    return verify_source(archive, against, display=display)
+
+
+def verify_source(archive: Archive, against: Path, *, display: Display | None = None) -> VerifyReport:
+    """Reconcile with the source export the archive was made from."""
     if is_slackdump_source(against):
         return verify_slackdump(archive, against)
     return verify_slack(archive, against, display or NullDisplay())

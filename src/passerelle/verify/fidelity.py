@@ -1,0 +1,461 @@
+"""Round-trip fidelity: compare an archive with an export passerelle wrote from it.
+
+The export is read back with the reader of its format (not with anything the writer
+used) into a scratch archive, and the two archives are compared entity by entity and
+attribute by attribute, in SQL over both databases, streaming. Entities are paired by
+what the output carries: the same id where the target keeps the source's own ids (an
+export to the platform the data came from), else the archive id the writer put in the
+record (``passerelle.id``), and the person and space keys listed in the export's
+manifest. Each difference is *explained* only by a note of the export about that entity
+and attribute, or by a rule note (one for every entity alike) whose rule the difference
+actually obeys (a time cut to the millisecond, not any time); everything else is
+unexplained and fails the check.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import tempfile
+import zipfile
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from passerelle.archive import DATABASE, Archive
+from passerelle.errors import BadInputError
+from passerelle.export import MANIFEST, MANIFEST_FORMAT, Manifest, read_manifest
+from passerelle.progress import Display, NullDisplay
+from passerelle.writers.base import ENTITY_TYPES, Note, Outcome
+
+MAX_LISTED_PROBLEMS = 200
+UNEXPLAINED = "unexplained"
+
+# Where the archive id a writer carried sits in a re-read record's raw JSON, per reader.
+_CARRIED_ID = {
+    "slack": ("$.passerelle.id", "$.passerelle.part"),
+    "mattermost": (
+        "coalesce(json_extract({raw}, '$.props.passerelle.id'),"
+        " json_extract({raw}, '$.post.props.passerelle.id'),"
+        " json_extract({raw}, '$.direct_post.props.passerelle.id'))",
+        "coalesce(json_extract({raw}, '$.props.passerelle.part'),"
+        " json_extract({raw}, '$.post.props.passerelle.part'),"
+        " json_extract({raw}, '$.direct_post.props.passerelle.part'))",
+    ),
+}
+
+
+def _carried(reader: str, what: int) -> str:
+    paths = _CARRIED_ID.get(reader, ("$.passerelle.id", "$.passerelle.part"))
+    expr = paths[what]
+    raw = "CAST(o.raw AS TEXT)"
+    if expr.startswith("$"):
+        return f"json_extract({raw}, '{expr}')"
+    return expr.format(raw=raw)
+
+
+# -- rules: a rule note explains a difference only when the difference follows its rule --
+def _to_milliseconds(archive: Any, output: Any) -> bool:
+    return isinstance(archive, int) and output == archive // 1000 * 1000
+
+
+def _invented(archive: Any, output: Any) -> bool:
+    return archive is None and output is not None
+
+
+def _dropped(archive: Any, output: Any) -> bool:
+    return archive is not None and output is None
+
+
+RULE_CHECKS: dict[str, Callable[[Any, Any], bool]] = {
+    "mattermost.time_precision": _to_milliseconds,
+    "mattermost.reaction_time_synthetic": _invented,
+    "slack.reaction_time_lost": _dropped,
+}
+
+
+def is_passerelle_export(path: Path) -> bool:
+    return _manifest_bytes(path) is not None
+
+
+def _manifest_bytes(path: Path) -> bytes | None:
+    if path.is_dir():
+        manifest = path / MANIFEST
+        return manifest.read_bytes() if manifest.is_file() else None
+    if path.is_file() and zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as zf, contextlib.suppress(KeyError):
+            return zf.read(MANIFEST)
+    return None
+
+
+@dataclass
+class EntityFidelity:
+    total: int = 0  # in the archive
+    carried: int = 0
+    adapted: int = 0  # written with differences, each explained by a note
+    lost: int = 0  # absent from the output, explained by a note
+    unexplained: int = 0
+    added: int = 0  # in the output, not in the archive (a target's requirement, e.g. team memberships)
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class FidelityReport:
+    output: str
+    writer: str
+    reader: str
+    entities: dict[str, EntityFidelity] = field(
+        default_factory=lambda: {e: EntityFidelity() for e in ENTITY_TYPES}
+    )
+    attributes: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (entity, attribute, code)
+    problems: list[str] = field(default_factory=list)
+    problem_count: int = 0
+
+    def problem(self, text: str) -> None:
+        self.problem_count += 1
+        if len(self.problems) < MAX_LISTED_PROBLEMS:
+            self.problems.append(text)
+
+    @property
+    def ok(self) -> bool:
+        return self.problem_count == 0 and all(e.unexplained == 0 for e in self.entities.values())
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "kind": "fidelity",
+            "output": self.output,
+            "writer": self.writer,
+            "reader": self.reader,
+            "ok": self.ok,
+            "entities": {name: e.as_dict() for name, e in self.entities.items()},
+            "attributes": [
+                {"entity": e, "attribute": a, "explained_by": c, "count": n}
+                for (e, a, c), n in sorted(self.attributes.items())
+            ],
+            "problem_count": self.problem_count,
+            "problems": self.problems,
+        }
+
+    def render(self, console: Console) -> None:
+        table = Table(title=f"fidelity of {self.output} ({self.writer} writer, read back by {self.reader})")
+        for column in ("entity", "in archive", "carried exactly", "adapted", "lost", "unexplained", "added"):
+            table.add_column(column, justify="left" if column == "entity" else "right")
+        for name, e in self.entities.items():
+            bad = f"[bold red]{e.unexplained}[/]" if e.unexplained else "0"
+            table.add_row(name, str(e.total), str(e.carried), str(e.adapted), str(e.lost), bad, str(e.added))
+        console.print(table)
+        if self.attributes:
+            detail = Table("entity", "attribute", "explained by", "count", box=None)
+            for (entity, attribute, code), n in sorted(self.attributes.items()):
+                shown = f"[bold red]{code}[/]" if code == UNEXPLAINED else code
+                detail.add_row(entity, attribute, shown, str(n))
+            console.print(detail)
+        for text in self.problems:
+            console.print(f"[red]difference[/] {text}", markup=True, highlight=False)
+        if self.problem_count > len(self.problems):
+            console.print(f"… and {self.problem_count - len(self.problems)} more differences")
+        verdict = (
+            "[green]every difference explained[/]" if self.ok else "[bold red]unexplained differences[/]"
+        )
+        console.print(verdict)
+
+
+class _Notes:
+    """The export's notes, by (entity, entity id) and, for rules, by (entity, attribute)."""
+
+    def __init__(self, notes: list[Note]) -> None:
+        self.by_entity: dict[tuple[str, str], list[Note]] = {}
+        self.rules: dict[tuple[str, str | None], list[Note]] = {}
+        for note in notes:
+            if note.entity_id is None:
+                self.rules.setdefault((note.entity, note.attribute), []).append(note)
+            else:
+                self.by_entity.setdefault((note.entity, note.entity_id), []).append(note)
+
+    def explain(
+        self, entity: str, entity_id: str, attribute: str | None, archive: Any, output: Any
+    ) -> str | None:
+        """The code that explains this difference, or None."""
+        for note in self.by_entity.get((entity, entity_id), ()):
+            if note.attribute is None or note.attribute == attribute:
+                return note.code
+        for note in self.rules.get((entity, attribute), ()):
+            check = RULE_CHECKS.get(note.code)
+            if check is not None and check(archive, output):
+                return note.code
+        return None
+
+    def lost(self, entity: str, entity_id: str) -> str | None:
+        for note in self.by_entity.get((entity, entity_id), ()):
+            if note.outcome is Outcome.LOST and note.attribute is None:
+                return note.code
+        for note in self.rules.get((entity, None), ()):
+            if note.outcome is Outcome.LOST:
+                return note.code
+        return None
+
+
+# -- what is compared, per entity type ---------------------------------------------------
+# Each query yields (archive id, output id or NULL, then archive and output values of each
+# attribute in turn). "P(x)" is the output id paired with archive id x.
+_PERSON_ATTRS = ("name", "display_name", "real_name", "email", "is_bot", "is_deleted", "is_guest", "title")
+_SPACE_ATTRS = ("kind", "visibility", "name", "display_name", "topic", "purpose", "is_archived")
+_ITEM_ATTRS = ("kind", "subtype", "created_at", "edited_at", "deleted", "also_in_channel", "pinned", "title")
+_FILE_ATTRS = ("name", "sha256")
+
+
+def _pairs(attrs: tuple[str, ...]) -> str:
+    return ", ".join(f"a.{c}, o.{c}" for c in attrs)
+
+
+class _Comparison:
+    def __init__(self, conn: sqlite3.Connection, manifest: Manifest, report: FidelityReport) -> None:
+        self.conn = conn
+        self.manifest = manifest
+        self.report = report
+        self.notes = _Notes(manifest.notes)
+
+    def run(self, display: Display) -> None:
+        task = display.task("fidelity", total=len(ENTITY_TYPES))
+        self._pair()
+        for entity, check in (
+            ("person", self._persons),
+            ("space", self._spaces),
+            ("membership", self._memberships),
+            ("item", self._items),
+            ("reaction", self._reactions),
+            ("file", self._files),
+            ("revision", self._revisions),
+        ):
+            check(entity)
+            task.advance()
+
+    # -- pairing ------------------------------------------------------------------------
+    def _pair(self) -> None:
+        c = self.conn
+        for kind, mapping in (("person", self.manifest.persons), ("space", self.manifest.spaces)):
+            table = f"{kind}s"
+            c.execute(f"CREATE TEMP TABLE pair_{kind} (a TEXT PRIMARY KEY, o TEXT NOT NULL) WITHOUT ROWID")
+            c.execute(
+                f"INSERT OR IGNORE INTO pair_{kind} SELECT a.id, o.id FROM main.{table} a"
+                f" JOIN out.{table} o ON o.id = a.id"
+            )
+            natives = dict(c.execute(f"SELECT native_id, id FROM out.{table}"))
+            c.executemany(
+                f"INSERT OR IGNORE INTO pair_{kind} VALUES (?, ?)",
+                ((a, natives[key]) for a, key in mapping.items() if key in natives),
+            )
+        reader = self.manifest.reader
+        # Every output item that stands for an archive item (a split message has several);
+        # the first part is its pair.
+        c.execute("CREATE TEMP TABLE item_parts (a TEXT NOT NULL, o TEXT PRIMARY KEY, part INTEGER NOT NULL)")
+        c.execute(
+            "INSERT INTO item_parts SELECT o.id, o.id, 1 FROM out.items o JOIN main.items a ON a.id = o.id"
+        )
+        c.execute(
+            "INSERT OR IGNORE INTO item_parts SELECT carried, id, coalesce(part, 1) FROM"
+            f" (SELECT o.id, {_carried(reader, 0)} AS carried, {_carried(reader, 1)} AS part FROM out.items o)"
+            " WHERE carried IS NOT NULL AND carried IN (SELECT id FROM main.items)"
+        )
+        c.execute("CREATE TEMP TABLE pair_item (a TEXT PRIMARY KEY, o TEXT NOT NULL) WITHOUT ROWID")
+        c.execute("INSERT OR IGNORE INTO pair_item SELECT a, o FROM item_parts ORDER BY part, o")
+        c.execute("CREATE INDEX temp.item_parts_a ON item_parts (a)")
+        # Files: the same id, or on a paired item (or one of its parts) the same bytes (the
+        # same name when neither side has bytes); loose files by their native id.
+        c.execute("CREATE TEMP TABLE pair_file (a TEXT PRIMARY KEY, o TEXT NOT NULL) WITHOUT ROWID")
+        c.execute(
+            "INSERT OR IGNORE INTO pair_file SELECT a.id, o.id FROM main.files a JOIN out.files o ON o.id = a.id"
+        )
+        c.execute(
+            "INSERT OR IGNORE INTO pair_file SELECT fa.id, fo.id FROM main.item_files ia"
+            " JOIN main.files fa ON fa.id = ia.file_id JOIN item_parts p ON p.a = ia.item_id"
+            " JOIN out.item_files io ON io.item_id = p.o JOIN out.files fo ON fo.id = io.file_id"
+            " WHERE fo.sha256 IS fa.sha256 AND (fa.sha256 IS NOT NULL OR fo.name IS fa.name)"
+            " AND fo.id NOT IN (SELECT o FROM pair_file) ORDER BY p.part, io.position"
+        )
+        c.execute(
+            "INSERT OR IGNORE INTO pair_file SELECT a.id, o.id FROM main.files a JOIN out.files o"
+            " ON o.native_id = a.native_id AND o.native_id LIKE 'emoji:%'"
+        )
+
+    # -- one function per entity type ------------------------------------------------------
+    def _account(
+        self, entity: str, rows: Iterator[tuple[Any, ...]], attrs: tuple[str, ...], *, label: str = ""
+    ) -> None:
+        tally = self.report.entities[entity]
+        notes = self.notes
+        for row in rows:
+            a_id, o_id = row[0], row[1]
+            tally.total += 1
+            if o_id is None:
+                code = notes.lost(entity, a_id)
+                if code is not None:
+                    tally.lost += 1
+                    self.report.attributes[(entity, "(whole)", code)] += 1
+                else:
+                    tally.unexplained += 1
+                    self.report.attributes[(entity, "(whole)", UNEXPLAINED)] += 1
+                    self.report.problem(f"{entity} {label}{a_id} is not in the output")
+                continue
+            differences = 0
+            unexplained = False
+            for i, attr in enumerate(attrs):
+                a, o = row[2 + 2 * i], row[3 + 2 * i]
+                if a == o or _equivalent(attr, a, o):
+                    continue
+                differences += 1
+                code = notes.explain(entity, a_id, attr, a, o)
+                self.report.attributes[(entity, attr, code or UNEXPLAINED)] += 1
+                if code is None:
+                    unexplained = True
+                    self.report.problem(f"{entity} {label}{a_id}: {attr} {_short(a)} became {_short(o)}")
+            if unexplained:
+                tally.unexplained += 1
+            elif differences:
+                tally.adapted += 1
+            else:
+                tally.carried += 1
+
+    def _added(self, entity: str, sql: str) -> None:
+        self.report.entities[entity].added = int(self.conn.execute(sql).fetchone()[0])
+
+    def _persons(self, entity: str) -> None:
+        rows = self.conn.execute(
+            f"SELECT a.id, o.id, {_pairs(_PERSON_ATTRS)} FROM main.persons a"
+            " LEFT JOIN pair_person p ON p.a = a.id LEFT JOIN out.persons o ON o.id = p.o ORDER BY a.id"
+        )
+        self._account(entity, rows, _PERSON_ATTRS)
+        self._added(entity, "SELECT count(*) FROM out.persons WHERE id NOT IN (SELECT o FROM pair_person)")
+
+    def _spaces(self, entity: str) -> None:
+        attrs = (*_SPACE_ATTRS, "parent_id")
+        rows = self.conn.execute(
+            f"SELECT a.id, o.id, {_pairs(_SPACE_ATTRS)},"
+            " (SELECT o FROM pair_space WHERE a = a.parent_id), o.parent_id FROM main.spaces a"
+            " LEFT JOIN pair_space p ON p.a = a.id LEFT JOIN out.spaces o ON o.id = p.o ORDER BY a.id"
+        )
+        self._account(entity, rows, attrs)
+        self._added(entity, "SELECT count(*) FROM out.spaces WHERE id NOT IN (SELECT o FROM pair_space)")
+
+    def _memberships(self, entity: str) -> None:
+        rows = self.conn.execute(
+            "SELECT a.space_id || '/' || a.person_id, CASE WHEN o.space_id IS NULL THEN NULL"
+            " ELSE o.space_id || '/' || o.person_id END, a.role, o.role FROM main.memberships a"
+            " LEFT JOIN pair_space s ON s.a = a.space_id LEFT JOIN pair_person p ON p.a = a.person_id"
+            " LEFT JOIN out.memberships o ON o.space_id = s.o AND o.person_id = p.o"
+            " ORDER BY a.space_id, a.person_id"
+        )
+        self._account(entity, rows, ("role",))
+        self._added(
+            entity,
+            "SELECT count(*) FROM out.memberships o WHERE NOT EXISTS (SELECT 1 FROM main.memberships a"
+            " JOIN pair_space s ON s.a = a.space_id JOIN pair_person p ON p.a = a.person_id"
+            " WHERE s.o = o.space_id AND p.o = o.person_id)",
+        )
+
+    def _items(self, entity: str) -> None:
+        attrs = (*_ITEM_ATTRS, "space_id", "author_id", "thread_root_id", "body", "files")
+        body = (
+            "(SELECT group_concat(coalesce(x.body_text, ''), char(10)) FROM"
+            " (SELECT oi.body_text FROM item_parts ip JOIN out.items oi ON oi.id = ip.o"
+            " WHERE ip.a = a.id ORDER BY ip.part) x)"
+        )
+        files = (
+            "(SELECT group_concat(coalesce(f.sha256, f.name), ' ') FROM (SELECT f.sha256, f.name FROM"
+            " {side}.item_files x JOIN {side}.files f ON f.id = x.file_id WHERE x.item_id {where}"
+            " ORDER BY {order}) f)"
+        )
+        a_files = files.format(side="main", where="= a.id", order="x.position")
+        o_files = files.format(
+            side="out",
+            where="IN (SELECT o FROM item_parts WHERE a = a.id)",
+            order="(SELECT part FROM item_parts WHERE o = x.item_id), x.position",
+        )
+        rows = self.conn.execute(
+            f"SELECT a.id, o.id, {_pairs(_ITEM_ATTRS)},"
+            " (SELECT o FROM pair_space WHERE a = a.space_id), o.space_id,"
+            " (SELECT o FROM pair_person WHERE a = a.author_id), o.author_id,"
+            " (SELECT o FROM pair_item WHERE a = a.thread_root_id), o.thread_root_id,"
+            f" a.body_text, CASE WHEN o.id IS NULL THEN NULL ELSE {body} END,"
+            f" {a_files}, CASE WHEN o.id IS NULL THEN NULL ELSE {o_files} END"
+            " FROM main.items a LEFT JOIN pair_item p ON p.a = a.id LEFT JOIN out.items o ON o.id = p.o"
+            " ORDER BY a.id"
+        )
+        self._account(entity, rows, attrs)
+        self._added(entity, "SELECT count(*) FROM out.items WHERE id NOT IN (SELECT o FROM item_parts)")
+
+    def _reactions(self, entity: str) -> None:
+        rows = self.conn.execute(
+            "SELECT a.item_id || '/' || a.person_id || '/' || a.emoji, CASE WHEN o.item_id IS NULL"
+            " THEN NULL ELSE o.item_id || '/' || o.person_id || '/' || o.emoji END, a.created_at, o.created_at"
+            " FROM main.reactions a LEFT JOIN pair_item i ON i.a = a.item_id"
+            " LEFT JOIN pair_person p ON p.a = a.person_id"
+            " LEFT JOIN out.reactions o ON o.item_id = i.o AND o.person_id = p.o AND o.emoji = a.emoji"
+            " ORDER BY a.item_id, a.person_id, a.emoji"
+        )
+        self._account(entity, rows, ("created_at",))
+        self._added(
+            entity,
+            "SELECT count(*) FROM out.reactions o WHERE NOT EXISTS (SELECT 1 FROM main.reactions a"
+            " JOIN pair_item i ON i.a = a.item_id JOIN pair_person p ON p.a = a.person_id"
+            " WHERE i.o = o.item_id AND p.o = o.person_id AND a.emoji = o.emoji)",
+        )
+
+    def _files(self, entity: str) -> None:
+        rows = self.conn.execute(
+            f"SELECT a.id, o.id, {_pairs(_FILE_ATTRS)} FROM main.files a"
+            " LEFT JOIN pair_file p ON p.a = a.id LEFT JOIN out.files o ON o.id = p.o ORDER BY a.id"
+        )
+        self._account(entity, rows, _FILE_ATTRS)
+        self._added(entity, "SELECT count(*) FROM out.files WHERE id NOT IN (SELECT o FROM pair_file)")
+
+    def _revisions(self, entity: str) -> None:
+        rows = self.conn.execute(
+            "SELECT a.id, (SELECT o.id FROM pair_item i JOIN out.revisions o ON o.item_id = i.o"
+            " WHERE i.a = a.item_id AND o.body_source IS a.body_source LIMIT 1) FROM main.revisions a ORDER BY a.id"
+        )
+        self._account(entity, rows, ())
+
+
+def _equivalent(attribute: str, archive: Any, output: Any) -> bool:
+    if attribute == "body" and isinstance(archive, str) and isinstance(output, str):
+        return archive.strip() == output.strip()
+    return False
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "…"
+
+
+def verify_export(archive: Archive, output: Path, display: Display | None = None) -> FidelityReport:
+    from passerelle.ingest import ingest
+
+    display = display or NullDisplay()
+    data = _manifest_bytes(output)
+    if data is None:
+        raise BadInputError(f"{output} is not an export written by passerelle (no {MANIFEST})")
+    try:
+        manifest = read_manifest(data)
+    except Exception as exc:
+        raise BadInputError(f"{output}: {MANIFEST} cannot be read: {exc}") from None
+    if manifest.format != MANIFEST_FORMAT:
+        raise BadInputError(f"{output}: {MANIFEST} is not a passerelle export manifest")
+    report = FidelityReport(str(output), manifest.writer, manifest.reader)
+    with tempfile.TemporaryDirectory(prefix="passerelle-verify-") as scratch:
+        reread = Path(scratch) / "reread"
+        ingest([output], reread, format=manifest.reader, display=display)
+        conn = sqlite3.connect(f"file:{archive.root / DATABASE}?mode=ro", uri=True)
+        try:
+            conn.execute("ATTACH DATABASE ? AS out", (f"file:{reread / DATABASE}?mode=ro",))
+            _Comparison(conn, manifest, report).run(display)
+        finally:
+            conn.close()
+    return report
