@@ -39,6 +39,7 @@ test: lint typecheck unit
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]' || echo "slack-export-viewer did not install; benchmark runs without it"
 	$(BIN)/python benchmarks/bench_slack_ingest.py
+	$(BIN)/python benchmarks/bench_export.py
 
 docs: $(STAMP)
 	$(BIN)/python -m passerelle.reference_docs
