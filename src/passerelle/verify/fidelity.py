@@ -209,6 +209,7 @@ _PERSON_ATTRS = ("name", "display_name", "real_name", "email", "is_bot", "is_del
 _SPACE_ATTRS = ("kind", "visibility", "name", "display_name", "topic", "purpose", "is_archived")
 _ITEM_ATTRS = ("kind", "subtype", "created_at", "edited_at", "deleted", "also_in_channel", "pinned", "title")
 _FILE_ATTRS = ("name", "sha256")
+_CONTENT = {"item", "reaction", "file", "revision"}
 
 
 def _pairs(attrs: tuple[str, ...]) -> str:
@@ -324,7 +325,15 @@ class _Comparison:
                 tally.carried += 1
 
     def _added(self, entity: str, sql: str) -> None:
-        self.report.entities[entity].added = int(self.conn.execute(sql).fetchone()[0])
+        added = int(self.conn.execute(sql).fetchone()[0])
+        tally = self.report.entities[entity]
+        tally.added = added
+        if added and entity in _CONTENT:
+            # A target may need persons, spaces or memberships the archive lacks (a team, its
+            # members); it must never gain messages, reactions or files nobody wrote.
+            tally.unexplained += added
+            self.report.attributes[(entity, "(added)", UNEXPLAINED)] += added
+            self.report.problem(f"{added} {entity}(s) in the output stand for nothing in the archive")
 
     def _persons(self, entity: str) -> None:
         rows = self.conn.execute(
