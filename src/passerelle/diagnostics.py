@@ -154,6 +154,72 @@ CODES: dict[str, Code] = {
             "Messages of a conversation the source does not describe (a dump named only by its file);"
             " kept as a channel whose kind is guessed.",
         ),
+        # Mattermost bulk exports (reader).
+        Code(
+            "mattermost.invalid_json",
+            _E,
+            "A line that is not a JSON object (invalid JSON, or another JSON value); kept in this diagnostic.",
+        ),
+        Code(
+            "mattermost.invalid_record",
+            _E,
+            "A record without what identifies it (a username, a team and channel, a post's valid"
+            " create_at…) or of the wrong shape; kept in this diagnostic.",
+        ),
+        Code(
+            "mattermost.truncated",
+            _E,
+            "The JSON Lines file breaks off (corrupt or unreadable); the lines after are lost.",
+        ),
+        Code(
+            "mattermost.bad_version",
+            _W,
+            "The export's version line is missing, not first, or not version 1; the lines are read as version 1.",
+        ),
+        Code(
+            "mattermost.unknown_type",
+            _W,
+            "A line of a type passerelle does not know (or of none); kept in this diagnostic.",
+        ),
+        Code(
+            "mattermost.unmodelled_record",
+            _I,
+            "A role or scheme line, or the version line's info: the model has no place for it;"
+            " kept in this diagnostic.",
+        ),
+        Code(
+            "mattermost.duplicate_record",
+            _W,
+            "A user, bot, team, channel, direct channel or emoji defined again; the first definition"
+            " is the data, this one is kept in the diagnostic.",
+        ),
+        Code(
+            "mattermost.repeated_post_key",
+            _I,
+            "A post with the create_at and author of an earlier one in its channel; its native id"
+            " gets a '#n' suffix.",
+        ),
+        Code(
+            "mattermost.unknown_user",
+            _W,
+            "A username used (author, reactor, direct channel member) but not defined; a placeholder person was made.",
+        ),
+        Code(
+            "mattermost.unknown_team",
+            _W,
+            "A team used but not defined; a placeholder workspace was made.",
+        ),
+        Code(
+            "mattermost.unknown_channel",
+            _W,
+            "A channel used (posts, memberships) but not defined; kept as a private channel.",
+        ),
+        Code(
+            "mattermost.file_not_in_export",
+            _W,
+            "An attachment or custom emoji whose file is not in the export (or unreadable); its"
+            " record is kept without bytes.",
+        ),
     ]
 }
 
