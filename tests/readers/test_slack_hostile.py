@@ -184,7 +184,7 @@ def test_zip_of_text_files_is_bad_input(tmp_path: Path) -> None:
         zf.writestr("notes/monday.txt", "nothing to see")
     result = cli_run("ingest", str(source), "-o", str(tmp_path / "archive"))
     line = assert_one_line_error(result)
-    assert line == f"error: {source}: not a format passerelle reads (known: slack, slackdump)"
+    assert line == f"error: {source}: not a format passerelle reads (known: mattermost, slack, slackdump)"
     assert_empty_archive(tmp_path / "archive")
 
 
@@ -194,7 +194,7 @@ def test_plain_text_file_is_bad_input(tmp_path: Path) -> None:
     result = cli_run("ingest", str(source), "-o", str(tmp_path / "archive"))
     line = assert_one_line_error(result)
     # A single file that is not a zip is read as a one-entry source, which no reader takes.
-    assert line == f"error: {source}: not a format passerelle reads (known: slack, slackdump)"
+    assert line == f"error: {source}: not a format passerelle reads (known: mattermost, slack, slackdump)"
     assert_empty_archive(tmp_path / "archive")
 
 

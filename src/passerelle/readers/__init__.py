@@ -10,10 +10,12 @@ ENTRY_POINT_GROUP = "passerelle.readers.v1"
 
 
 def available_readers() -> dict[str, type[Reader]]:
+    from passerelle.readers.mattermost import MattermostReader
     from passerelle.readers.slack import SlackReader
     from passerelle.readers.slackdump import SlackdumpReader
 
     readers: dict[str, type[Reader]] = {
+        MattermostReader.info.name: MattermostReader,
         SlackReader.info.name: SlackReader,
         SlackdumpReader.info.name: SlackdumpReader,
     }
