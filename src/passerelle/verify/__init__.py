@@ -7,6 +7,7 @@ from pathlib import Path
 from passerelle.archive import Archive
 from passerelle.progress import Display, NullDisplay
 from passerelle.verify.fidelity import FidelityReport, is_passerelle_export, verify_export
+from passerelle.verify.mattermost import is_mattermost_source, verify_mattermost
 from passerelle.verify.report import VerifyReport
 from passerelle.verify.slack import verify_slack
 from passerelle.verify.slackdump import is_slackdump_source, verify_slackdump
@@ -24,6 +25,8 @@ def verify(
 
 def verify_source(archive: Archive, against: Path, *, display: Display | None = None) -> VerifyReport:
     """Reconcile with the source export the archive was made from."""
+    if is_mattermost_source(against):
+        return verify_mattermost(archive, against)
     if is_slackdump_source(against):
         return verify_slackdump(archive, against)
     return verify_slack(archive, against, display or NullDisplay())
