@@ -12,6 +12,7 @@ from pathlib import Path
 
 from passerelle.demo.slack_export import ExportSpec, write_export
 from tests.helpers import sample
+from tests.mattermost_builder import write_generated
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,10 @@ def _generated_slack(as_zip: bool) -> Callable[[Path], Path]:
         return dest
 
     return make
+
+
+def _generated_mattermost(layout: str) -> Callable[[Path], Path]:
+    return lambda tmp: write_generated(tmp / {"zip": "generated.zip"}.get(layout, "generated"), layout=layout)
 
 
 def _sample(relative: str) -> Callable[[Path], Path]:
@@ -63,4 +68,7 @@ READER_CASES = [
     ReaderCase("slackdump-converter-channel", "slackdump", _sample(_CONVERTER)),
     ReaderCase("slackdump-converter-thread", "slackdump", _sample(_CONVERTER_THREAD)),
     ReaderCase("slackdump-converter-folder", "slackdump", _sample_folder(_CONVERTER, _CONVERTER_THREAD)),
+    ReaderCase("mattermost-zulip-export", "mattermost", _sample("mattermost/zulip-fixtures/export.json")),
+    ReaderCase("mattermost-generated-zip", "mattermost", _generated_mattermost("zip")),
+    ReaderCase("mattermost-generated-folder", "mattermost", _generated_mattermost("folder")),
 ]
