@@ -582,3 +582,19 @@ def test_key_counts_grow_without_losing_keys() -> None:
     assert all(counts.add("space", str(n)) == 1 for n in range(5000))
     assert counts.add("space", "42") == 2 and counts.add("space", "42") == 3
     assert counts.add("other space", "42") == 1
+
+
+def test_direct_channel_participants_of_newer_servers(tmp_path: Path) -> None:
+    participants = [{"username": "bob", "msg_count": 3}, {"username": "ada", "mention_count": 0}]
+    archive = ingest_lines(
+        tmp_path, [*BASE, user("bob"), record("direct_channel", participants=participants)]
+    )
+    assert rows(archive, "SELECT native_id, kind FROM spaces WHERE native_id LIKE 'direct:%'") == [
+        ("direct:ada,bob", "direct_message")
+    ]
+    members = rows(
+        archive,
+        "SELECT p.native_id FROM memberships m JOIN persons p ON p.id = m.person_id WHERE m.space_id = ?",
+        (ids.space_id("mattermost", "direct:ada,bob"),),
+    )
+    assert sorted(members) == [("ada",), ("bob",)]
