@@ -220,6 +220,255 @@ CODES: dict[str, Code] = {
             "An attachment or custom emoji whose file is not in the export (or unreadable); its"
             " record is kept without bytes.",
         ),
+        # The Mattermost bulk-import writer (`export --to mattermost`): what the import format forces.
+        Code(
+            "mattermost.user_renamed",
+            _I,
+            "A handle that is not a Mattermost username (lowercase a-z 0-9 . - _, 3 to 22, a letter"
+            " first) or is another's: folded to ASCII, -2, -3… when two meet; the original in the note.",
+        ),
+        Code(
+            "mattermost.identity_mapped",
+            _I,
+            "A person mapped by the identity map onto an existing account: only its username, email and"
+            " memberships are written, the account's profile is left as the server has it.",
+        ),
+        Code(
+            "mattermost.identity_unused",
+            _W,
+            "Identity map entries that name no person of the archive: ignored.",
+        ),
+        Code(
+            "mattermost.user_merged",
+            _I,
+            "Persons mapped onto one account: one user line is written for them.",
+        ),
+        Code(
+            "mattermost.email_generated",
+            _I,
+            "A person without a usable email (Mattermost requires one) is given username@<email_domain>.",
+        ),
+        Code(
+            "mattermost.email_changed",
+            _W,
+            "A person's email is already another person's (Mattermost emails are unique): the later"
+            " person is given username@<email_domain>; the original in the note.",
+        ),
+        Code(
+            "mattermost.bot_as_user",
+            _I,
+            "A bot is written as an ordinary user: a Mattermost bot line needs an owner the archive does not name.",
+        ),
+        Code(
+            "mattermost.placeholder_user",
+            _I,
+            "A person known only by id (a placeholder) is written as an account, so its posts have an author.",
+        ),
+        Code(
+            "mattermost.author_missing",
+            _W,
+            "An item without a known author is posted by a stand-in user (Mattermost posts need one).",
+        ),
+        Code(
+            "mattermost.team_renamed",
+            _I,
+            "A workspace's name is not a Mattermost team name (lowercase a-z 0-9 -, 2 to 64, not beginning"
+            " with a reserved word) or is another's; the original in the note.",
+        ),
+        Code(
+            "mattermost.channel_renamed",
+            _I,
+            "A space's name is not a Mattermost channel name (lowercase a-z 0-9 - _, 2 to 64) or is"
+            " another's in its team: folded to ASCII, -2, -3… when two meet; the original in the note.",
+        ),
+        Code(
+            "mattermost.display_name_added",
+            _I,
+            "Mattermost shows a display name: where the space has none, its original name is written.",
+        ),
+        Code(
+            "mattermost.text_truncated",
+            _W,
+            "A text over Mattermost's limit (header 1,024, purpose 250, display name and nickname 64,"
+            " team description 50 bytes…) is cut and ends with …; the original in the note.",
+        ),
+        Code(
+            "mattermost.group_to_channel",
+            _I,
+            "A group conversation of more than 8 members (Mattermost's limit) becomes a private channel.",
+        ),
+        Code(
+            "mattermost.conversation_kind_changed",
+            _I,
+            "A direct or group conversation whose member count makes it the other kind in Mattermost"
+            " (1 or 2 members: direct; 3 to 8: group).",
+        ),
+        Code(
+            "mattermost.members_inferred",
+            _W,
+            "A direct conversation without known members: its authors are written as its members.",
+        ),
+        Code(
+            "mattermost.space_adapted",
+            _I,
+            "A space attribute Mattermost cannot hold as it is (a community or wiki space is a channel;"
+            " a direct channel has no name, purpose or parent; a team no header; a channel outside any"
+            " workspace is in the default team).",
+        ),
+        Code(
+            "mattermost.archive_time_synthetic",
+            _I,
+            "Mattermost needs a time to archive a channel or deactivate a user; the archive has none:"
+            " the latest time of the archive is written.",
+        ),
+        Code("mattermost.field_dropped", _I, "A value Mattermost's import has no field for is not written."),
+        Code(
+            "mattermost.field_in_props",
+            _I,
+            "A value a post has no field for (a reply's parent, the editor, the deletion time) is kept"
+            " in its props.passerelle.",
+        ),
+        Code(
+            "mattermost.role_adapted",
+            _I,
+            "A member's role becomes Mattermost's nearest (owner: admin; none in direct channels;"
+            " a guest is never an admin).",
+        ),
+        Code(
+            "mattermost.time_precision",
+            _I,
+            "Mattermost keeps times to the millisecond; the exact native time is in props.passerelle.created_native.",
+        ),
+        Code(
+            "mattermost.timestamp_nudged",
+            _I,
+            "Two posts would share Mattermost's key (channel or thread, message, create_at): the later"
+            " is moved on by 1 ms; the original in the note.",
+        ),
+        Code(
+            "mattermost.time_missing",
+            _W,
+            "An item without a time (Mattermost needs one) takes the time of the post before it.",
+        ),
+        Code(
+            "mattermost.message_split",
+            _I,
+            "A message over 16,383 characters is split at a line break or space; the parts after the"
+            " first are replies of its thread, 1 ms apart, with props.passerelle part and parts.",
+        ),
+        Code(
+            "mattermost.attachments_split",
+            _I,
+            "More than 10 files on an item: the others are on replies of its thread, 10 by 10, with"
+            " props.passerelle part and parts.",
+        ),
+        Code(
+            "mattermost.props_too_large",
+            _W,
+            "A post's props over 800,000 characters: the source's own props are left out.",
+        ),
+        Code(
+            "mattermost.thread_root_missing",
+            _W,
+            "A reply whose thread root is not in the archive is a root post; the root's id is in props.passerelle.",
+        ),
+        Code(
+            "mattermost.thread_line_split",
+            _I,
+            "A thread over a JSONL line's 16 MiB: its root is written on several lines, each with a share"
+            " of the replies (Mattermost merges them into one thread).",
+        ),
+        Code(
+            "mattermost.mention_unresolved",
+            _I,
+            "A mention or channel link that names nothing written (a user group, a space that is no"
+            " channel of the team): left as its text.",
+        ),
+        Code(
+            "mattermost.mentions_rewritten",
+            _I,
+            "Mentions are written as @username, @all (for @everyone) and ~channel, as Mattermost links them.",
+        ),
+        Code(
+            "mattermost.kind_as_message",
+            _I,
+            "Mattermost imports ordinary posts only: an event (a join, a topic change…), post, comment"
+            " or page is a post; its kind is in props.passerelle.kind.",
+        ),
+        Code(
+            "mattermost.subtype_in_props",
+            _I,
+            "Mattermost has no place for the source's subtype: it is in props.passerelle.subtype.",
+        ),
+        Code(
+            "mattermost.deleted_as_post",
+            _I,
+            "A deleted item's trace (a tombstone) is an ordinary post, so its thread stays whole;"
+            " props.passerelle.deleted says so.",
+        ),
+        Code(
+            "mattermost.broadcast_as_reply",
+            _I,
+            "A reply also shown in the channel is a reply only; props.passerelle.also_in_channel says so.",
+        ),
+        Code(
+            "mattermost.title_in_props",
+            _I,
+            "Mattermost posts have no title: it is in props.passerelle.title.",
+        ),
+        Code(
+            "mattermost.revision_dropped",
+            _W,
+            "Mattermost's import has no edit history: an earlier version of a message is not written.",
+        ),
+        Code(
+            "mattermost.reaction_time_synthetic",
+            _I,
+            "The archive has no time for a reaction (Slack); Mattermost needs one: the post's time is written.",
+        ),
+        Code(
+            "mattermost.reaction_time_adjusted",
+            _I,
+            "A reaction earlier than its post (Mattermost refuses it) is given the post's time; the original in the note.",
+        ),
+        Code(
+            "mattermost.emoji_skin_tone",
+            _I,
+            "A skin tone is written in Mattermost's notation: thumbsup::skin-tone-3 is thumbsup_medium_light_skin_tone.",
+        ),
+        Code(
+            "mattermost.emoji_renamed",
+            _I,
+            "An emoji name outside a-z A-Z 0-9 _ + - or over 64 characters is cleaned; the original in the note.",
+        ),
+        Code(
+            "mattermost.reaction_limit", _W, "A post holds at most 50 reactions: the others are not written."
+        ),
+        Code(
+            "mattermost.reaction_duplicate",
+            _I,
+            "A reaction that another of the same person and emoji already writes (after renaming or merging).",
+        ),
+        Code(
+            "mattermost.file_missing",
+            _W,
+            "A file whose bytes the archive lacks cannot be attached; its name is in props.passerelle.missing_files.",
+        ),
+        Code(
+            "mattermost.file_renamed",
+            _I,
+            "A file name unsafe as a path (separators, control characters, too long) is cleaned; the original in the note.",
+        ),
+        Code(
+            "mattermost.file_too_large",
+            _W,
+            "A file over Mattermost's default 100 MB attachment limit: raise FileSettings.MaxFileSize before importing.",
+        ),
+        Code(
+            "mattermost.loose_file",
+            _W,
+            "A file attached to no item that is not a custom emoji: a bulk import has no place for it.",
+        ),
     ]
 }
 

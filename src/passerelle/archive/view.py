@@ -170,6 +170,118 @@ class ArchiveView:
         if root is not None:
             yield Thread(root, tuple(replies))
 
+    # -- plain rows, for writers that must be faster than records (the Mattermost writer) --
+    POST_ROW_COLUMNS: tuple[str, ...] = (
+        "id", "platform", "native_id", "kind", "subtype", "author_id", "created_at", "created_native",
+        "edited_at", "edited_by_id", "deleted", "deleted_at", "thread_root_id", "parent_id",
+        "also_in_channel", "pinned", "title", "body_format", "body_text", "body_refs",
+    )  # fmt: skip
+
+    _POST_ROWS_SQL = (
+        f"SELECT {', '.join(f'i.{c}' for c in POST_ROW_COLUMNS)},"
+        " CASE WHEN i.platform = ?1 THEN i.body_source END, CASE WHEN i.platform = ?1 THEN i.raw END,"
+        " (SELECT json_group_array(json_array(person_id, emoji, created_at)) FROM"
+        " (SELECT person_id, emoji, created_at FROM reactions WHERE item_id = i.id"
+        " ORDER BY person_id, emoji) HAVING count(*) > 0),"
+        " (SELECT json_group_array(json_array(id, name, sha256, native_id)) FROM"
+        " (SELECT f.id, f.name, f.sha256, f.native_id FROM item_files x JOIN files f ON f.id = x.file_id"
+        " WHERE x.item_id = i.id ORDER BY x.position) HAVING count(*) > 0),"
+        " i.thread_root_id IS NOT NULL AND r.id IS NULL FROM items i"
+        " LEFT JOIN items r ON r.id = i.thread_root_id AND r.space_id = i.space_id"
+        " WHERE i.space_id = ?2"
+        " ORDER BY coalesce(r.created_at, i.created_at), coalesce(r.id, i.id),"
+        " i.thread_root_id IS NOT NULL AND r.id IS NOT NULL, i.created_at, i.id"
+    )
+
+    def post_rows(self, space_id: str, raw_platform: str | None = None) -> Iterator[tuple[Any, ...]]:
+        """A space's items as plain tuples in the order of ``threads`` (each root, then its
+        replies in time order; a reply whose root is not in the archive comes as its own
+        root): the columns of ``POST_ROW_COLUMNS`` (booleans as 0/1), then ``body_source``
+        and ``raw`` (NULL unless the item's platform is ``raw_platform``), the reactions as
+        JSON ``[[person_id, emoji, created_at], …]`` by person and emoji, the files as JSON
+        ``[[file id, name, sha256, native_id], …]`` in position order (each NULL when none),
+        and 1 when the item's thread root is missing. One query; memory holds one row."""
+        yield from self._conn.execute(self._POST_ROWS_SQL, (raw_platform, space_id))
+
+    def post_rows_ahead(
+        self, space_ids: Sequence[str], raw_platform: str | None = None
+    ) -> Iterator[tuple[str, list[tuple[Any, ...]]]]:
+        """``post_rows`` of each space in turn, as (space id, a batch of rows); an empty batch
+        ends each space. A thread reads ahead on its own read-only connection: SQLite runs
+        without the GIL, so the reading overlaps the caller's work. At most 8 batches of
+        1,024 rows wait."""
+        import queue
+        import sqlite3
+        import threading
+
+        from passerelle.archive import DATABASE
+
+        waiting: queue.Queue[tuple[str, list[tuple[Any, ...]]] | BaseException | None] = queue.Queue(8)
+        stop = threading.Event()
+
+        def put(value: tuple[str, list[tuple[Any, ...]]] | BaseException | None) -> None:
+            while not stop.is_set():
+                try:
+                    waiting.put(value, timeout=0.1)
+                    return
+                except queue.Full:
+                    continue
+
+        def read() -> None:
+            try:
+                conn = sqlite3.connect(f"file:{self.archive.root / DATABASE}?mode=ro", uri=True)
+                try:
+                    conn.execute("PRAGMA cache_size = -32768")
+                    for space_id in space_ids:
+                        cursor = conn.execute(self._POST_ROWS_SQL, (raw_platform, space_id))
+                        while not stop.is_set() and (rows := cursor.fetchmany(1024)):
+                            put((space_id, rows))
+                        put((space_id, []))
+                finally:
+                    conn.close()
+                put(None)
+            except BaseException as exc:  # raised in the caller's thread
+                put(exc)
+
+        thread = threading.Thread(target=read, name="post-rows", daemon=True)
+        thread.start()
+        try:
+            while (got := waiting.get()) is not None:
+                if isinstance(got, BaseException):
+                    raise got
+                yield got
+        finally:
+            stop.set()
+            thread.join()
+
+    def revision_ids(self) -> Iterator[tuple[str, str]]:
+        """(revision id, item id) of every revision, by item and id."""
+        yield from self._conn.execute("SELECT id, item_id FROM revisions ORDER BY item_id, id")
+
+    def authors(self, space_id: str) -> list[str]:
+        """The distinct authors of a space's items, by id."""
+        rows = self._conn.execute(
+            "SELECT DISTINCT author_id FROM items WHERE space_id = ? AND author_id IS NOT NULL ORDER BY 1",
+            (space_id,),
+        )
+        return [r[0] for r in rows]
+
+    def unattached_files(self) -> Iterator[File]:
+        """What ``loose_files`` gives, in one pass over item_files (``NOT IN`` builds its
+        index once; ``NOT EXISTS`` scans item_files for every file, which has no index on
+        file_id)."""
+        sql = f"SELECT {_quoted(_FILE_COLUMNS)} FROM files WHERE id NOT IN (SELECT file_id FROM item_files)"
+        for row in self._conn.execute(sql + " ORDER BY id"):
+            yield File(**dict(zip(_FILE_COLUMNS, row, strict=True)))
+
+    def latest_time(self) -> int | None:
+        """The latest time of any item (created or edited), in microseconds."""
+        row = self._conn.execute(
+            "SELECT max(max(coalesce(edited_at, 0), coalesce(created_at, 0))) FROM items"
+        )
+        value = row.fetchone()[0]
+        return int(value) if value else None
+
 
 def _booleans(row: Sequence[Any], cls: type[msgspec.Struct]) -> list[Any]:
     # SQLite hands back 0/1 for the model's booleans.
