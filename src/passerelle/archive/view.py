@@ -170,6 +170,70 @@ class ArchiveView:
         if root is not None:
             yield Thread(root, tuple(replies))
 
+    def timeline(
+        self, space_id: str
+    ) -> Iterator[tuple[Message, int, int | None, str | None, int, tuple[str, ...], int | None]]:
+        """A space's items in ``messages`` order, on a timeline of times unique in the space.
+
+        Yields ``(message, at, root_at, root_author_id, replies, reply_author_ids,
+        latest_reply_at)``. ``at`` is the item's ``created_at`` raised to 1 µs after the previous
+        item's ``at`` when it is not later (for targets whose message key is a time: Slack's
+        ``ts``); items with no valid time (unknown or negative) come first, in the microseconds
+        just before the space's earliest valid time. ``root_at`` and ``root_author_id``
+        describe the item's thread root when the root is in the space; for a root,
+        ``replies`` counts its replies in the space, ``reply_author_ids`` are their distinct
+        authors in order of first reply, and ``latest_reply_at`` is the last reply's ``at``.
+        Sorting and grouping happen in SQLite: memory holds one item at a time.
+        """
+        # Window functions only (no join on a computed table, which SQLite may scan per row): a
+        # sort by time, then one by thread, whatever the space's size.
+        thread = "coalesce(thread_root_id, id)"
+        sql = (
+            "WITH f AS (SELECT max(coalesce(min(created_at) FILTER (WHERE created_at >= 0), 0)"
+            " - count(*) FILTER (WHERE created_at IS NULL OR created_at < 0), 0) AS first FROM items"
+            " WHERE space_id = ?1),"
+            " o AS (SELECT id, thread_root_id, author_id,"
+            " CASE WHEN created_at IS NULL OR created_at < 0 THEN f.first ELSE created_at END AS t,"
+            " row_number() OVER (ORDER BY created_at, id) AS rn FROM items, f WHERE space_id = ?1),"
+            " t AS (SELECT id, thread_root_id, author_id, rn,"
+            " rn + max(t - rn) OVER (ORDER BY rn ROWS UNBOUNDED PRECEDING) AS at,"
+            f" row_number() OVER (PARTITION BY {thread}, id = {thread}, author_id ORDER BY rn) AS nth FROM o),"
+            # Each item with the first of its thread (the root, when it is in the space) and, on
+            # the root, its replies' number, latest time and authors in order of first reply.
+            " u AS (SELECT id, thread_root_id, rn, at, first_value(id) OVER w AS head,"
+            " first_value(at) OVER w AS head_at, first_value(author_id) OVER w AS head_author,"
+            " count(*) OVER w - 1 AS replies,"
+            f" max(at) FILTER (WHERE id != {thread}) OVER w AS latest,"
+            " json_group_array(author_id) FILTER"
+            f" (WHERE id != {thread} AND nth = 1 AND author_id IS NOT NULL) OVER w AS authors"
+            f" FROM t WINDOW w AS (PARTITION BY {thread} ORDER BY id != {thread}, rn"
+            " ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING))"
+            f" SELECT {', '.join(_ITEM_COLUMNS)}, {', '.join(_EXTRAS)}, u.at,"
+            " CASE WHEN u.head = u.thread_root_id AND u.thread_root_id != u.id THEN u.head_at END,"
+            " CASE WHEN u.head = u.thread_root_id AND u.thread_root_id != u.id THEN u.head_author END,"
+            " CASE WHEN u.head = u.id THEN u.replies ELSE 0 END,"
+            " CASE WHEN u.head = u.id AND u.replies > 0 THEN u.authors END,"
+            " CASE WHEN u.head = u.id THEN u.latest END"
+            " FROM u JOIN items i ON i.id = u.id ORDER BY u.rn"
+        )
+        n = len(_ITEM_COLUMNS) + len(_EXTRAS)
+        for row in self._conn.execute(sql, (space_id,)):
+            at, root_at, root_author, count, authors_json, latest = row[n:]
+            authors = tuple(msgspec.json.decode(authors_json, type=list[str])) if authors_json else ()
+            yield _message(row[:n]), at, root_at, root_author, count, authors, latest
+
+    def revisions_of_space(
+        self, space_id: str
+    ) -> Iterator[tuple[str, str, str, str | None, int | None, str | None, str | None, str | None]]:
+        """The revisions of a space's items, in ``messages`` order of their items, then by time:
+        ``(id, item_id, native_id, author_id, created_at, body_format, body_source, comment)``."""
+        yield from self._conn.execute(
+            "SELECT r.id, r.item_id, r.native_id, r.author_id, r.created_at, r.body_format, r.body_source,"
+            " r.comment FROM revisions r JOIN items i ON i.id = r.item_id WHERE i.space_id = ?"
+            " ORDER BY i.created_at, i.id, r.created_at, r.id",
+            (space_id,),
+        )
+
     # -- plain rows, for writers that must be faster than records (the Mattermost writer) --
     POST_ROW_COLUMNS: tuple[str, ...] = (
         "id", "platform", "native_id", "kind", "subtype", "author_id", "created_at", "created_native",
