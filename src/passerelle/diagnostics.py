@@ -103,6 +103,137 @@ CODES: dict[str, Code] = {
             _I,
             "A JSON file in a conversation folder that is not a day file; its bytes are kept.",
         ),
+        # The Slack export writer (`export --to slack`): notes about what a Slack export cannot hold.
+        Code(
+            "slack.ts_nudged",
+            _I,
+            "A message's time equals an earlier one's in its conversation (a Slack ts is unique): it is"
+            " moved on by microseconds; the original time is in its passerelle key.",
+        ),
+        Code(
+            "slack.time_missing",
+            _W,
+            "A message without a time (or before 1970) is written just before its conversation's first"
+            " message; the original is in its passerelle key.",
+        ),
+        Code(
+            "slack.native_time_replaced",
+            _I,
+            "The source's own time notation is replaced by Slack's ts; the original is in the message's"
+            " passerelle key.",
+        ),
+        Code(
+            "slack.time_truncated",
+            _I,
+            "A conversation's or file's creation time is kept to the second (Slack's 'created'), or read"
+            " back as unknown when before 2013 (Slack's placeholder values); the original is kept aside.",
+        ),
+        Code(
+            "slack.channel_renamed",
+            _I,
+            "A conversation's name follows Slack's rules (lowercase, at most 80 characters, no spaces or"
+            " periods, unique; mpdm-… for a group DM); the original is in its passerelle key.",
+        ),
+        Code(
+            "slack.user_renamed",
+            _I,
+            "A person's handle follows Slack's rules (lowercase, no spaces, unique) or is made when"
+            " missing; the original is in the user's passerelle key.",
+        ),
+        Code(
+            "slack.kind_adapted",
+            _I,
+            "A space or item of a kind Slack does not have (community, wiki space, post, comment, page,"
+            " an event with no Slack subtype, a DM of more than two) is written as the nearest Slack"
+            " one; the original kind is in its passerelle key.",
+        ),
+        Code(
+            "slack.body_converted",
+            _I,
+            "A body in another markup is written as Slack mrkdwn (mentions, links, emphasis), and may"
+            " read back differently; the original markup is in the message's passerelle key.",
+        ),
+        Code(
+            "slack.value_kept_aside",
+            _I,
+            "A value a Slack export has no field for (a display title, a title, a deletion time, a"
+            " nested reply's parent, a subtype replaced by thread_broadcast or tombstone, a missing"
+            " file's reason) is kept in the record's passerelle key.",
+        ),
+        Code(
+            "slack.value_lost",
+            _W,
+            "A value a Slack export cannot hold, with no record to keep it in (a placeholder's bot"
+            " flag, a membership role, a space's parent or visibility, a broadcast flag without a thread).",
+        ),
+        Code(
+            "slack.reaction_time_lost", _I, "Slack exports have no reaction times: the reaction is written without it."
+        ),
+        Code(
+            "slack.revision_kept_aside",
+            _I,
+            "Slack exports have no edit history: a revision of a message from another platform is kept in"
+            " the message's passerelle.revisions, and is not read back as a revision.",
+        ),
+        Code(
+            "slack.revision_lost",
+            _W,
+            "A revision of a Slack message that no message_changed event of the export carries (made by"
+            " merging exports): a Slack export cannot hold it.",
+        ),
+        Code(
+            "slack.membership_lost",
+            _W,
+            "A membership the written conversation record does not list (added by merging exports), or"
+            " of a workspace or an unlisted folder (Slack exports list none).",
+        ),
+        Code(
+            "slack.reaction_lost",
+            _W,
+            "A reaction on a Slack message that its record does not list (added by merging exports).",
+        ),
+        Code(
+            "slack.thread_unlinked",
+            _W,
+            "A reply whose thread root is not in its conversation is written as a plain message; the"
+            " root's id is in its passerelle key.",
+        ),
+        Code(
+            "slack.loose_file",
+            _W,
+            "A file attached to no message (a custom emoji, a leftover): a Slack export has no place for"
+            " its record; its bytes are written under __uploads/ without a message.",
+        ),
+        Code(
+            "slack.file_bytes_lost",
+            _W,
+            "A file whose bytes the archive's blob store lacks, or whose Slack id the __uploads layout"
+            " cannot hold: written without its bytes, or left out of its messages.",
+        ),
+        Code(
+            "slack.file_record_differs",
+            _I,
+            "A Slack file is written as its message's own copy of the file record, which differs from"
+            " the archive's (a source that recorded files apart, as slackdump does; a merge).",
+        ),
+        Code(
+            "slack.workspace_adapted",
+            _I,
+            "A workspace from another platform becomes the export's team (the users' team_id); its name,"
+            " title, description and visibility are not carried.",
+        ),
+        Code(
+            "slack.workspace_lost",
+            _W,
+            "A further workspace: a Slack export holds one team. Its conversations are written, the"
+            " workspace itself is not.",
+        ),
+        Code(
+            "slack.folder_moved",
+            _I,
+            "Two Slack conversations would share a folder: the later one is written under"
+            " teams/<id>/ (Enterprise Grid layout), its record unchanged.",
+        ),
         # slackdump recordings (chunk files) and conversation dumps.
         Code(
             "slackdump.invalid_line",

@@ -193,6 +193,7 @@ KNOWN_MESSAGE_FIELDS = frozenset(
         "replace_original",
         "delete_original",
         "is_delete_original",
+        "passerelle",  # what passerelle's Slack writer adds to a message it built: kept in raw
     ]
 )
 SLACKBOT = "USLACKBOT"
