@@ -244,12 +244,15 @@ class ArchiveView:
     _POST_ROWS_SQL = (
         f"SELECT {', '.join(f'i.{c}' for c in POST_ROW_COLUMNS)},"
         " CASE WHEN i.platform = ?1 THEN i.body_source END, CASE WHEN i.platform = ?1 THEN i.raw END,"
+        # An EXISTS probe first: most items have no reactions or files, and the probe is cheaper.
+        " CASE WHEN EXISTS (SELECT 1 FROM reactions WHERE item_id = i.id) THEN"
         " (SELECT json_group_array(json_array(person_id, emoji, created_at)) FROM"
         " (SELECT person_id, emoji, created_at FROM reactions WHERE item_id = i.id"
-        " ORDER BY person_id, emoji) HAVING count(*) > 0),"
+        " ORDER BY person_id, emoji)) END,"
+        " CASE WHEN EXISTS (SELECT 1 FROM item_files WHERE item_id = i.id) THEN"
         " (SELECT json_group_array(json_array(id, name, sha256, native_id)) FROM"
         " (SELECT f.id, f.name, f.sha256, f.native_id FROM item_files x JOIN files f ON f.id = x.file_id"
-        " WHERE x.item_id = i.id ORDER BY x.position) HAVING count(*) > 0),"
+        " WHERE x.item_id = i.id ORDER BY x.position)) END,"
         " i.thread_root_id IS NOT NULL AND r.id IS NULL FROM items i"
         " LEFT JOIN items r ON r.id = i.thread_root_id AND r.space_id = i.space_id"
         " WHERE i.space_id = ?2"
@@ -267,56 +270,82 @@ class ArchiveView:
         and 1 when the item's thread root is missing. One query; memory holds one row."""
         yield from self._conn.execute(self._POST_ROWS_SQL, (raw_platform, space_id))
 
-    def post_rows_ahead(
-        self, space_ids: Sequence[str], raw_platform: str | None = None
-    ) -> Iterator[tuple[str, list[tuple[Any, ...]]]]:
-        """``post_rows`` of each space in turn, as (space id, a batch of rows); an empty batch
-        ends each space. A thread reads ahead on its own read-only connection: SQLite runs
-        without the GIL, so the reading overlaps the caller's work. At most 8 batches of
-        1,024 rows wait."""
-        import queue
-        import sqlite3
-        import threading
+    _POST_ROWS_JSON_SQL = (
+        "SELECT json_array("
+        + _POST_ROWS_SQL[len("SELECT ") : _POST_ROWS_SQL.index(" FROM items i")].replace(
+            "THEN i.raw END", "THEN CAST(i.raw AS TEXT) END"
+        )
+        + ")"
+        + _POST_ROWS_SQL[_POST_ROWS_SQL.index(" FROM items i") :]
+    )
+
+    def post_row_batches(
+        self, space_ids: Sequence[str], raw_platform: str | None = None, *, worker: bool = False
+    ) -> Iterator[tuple[str, list[list[Any]]]]:
+        """The rows of ``post_rows`` for each space in turn, as (space id, a batch of rows);
+        an empty batch ends each space. Each row is a list, its reactions and files already
+        decoded (lists, or None), ``raw`` as text. SQLite writes each row as JSON, decoded a
+        batch at a time. With ``worker``, a process of its own runs the queries (on a
+        read-only connection) and sends the batches through a pipe: the reading runs on
+        another CPU while the caller works (the process starts as ``multiprocessing``'s
+        forkserver does, so a script that calls this must guard its entry point with
+        ``if __name__ == "__main__":``)."""
+        decode = msgspec.json.Decoder(list[list[Any]]).decode
+        if not worker:
+            for space_id in space_ids:
+                cursor = self._conn.execute(self._POST_ROWS_JSON_SQL, (raw_platform, space_id))
+                while rows := cursor.fetchmany(1024):
+                    yield space_id, decode("[" + ",".join(r[0] for r in rows) + "]")
+                yield space_id, []
+            return
+        import multiprocessing
 
         from passerelle.archive import DATABASE
 
-        waiting: queue.Queue[tuple[str, list[tuple[Any, ...]]] | BaseException | None] = queue.Queue(8)
-        stop = threading.Event()
-
-        def put(value: tuple[str, list[tuple[Any, ...]]] | BaseException | None) -> None:
-            while not stop.is_set():
-                try:
-                    waiting.put(value, timeout=0.1)
-                    return
-                except queue.Full:
-                    continue
-
-        def read() -> None:
-            try:
-                conn = sqlite3.connect(f"file:{self.archive.root / DATABASE}?mode=ro", uri=True)
-                try:
-                    conn.execute("PRAGMA cache_size = -32768")
-                    for space_id in space_ids:
-                        cursor = conn.execute(self._POST_ROWS_SQL, (raw_platform, space_id))
-                        while not stop.is_set() and (rows := cursor.fetchmany(1024)):
-                            put((space_id, rows))
-                        put((space_id, []))
-                finally:
-                    conn.close()
-                put(None)
-            except BaseException as exc:  # raised in the caller's thread
-                put(exc)
-
-        thread = threading.Thread(target=read, name="post-rows", daemon=True)
-        thread.start()
+        context = multiprocessing.get_context("forkserver")
+        # A queue, not a bare pipe: the worker's feeder thread sends while it reads on.
+        batches: Any = context.Queue(maxsize=8)
+        database = str(self.archive.root / DATABASE)
+        process = context.Process(
+            target=ArchiveView._post_row_worker,
+            args=(database, list(space_ids), raw_platform, batches),
+            name="post-rows",
+            daemon=True,
+        )
+        process.start()
         try:
-            while (got := waiting.get()) is not None:
-                if isinstance(got, BaseException):
-                    raise got
-                yield got
+            for space_id in space_ids:
+                while data := batches.get():
+                    if data.startswith(b"!"):
+                        raise RuntimeError(f"reading the archive's posts failed: {data[1:].decode()}")
+                    yield space_id, decode(data)
+                yield space_id, []
         finally:
-            stop.set()
-            thread.join()
+            process.terminate()  # done, or the caller stopped reading
+            process.join()
+            batches.close()
+            batches.join_thread()
+
+    @staticmethod
+    def _post_row_worker(database: str, space_ids: list[str], raw_platform: str | None, batches: Any) -> None:
+        """``post_row_batches``' worker: each space's rows as JSON batches, then b"" (b"!…": an error)."""
+        import sqlite3
+
+        try:
+            conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+            try:
+                conn.execute("PRAGMA cache_size = -32768")
+                for space_id in space_ids:
+                    cursor = conn.execute(ArchiveView._POST_ROWS_JSON_SQL, (raw_platform, space_id))
+                    while rows := cursor.fetchmany(1024):
+                        batches.put(("[" + ",".join(r[0] for r in rows) + "]").encode())
+                    batches.put(b"")
+            finally:
+                conn.close()
+        except Exception as exc:
+            batches.put(b"!" + repr(exc).encode())
+        batches.close()
+        batches.join_thread()
 
     def revision_ids(self) -> Iterator[tuple[str, str]]:
         """(revision id, item id) of every revision, by item and id."""

@@ -46,9 +46,10 @@ one thread.
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, ClassVar
 
@@ -85,9 +86,10 @@ from passerelle.writers.mattermost_plan import (
 )
 
 JSONL = "import.jsonl"
+WORKER_MIN_ITEMS = 50_000  # from this many items, the rows are read in a process of their own
 _ENCODE = msgspec.json.Encoder(order="sorted").encode
 _DECODE = msgspec.json.decode
-_FLUSH_BYTES = 1 << 20
+_FLUSH_LINES = 2_048  # lines handed to the writing thread at once (about 1 MiB)
 _POST_LINE_ROOM = LINE_MAX_BYTES - (4 << 20)  # replies fit in one line below this (a post is < 4 MiB)
 # Columns of ArchiveView.post_rows, by position.
 (
@@ -106,8 +108,6 @@ class _Ref(msgspec.Struct, frozen=True):
 
 
 _REFS = msgspec.json.Decoder(list[_Ref])
-_REACTIONS = msgspec.json.Decoder(list[tuple[str, str, int | None]])
-_FILES = msgspec.json.Decoder(list[tuple[str, str | None, str | None, str]])
 
 
 def _rule(code: str, entity: str, attribute: str | None, message: str) -> Note:
@@ -130,16 +130,27 @@ _EDITOR = _rule("mattermost.field_in_props", "item", "edited_by_id", "props.pass
 _MENTIONS = _rule("mattermost.mentions_rewritten", "item", "body", "mentions written as @username, @all and ~channel")  # fmt: skip
 _REACTION_TIME = _rule("mattermost.reaction_time_synthetic", "reaction", "created_at", "no time in the archive: the post's create_at is written")  # fmt: skip
 _SKIN_TONE = _rule("mattermost.emoji_skin_tone", "reaction", "emoji", "skin tone in Mattermost's notation (name_<tone>_skin_tone)")  # fmt: skip
+# Each shared rule note is a bit: the outcome of an entity whose notes are all rules is a small
+# int, counted (see _Bulk).
+_RULE_NOTES = (
+    _PRECISION, _PRECISION_EDIT, _KIND, _SUBTYPE, _DELETED, _BROADCAST, _TITLE, _PARENT, _EDITOR,
+    _MENTIONS, _PRECISION_REACTION, _REACTION_TIME, _SKIN_TONE,
+)  # fmt: skip
+_BIT = {id(rule): 1 << i for i, rule in enumerate(_RULE_NOTES)}
+_B_PRECISION, _B_PRECISION_EDIT, _B_MENTIONS = (
+    _BIT[id(_PRECISION)],
+    _BIT[id(_PRECISION_EDIT)],
+    _BIT[id(_MENTIONS)],
+)
 
 
 class _Lines:
-    """import.jsonl: numbered lines, handed in blocks of about 1 MiB to a thread that writes
+    """import.jsonl: numbered lines, handed in blocks to a thread that writes
     them (compressing a zip member releases the GIL: it overlaps the making of the next lines)."""
 
     def __init__(self, stream: IO[bytes]) -> None:
         self.count = 0  # lines written
         self._buffer: list[bytes] = []
-        self._size = 0
         self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=8)
         self._error: BaseException | None = None
         self._thread = threading.Thread(
@@ -160,10 +171,9 @@ class _Lines:
 
     def write(self, line: bytes) -> None:
         self.count += 1
-        self._buffer.append(line)
-        self._buffer.append(b"\n")
-        self._size += len(line) + 1
-        if self._size >= _FLUSH_BYTES:
+        buffer = self._buffer
+        buffer.append(line)
+        if len(buffer) >= _FLUSH_LINES:
             self.flush()
 
     def object(self, kind: str, value: Any) -> None:
@@ -173,9 +183,9 @@ class _Lines:
         if self._error is not None:
             raise self._error
         if self._buffer:
-            self._queue.put(b"".join(self._buffer))
+            self._buffer.append(b"")  # the last line's break
+            self._queue.put(b"\n".join(self._buffer))
             self._buffer = []
-            self._size = 0
 
     def close(self) -> None:
         """Write what is left and wait for the thread (before the stream is closed)."""
@@ -211,6 +221,10 @@ class _Keys:
         if ms > self.top:
             self.top = ms
         return ms
+
+    def forget(self, ms: int, key: Any) -> None:
+        """Undo a ``place`` that gave ``ms`` (the item takes the general path, which places it again)."""
+        self.seen[ms].discard(key)
 
 
 class MattermostWriter:
@@ -343,7 +357,9 @@ class MattermostWriter:
         posts = _Posts(view, plan, lines, log, emoji, blobs)
         task = display.task("Mattermost posts", total=view.count("items"))
         spaces = plan.channels + plan.directs
-        batches = view.post_rows_ahead([s.space.id for s in spaces], PLATFORM)
+        # Large archives are read by a process of their own (SQLite's work on another CPU).
+        worker = view.count("items") >= WORKER_MIN_ITEMS and (os.cpu_count() or 1) > 1
+        batches = view.post_row_batches([s.space.id for s in spaces], PLATFORM, worker=worker)
         try:
             for space in plan.channels:
                 posts.space(space, batches, task.advance)
@@ -385,7 +401,7 @@ class MattermostWriter:
                     ],
                 )
                 continue
-            image = f"emoji/{name}/{safe_file_name(file.name, 'image')}"
+            image = _native_image(file) or f"emoji/{name}/{safe_file_name(file.name, 'image')}"
             blobs[image] = file.sha256
             lines.object("emoji", {"name": name, "image": image})
             written[original] = name
@@ -532,21 +548,30 @@ class _Bulk:
     """The outcome of entities whose notes are all shared rule notes, counted here and given
     to the log at the end: the tally and notes are those of one ``log.account`` call per
     entity (the log folds a rule note into one with a count either way), without the cost
-    of a call per message."""
+    of a call per message. An outcome is the bits of its rule notes (``_BIT``)."""
 
     def __init__(self, log: ExportLog) -> None:
         self.log = log
-        self.counts: dict[tuple[str, tuple[Note, ...]], int] = {}
+        self.counts: dict[str, dict[int, int]] = {"item": {}, "reaction": {}}
+
+    def add(self, entity: str, notes: Sequence[Note]) -> None:
+        bits = 0
+        for rule in notes:
+            bits |= _BIT[id(rule)]
+        counts = self.counts[entity]
+        counts[bits] = counts.get(bits, 0) + 1
 
     def flush(self) -> None:
         log = self.log
-        for (entity, notes), n in self.counts.items():
-            if not notes:
-                log.carried(entity, n)
-                continue
-            log.tally[entity][Outcome.ADAPTED] += n
-            log.note(entity, [msgspec.structs.replace(rule, count=rule.count * n) for rule in notes])
-        self.counts = {}
+        for entity, counts in self.counts.items():
+            for bits, n in counts.items():
+                if not bits:
+                    log.carried(entity, n)
+                    continue
+                log.tally[entity][Outcome.ADAPTED] += n
+                rules = [r for i, r in enumerate(_RULE_NOTES) if bits >> i & 1]
+                log.note(entity, [msgspec.structs.replace(rule, count=rule.count * n) for rule in rules])
+            counts.clear()
 
 
 class _Posts:
@@ -571,7 +596,7 @@ class _Posts:
         self.blob_store = view.archive.blobs
         self.file_paths: dict[str, str | None] = {}  # file id -> path under data/ (None: no bytes)
         self.file_sizes: dict[str, int] = {}
-        self._paths: set[str] = set()
+        self._paths: set[str] = set(blobs)  # the emoji images are written already
         self._emoji: dict[str, tuple[str, Note | None]] = {
             original: (name, None) for original, name in custom_emoji.items()
         }
@@ -592,9 +617,7 @@ class _Posts:
         self.last_ms = 1
 
     # -- a space ----------------------------------------------------------------------------------
-    def space(
-        self, space: SpacePlan, batches: Iterator[tuple[str, list[tuple[Any, ...]]]], advance: Any
-    ) -> None:
+    def space(self, space: SpacePlan, batches: Iterator[tuple[str, list[list[Any]]]], advance: Any) -> None:
         """The posts of one space, from the batches of its rows (an empty batch ends them)."""
         self.direct = space.how == "direct"
         self.kind = "direct_post" if self.direct else "post"
@@ -604,9 +627,9 @@ class _Posts:
         )
         self.roots = _Keys()
         self.last_ms = max((space.space.created_at or 0) // 1000, 1)
-        root: tuple[Any, ...] | None = None
+        root: Sequence[Any] | None = None
         root_id = None
-        replies: list[tuple[Any, ...]] = []
+        replies: list[Sequence[Any]] = []
         done = 0
         thread = self._thread
         for space_id, rows in batches:
@@ -634,7 +657,7 @@ class _Posts:
         advance(done)
         self.bulk.flush()
 
-    def _thread(self, root: tuple[Any, ...], replies: list[tuple[Any, ...]]) -> None:
+    def _thread(self, root: Sequence[Any], replies: list[Sequence[Any]]) -> None:
         line = self.lines.count + 1
         parts = self._item(root, self.roots, False, line)
         post = parts[0]
@@ -706,7 +729,7 @@ class _Posts:
         )
 
     # -- an item --------------------------------------------------------------------------------
-    def _item(self, row: tuple[Any, ...], keys: _Keys, reply: bool, line: int) -> list[dict[str, Any]]:
+    def _item(self, row: Sequence[Any], keys: _Keys, reply: bool, line: int) -> list[dict[str, Any]]:
         """The posts an item becomes: its first part, placed among ``keys`` (the space's roots,
         or its thread's replies), then its continuation parts (replies, not yet placed).
         Accounts the item and its reactions."""
@@ -715,6 +738,18 @@ class _Posts:
             deleted, _deleted_at, root, parent, also, pinned, title, _format, text, refs,
             _source, raw, reactions, files, root_missing,
         ) = row  # fmt: skip
+        user = self.users.get(author)
+        if (
+            user is not None and raw is None and files is None and created is not None and created >= 1000
+            and kind == "message" and subtype is None and not deleted and not also and title is None
+            and not root_missing and (edited_by is None or edited_by == author)
+            and (not reply or parent is None or parent == root)
+            and (text is None or len(text) <= MESSAGE_MAX_RUNES)
+        ):  # fmt: skip
+            # The common case, the fast way: a plain message whose only notes are rules.
+            post = self._plain(row, user, keys, reply, line)
+            if post is not None:
+                return [post]
         notes: list[Note] = []
         own = False  # a note about this item alone, not a rule
         user = self.users.get(author)
@@ -767,7 +802,7 @@ class _Posts:
         missing: list[str] = []
         if files is not None:
             attachments: list[dict[str, str]] = []
-            for file_id, name, sha256, file_native in _FILES.decode(files):
+            for file_id, name, sha256, file_native in files:
                 path = self._file_path(file_id, name, sha256, file_native if native else None)
                 if path is None:
                     missing.append(name or file_native)
@@ -826,9 +861,7 @@ class _Posts:
         if own:
             self.log.account("item", notes)
         else:
-            counts = self.bulk.counts
-            key = ("item", tuple(notes))
-            counts[key] = counts.get(key, 0) + 1
+            self.bulk.add("item", notes)
         if count == 1:
             return [post]
         parts = [post]
@@ -844,8 +877,61 @@ class _Posts:
             parts.append(part)
         return parts
 
+    def _plain(
+        self, row: Sequence[Any], user: str, keys: _Keys, reply: bool, line: int
+    ) -> dict[str, Any] | None:
+        """``_item`` of a plain message (no files, split, kind, subtype… to adapt), whose notes
+        are all rules; None (and nothing done) when it needs a note of its own after all."""
+        item_id, created, text, refs, edited = (
+            row[C_ID],
+            row[C_CREATED],
+            row[C_TEXT] or "",
+            row[C_REFS],
+            row[C_EDITED],
+        )
+        bits = 0
+        ms = created // 1000
+        if created % 1000:
+            bits = _B_PRECISION
+            passerelle = {"id": item_id, "created_native": row[C_CREATED_NATIVE] or str(created)}
+        else:
+            passerelle = {"id": item_id}
+        if refs is not None and (
+            '"person"' in refs or '"space"' in refs or '"broadcast"' in refs or '"group"' in refs
+        ):
+            rewritten: list[Note] = []
+            written, unresolved = self._rewrite(text, refs, rewritten)
+            if unresolved:
+                return None
+            if rewritten:
+                bits |= _B_MENTIONS
+                text = written
+        placed = keys.place(ms, (user, text) if self.direct and not reply else text)
+        if placed != ms:
+            keys.forget(placed, (user, text) if self.direct and not reply else text)
+            return None
+        post: dict[str, Any] = {
+            "create_at": ms,
+            "message": text,
+            "props": {"passerelle": passerelle},
+            "user": user,
+        }
+        if edited is not None:
+            post["edit_at"] = edited // 1000
+            if edited % 1000:
+                bits |= _B_PRECISION_EDIT
+        if row[C_PINNED]:
+            post["is_pinned"] = True
+        reactions = row[C_REACTIONS]
+        if reactions is not None:
+            post["reactions"] = self._reactions(reactions, item_id, ms, line)
+        self.last_ms = ms
+        counts = self.bulk.counts["item"]
+        counts[bits] = counts.get(bits, 0) + 1
+        return post
+
     def _props(
-        self, row: tuple[Any, ...], passerelle: dict[str, Any], notes: list[Note], reply: bool, line: int
+        self, row: Sequence[Any], passerelle: dict[str, Any], notes: list[Note], reply: bool, line: int
     ) -> bool:
         """What a post cannot hold, into props.passerelle, with its note; whether a note is the
         item's own."""
@@ -886,7 +972,7 @@ class _Posts:
             notes.append(_EDITOR)
         return own
 
-    def _native(self, row: tuple[Any, ...], user: str) -> tuple[dict[str, Any], str]:
+    def _native(self, row: Sequence[Any], user: str) -> tuple[dict[str, Any], str]:
         """An item read from Mattermost: its raw record, with what the archive holds."""
         try:
             record = _DECODE(row[C_RAW])
@@ -936,6 +1022,7 @@ class _Posts:
         the mentions that name nothing written."""
         out: list[str] = []
         pos = 0
+        changed = False
         unresolved: list[str] = []
         users = self.users
         for ref in _REFS.decode(refs_json):
@@ -968,21 +1055,23 @@ class _Posts:
             if written is None or at < 0:
                 unresolved.append(ref.label or ref.target)
                 continue
-            if found != written:
-                out.append(text[pos:at])
-                out.append(written)
-                pos = at + len(found)
-        if out:
+            out.append(text[pos:at])
+            out.append(written)
+            pos = at + len(found)
+            changed = changed or found != written
+        if changed:
             out.append(text[pos:])
             notes.append(_MENTIONS)
             text = "".join(out)
         return text, ", ".join(unresolved)
 
-    def _reactions(self, reactions_json: str, item_id: str, post_ms: int, line: int) -> list[dict[str, Any]]:
+    def _reactions(
+        self, reactions: list[list[Any]], item_id: str, post_ms: int, line: int
+    ) -> list[dict[str, Any]]:
         written: list[dict[str, Any]] = []
         seen: set[tuple[str, str]] = set()
-        counts = self.bulk.counts
-        for person_id, emoji, created in _REACTIONS.decode(reactions_json):
+        bulk = self.bulk
+        for person_id, emoji, created in reactions:
             user = self.users.get(person_id)
             name, rename = self._emoji_name(emoji)
             if user is None or (user, name) in seen or len(written) >= REACTIONS_MAX:
@@ -1021,8 +1110,7 @@ class _Posts:
             if own:
                 self.log.account("reaction", notes)
             else:
-                key = ("reaction", tuple(notes))
-                counts[key] = counts.get(key, 0) + 1
+                bulk.add("reaction", notes)
         return written
 
     def _emoji_name(self, emoji: str) -> tuple[str, Note | None]:
@@ -1064,6 +1152,19 @@ class _Posts:
                 self.file_sizes[file_id] = size
         self.file_paths[file_id] = path
         return path
+
+
+def _native_image(file: File) -> str | None:
+    """A custom emoji's image path as its Mattermost emoji line gave it, when safe."""
+    if file.platform != PLATFORM or not file.raw:
+        return None
+    try:
+        record = _DECODE(file.raw)
+    except msgspec.DecodeError:
+        return None
+    emoji = record.get("emoji") if isinstance(record, dict) else None
+    image = emoji.get("image") if isinstance(emoji, dict) else None
+    return _native_path(image) if isinstance(image, str) else None
 
 
 def _native_path(path: str) -> str | None:

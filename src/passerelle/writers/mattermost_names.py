@@ -6,9 +6,10 @@ the writer follows, so that the same archive always gives the same names:
 - **channel names**: lowercase ``[a-z0-9_-]``, 2 to 64 characters, beginning and ending with
   a letter or a digit (older servers require both ends; newer ones only the first). A
   name is folded to ASCII (NFKD, accents dropped, a few letters without a decomposition
-  spelt out: ``ø`` → ``o``, ``ß`` → ``ss``), lowercased, every other character run becomes
-  ``-``. Nothing readable left → ``channel-<8 hex of the space id>``; one character left
-  → ``channel-<it>``. Names that meet in one team get ``-2``, ``-3``… (see ``Names``);
+  spelt out: ``ø`` → ``o``, ``ß`` → ``ss``), lowercased, each run of other characters
+  becomes one ``-``, none at either end. Nothing readable left → ``channel-<8 hex of the
+  space id>``; one character left → ``channel-<it>``. Names that meet in one team get
+  ``-2``, ``-3``… in a stable order (``allocate``);
 - **team names**: the same, without ``_`` (``[a-z0-9-]``), and never beginning with a word
   Mattermost reserves (``api``, ``admin``, ``help``…): such a name gets ``team-`` before it;
 - **usernames**: lowercase ``[a-z0-9._-]``, 3 to 22 characters, beginning with a letter,
@@ -73,7 +74,6 @@ _NOT_CHANNEL = re.compile(r"[^a-z0-9_]+")
 _NOT_TEAM = re.compile(r"[^a-z0-9]+")
 _NOT_USER = re.compile(r"[^a-z0-9._]+")
 _NOT_EMOJI = re.compile(r"[^a-zA-Z0-9_+\-]+")
-_SEPARATORS = re.compile(r"[-_.]{2,}")
 _EDGES = "-_."
 VALID_USERNAME = re.compile(r"[a-z][a-z0-9._\-]*")
 VALID_TEAM = re.compile(r"[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?")
@@ -97,8 +97,8 @@ def short_hex(archive_id: str) -> str:
 
 
 def _collapse(text: str) -> str:
-    # Runs of separators become one (the first of the run), and none at either end.
-    return _SEPARATORS.sub(lambda m: m.group()[0], text).strip(_EDGES)
+    # No separator at either end (a run of other characters is already one "-").
+    return text.strip(_EDGES)
 
 
 def channel_name(name: str | None, space_id: str) -> str:

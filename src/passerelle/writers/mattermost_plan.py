@@ -200,14 +200,22 @@ class Planner:
         for person in persons:
             if person.id not in mapped:
                 base = username(person.name, person.native_id, person.id)
-                rank = (base != person.name, person.is_deleted, person.is_placeholder, person.id)
+                rank = (base != person.name, person.is_deleted, person.is_placeholder, base, person.id)
                 wanted.append((rank, person.id, base))
         wanted.sort()
         reserved = RESERVED_USERNAMES | {m.username for m in mapped.values()}
         names = allocate([(pid, base) for _, pid, base in wanted], USERNAME_MAX, reserved)
-        # Emails: unique across accounts (case ignored), in the same order as the names.
+        # Emails: unique across accounts (case ignored). Mapped accounts first, then active,
+        # defined, human persons, an email written as the server stores it (lowercase), by username.
         by_id = {p.id: p for p in persons}
-        ranked = [p for p in persons if p.id in mapped] + [by_id[pid] for _, pid, _ in wanted]
+
+        def email_rank(person: Person) -> tuple[Any, ...]:
+            email = person.email or ""
+            name = mapped[person.id].username if person.id in mapped else names[person.id]
+            return (person.id not in mapped, person.is_deleted, person.is_placeholder, person.is_bot,
+                    email != email.lower(), name, person.id)  # fmt: skip
+
+        ranked = sorted(by_id.values(), key=email_rank)
         taken_emails: dict[str, str] = {}  # lowercased email -> username
         users: dict[str, UserPlan] = {}
         for person in ranked:

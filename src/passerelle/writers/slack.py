@@ -197,6 +197,9 @@ class _FileState:
     bytes_kept: bool  # its bytes, if the archive has them, are in the output
 
 
+_AS_IT_IS = _FileState("", None, True, True)
+
+
 class _Peek:
     """An iterator of rows keyed by their second value, taken a key at a time."""
 
@@ -303,7 +306,8 @@ class _Export:
         self.display = display
         self.users: dict[str, _User] = {}  # person id -> its Slack user
         self.convs: dict[str, _Conv] = {}  # space id -> its Slack conversation
-        self.files: dict[str, _FileState] = {}  # file id -> its Slack file
+        self.files: dict[str, _FileState] = {}  # file id -> its Slack file (built, or not as it is)
+        self.files_as_they_are: set[str] = set()  # Slack files written from their record, with their bytes
         self.taken: set[str] = set()  # Slack ids in use
         self.team_id: str | None = None  # the users' team_id
         self.team_space: str | None = None  # the archive space that became the team
@@ -312,7 +316,6 @@ class _Export:
         spaces = list(self.view.spaces())
         # Slack's own ids stay theirs: ids made for other platforms' records avoid them.
         self.taken |= {s.native_id for s in spaces if s.platform == PLATFORM}
-        self.taken |= {f.native_id for f in self.view.files() if f.platform == PLATFORM}
         self._choose_team(spaces)
         users = self._persons()
         lists = self._spaces(spaces)
@@ -800,7 +803,11 @@ class _Export:
             embedded = {f["id"]: f for f in files if isinstance(f, dict) and isinstance(f.get("id"), str)}
             for f in self._files_of(message.file_ids):
                 copy = embedded.get(f.native_id)
-                state = self.files.get(f.id) or self._native_file(f, copy, where, days)
+                state = (
+                    _AS_IT_IS
+                    if f.id in self.files_as_they_are
+                    else self.files.get(f.id) or self._native_file(f, copy, where, days)
+                )
                 # What a reader compares: the bytes, else the name this message's copy gives.
                 if copy is None or (f.sha256 is None and _name_in(copy) != f.name):
                     notes.append(self._note("slack.file_record_differs", "item", Outcome.ADAPTED,
@@ -862,7 +869,17 @@ class _Export:
                 notes.append(self._note("slack.file_bytes_lost", "file", Outcome.ADAPTED, why, where, f.id,
                                         "sha256", f.sha256))  # fmt: skip
         self._account("file", *notes)
+        if state.bytes_kept:  # the usual case: remembered by its id alone
+            del self.files[f.id]
+            self.files_as_they_are.add(f.id)
         return state
+
+    def _new_file_id(self, file_id: str) -> str:
+        """A Slack file id for a file of another platform: none of the archive's Slack files has it."""
+        while True:
+            candidate = _digest_id("F", file_id, self.taken)
+            if not self.view.count("files", "platform = ? AND native_id = ?", (PLATFORM, candidate)):
+                return candidate
 
     def _reaction_time(self, created_at: int, where: str) -> Note:
         return self._note("slack.reaction_time_lost", "reaction", Outcome.ADAPTED,
@@ -1088,9 +1105,7 @@ class _Export:
 
     def _first_built_file(self, f: File, where: str, days: _DayFiles) -> _FileState:
         slack_id = (
-            f.native_id
-            if f.platform == PLATFORM and _FILE_ID.match(f.native_id)
-            else _digest_id("F", f.id, self.taken)
+            f.native_id if f.platform == PLATFORM and _FILE_ID.match(f.native_id) else self._new_file_id(f.id)
         )
         state = _FileState(slack_id, None, True, True)
         self.files[f.id] = state
@@ -1143,13 +1158,13 @@ class _Export:
 
     # -- files attached to nothing --------------------------------------------------------------
     def _loose_files(self) -> None:
-        for f in self.view.loose_files():
+        for f in self.view.unattached_files():
             where = ""
             if f.sha256 is not None and self.view.archive.blobs.has(f.sha256):
                 slack_id = (
                     f.native_id
                     if f.platform == PLATFORM and _FILE_ID.match(f.native_id)
-                    else _digest_id("F", f.id, self.taken)
+                    else self._new_file_id(f.id)
                 )
                 where = f"__uploads/{slack_id}/{_upload_name(f.name)}"
                 self.out.write_blob(where, f.sha256)
