@@ -236,6 +236,33 @@ def test_message_changed_events_carry_their_revisions(tmp_path: Path) -> None:
     assert content(tmp_path / "reread") == content(tmp_path / "archive")
 
 
+def test_two_workspaces_merged_give_one_team_and_no_shared_folder(tmp_path: Path) -> None:
+    one = build_export(
+        tmp_path / "one", {"general/2020-09-13.json": [message("1600000000.000100", "team one")]}
+    )
+    users = [{"id": "V1", "team_id": "T2", "name": "zed", "profile": {}}]
+    channels = [{"id": "C9", "name": "general", "created": 1600000000, "creator": "V1", "members": ["V1"]}]
+    two = build_export(
+        tmp_path / "two",
+        {
+            "users.json": users,
+            "channels.json": channels,
+            "general/2020-09-13.json": [message("1600000000.000200", "team two", user="V1")],
+        },
+    )
+    ingest([one, two], tmp_path / "archive")
+    report = export(tmp_path / "archive", "slack", tmp_path / "out")
+    # The second 'general' keeps its record, in an Enterprise Grid folder of its own.
+    assert (tmp_path / "out" / "teams" / "C9" / "general" / "2020-09-13.json").is_file()
+    assert report.log.codes() == Counter(
+        {"slack.workspace_lost": 1, "slack.folder_moved": 1, "slack.value_lost": 1}
+    )
+    fidelity(tmp_path / "archive", tmp_path / "out")
+    ingest([tmp_path / "out"], tmp_path / "reread")
+    before, after = content(tmp_path / "archive"), content(tmp_path / "reread")
+    assert after["items"] == before["items"] and after["memberships"] == before["memberships"]
+
+
 # -- an archive from another platform ----------------------------------------------------------
 PLATFORM = "chatter"
 T0 = 1_700_000_000_000_000  # microseconds
@@ -532,6 +559,28 @@ def test_an_archive_from_another_platform_becomes_a_valid_slack_export(tmp_path:
                  "slack.workspace_adapted", "slack.value_kept_aside", "slack.value_lost",
                  "slack.membership_lost", "slack.native_time_replaced"):  # fmt: skip
         assert codes[code], code
+
+
+def test_equal_times_are_moved_on_by_a_microsecond_even_in_a_chain(tmp_path: Path) -> None:
+    source = Source(id="src_x", platform=PLATFORM, path="x", sha256="1" * 64, size=0, reader="x",
+                    reader_version="1", ingested_at="2026-01-01T00:00:00+00:00")  # fmt: skip
+    with Archive.open(tmp_path / "archive", create=True) as archive:
+        w = ArchiveWriter(archive, source)
+        w.add(Space(id=_sid("s"), platform=PLATFORM, native_id="s", kind=SpaceKind.PUBLIC_CHANNEL,
+                    visibility=Visibility.PUBLIC, name="s"))  # fmt: skip
+        for native, at in (("a", T0), ("b", T0), ("c", T0 + 1), ("d", None), ("e", T0 + 5)):
+            w.add(Item(id=_iid("s", native), platform=PLATFORM, native_id=native, kind=ItemKind.MESSAGE,
+                       space_id=_sid("s"), created_at=at, body=_body(native)))  # fmt: skip
+        w.finish()
+    report = export(tmp_path / "archive", "slack", tmp_path / "out")
+    records = json.loads((tmp_path / "out" / "s" / "2023-11-14.json").read_bytes())
+    times = {r["passerelle"]["id"]: ts_to_micros(r["ts"]) for r in records}
+    # No time: just before the first; a and b (in id order) t and t+1, c t+2 (t+1 is taken), e t+5.
+    offsets = {n: times[_iid("s", n)] - T0 for n in "abcde"}
+    assert offsets["d"] == -1 and {offsets["a"], offsets["b"]} == {0, 1}
+    assert offsets["c"] == 2 and offsets["e"] == 5
+    assert report.log.codes()["slack.ts_nudged"] == 2 and report.log.codes()["slack.time_missing"] == 1
+    fidelity(tmp_path / "archive", tmp_path / "out")
 
 
 def test_a_foreign_export_is_deterministic_and_its_dry_run_writes_nothing(tmp_path: Path) -> None:

@@ -495,8 +495,13 @@ class _Export:
             conv = self._native_conversation(s, exact, folded)
             if conv is None:
                 built.append(s)
-            else:
-                self._add_conversation(conv, entries, [])
+                continue
+            notes = []
+            if s.parent_id != self.team_space:  # its workspace is not the export's team
+                notes.append(self._note("slack.value_lost", "space", Outcome.ADAPTED,
+                                        "every Slack conversation belongs to the export's one team", conv.where,
+                                        s.id, "parent_id", s.parent_id))  # fmt: skip
+            self._add_conversation(conv, entries, notes)
         # Names already valid in Slack are kept first: the fewest conversations are renamed.
         kinds = list(SpaceKind)
         for s in sorted(built, key=lambda s: (not s.name or channel_name(s.name) != s.name,
@@ -575,7 +580,8 @@ class _Export:
             if folder in exact or not _safe_folder(folder):
                 return None
             note = self._note("slack.folder_moved", "space", Outcome.ADAPTED,
-                              f"folder {base!r} is taken: written under {prefix}", folder, s.id)  # fmt: skip
+                              f"folder {base!r} is taken: written under {prefix}", folder, s.id,
+                              "origin", s.origin)  # fmt: skip
             self.log.note("space", [note])
         exact.add(folder)
         folded.add(folder.lower())
