@@ -396,6 +396,12 @@ CODES: dict[str, Code] = {
             "A person known only by id (a placeholder) is written as an account, so its posts have an author.",
         ),
         Code(
+            "mattermost.undefined_in_source",
+            _I,
+            "A user, team, channel or direct channel its Mattermost source used but never defined:"
+            " no definition is written here either (the import needs it to exist).",
+        ),
+        Code(
             "mattermost.author_missing",
             _W,
             "An item without a known author is posted by a stand-in user (Mattermost posts need one).",

@@ -49,7 +49,7 @@ from __future__ import annotations
 import os
 import queue
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, ClassVar
 
@@ -81,9 +81,11 @@ from passerelle.writers.mattermost_plan import (
     Planner,
     SpacePlan,
     bot_owner,
+    native_record,
     note,
     user_object,
 )
+from passerelle.writers.mattermost_rules import RULES
 
 JSONL = "import.jsonl"
 WORKER_MIN_ITEMS = 50_000  # from this many items, the rows are read in a process of their own
@@ -95,9 +97,6 @@ _POST_LINE_ROOM = LINE_MAX_BYTES - (4 << 20)  # replies fit in one line below th
 (
     C_ID, C_PLATFORM, C_NATIVE, C_KIND, C_SUBTYPE, C_AUTHOR, C_CREATED, C_CREATED_NATIVE, C_EDITED, C_EDITED_BY, C_DELETED, C_DELETED_AT, C_ROOT, C_PARENT, C_ALSO, C_PINNED, C_TITLE, C_FORMAT, C_TEXT, C_REFS, C_SOURCE, C_RAW, C_REACTIONS, C_FILES, C_ROOT_MISSING,
 ) = range(25)  # fmt: skip
-_NATIVE_KEYS_REGENERATED = frozenset(
-    {"replies", "reactions", "attachments", "team", "channel", "channel_members"}
-)
 
 
 class _Ref(msgspec.Struct, frozen=True):
@@ -269,6 +268,8 @@ class MattermostWriter:
         ),
     )
     version: ClassVar[str] = "1"
+    # How a fidelity check tells that a difference follows one of this writer's rule notes.
+    rule_checks: ClassVar[Mapping[str, Callable[[Any, Any], bool]]] = RULES
 
     def __init__(self, options: Mapping[str, str]) -> None:
         team = options.get("team") or None
@@ -364,7 +365,8 @@ class MattermostWriter:
             for space in plan.channels:
                 posts.space(space, batches, task.advance)
             for space in plan.directs:
-                lines.object("direct_channel", space.line)
+                if not space.skip:
+                    lines.object("direct_channel", space.line)
                 self._account_space(space, log, lines.where(0))
             for space in plan.directs:
                 posts.space(space, batches, task.advance)
@@ -387,6 +389,25 @@ class MattermostWriter:
             original = file.native_id[len("emoji:") :]
             name = names[file.id]
             self._emoji_files.add(file.id)
+            raw_line = native_record(file.platform, file.raw, "emoji")
+            if raw_line is not None and _native_image(file) and file.name == original == name:
+                # Read from Mattermost: its own line, as its source wrote it (even without its image).
+                image = str(_native_image(file))
+                lines.object("emoji", raw_line)
+                written[original] = name
+                notes: list[Note] = []
+                if file.sha256 and view.archive.blobs.path(file.sha256).is_file():
+                    blobs[image] = file.sha256
+                else:
+                    message = (
+                        f"custom emoji {original!r}: no image in the archive; its line is written as its"
+                        " source wrote it (Mattermost's import stops at it unless data/"
+                        + image
+                        + " is added)"
+                    )
+                    notes.append(note("mattermost.file_missing", "file", message, file.id, None))
+                log.account("file", [msgspec.structs.replace(n, where=lines.where(0)) for n in notes])
+                continue
             if not file.sha256 or not view.archive.blobs.path(file.sha256).is_file():
                 log.account(
                     "file",
@@ -422,11 +443,13 @@ class MattermostWriter:
 
     def _definitions(self, plan: Plan, lines: _Lines, log: ExportLog, latest_ms: int) -> None:
         for team in plan.teams:
-            lines.object("team", team.line)
+            if not team.skip:
+                lines.object("team", team.line)
             if not team.extra:
                 self._account_space(team, log, lines.where(0))
         for channel in plan.channels:
-            lines.object("channel", channel.line)
+            if not channel.skip:
+                lines.object("channel", channel.line)
             self._account_space(channel, log, lines.where(0))
         written = {u.username for u in plan.users.values() if u.written}
         bots = []
@@ -502,6 +525,13 @@ class MattermostWriter:
                 )
                 continue
             path = posts.file_paths.get(file.id)
+            if path is None and file.id in posts.kept_missing:
+                message = (
+                    f"{file.name or file.native_id}: no bytes in the archive; its Mattermost source's"
+                    " attachment path is written as it was (the importer warns and goes on)"
+                )
+                log.account("file", [note("mattermost.file_missing", "file", message, file.id, None)])
+                continue
             if path is None:
                 log.account("file", [_missing(file)])
                 continue
@@ -596,6 +626,7 @@ class _Posts:
         self.blob_store = view.archive.blobs
         self.file_paths: dict[str, str | None] = {}  # file id -> path under data/ (None: no bytes)
         self.file_sizes: dict[str, int] = {}
+        self.kept_missing: set[str] = set()  # files named by a Mattermost record, without bytes
         self._paths: set[str] = set(blobs)  # the emoji images are written already
         self._emoji: dict[str, tuple[str, Note | None]] = {
             original: (name, None) for original, name in custom_emoji.items()
@@ -661,8 +692,14 @@ class _Posts:
         line = self.lines.count + 1
         parts = self._item(root, self.roots, False, line)
         post = parts[0]
-        post.update(self.head)
+        native = root[C_RAW] is not None and root[C_PLATFORM] == PLATFORM
+        if native:
+            self._native_head(post)
+        else:
+            post.update(self.head)
         if len(parts) == 1 and not replies:
+            if native and post.get("replies"):
+                post.pop("replies")  # replies the archive does not hold (the source's were not valid)
             self.lines.write(_ENCODE({"type": self.kind, self.kind: post}))
             return
         keys = _Keys()
@@ -676,7 +713,28 @@ class _Posts:
             for part in reply_parts[1:]:
                 part["create_at"] = keys.place(part["create_at"], part["message"])
                 thread.append(part)
+        if native:
+            # The source's order (Mattermost's exports do not sort replies), when its replies are these.
+            given = post.get("replies")
+            if isinstance(given, list) and len(given) == len(thread):
+                try:
+                    same = sorted(_ENCODE(r) for r in given) == sorted(_ENCODE(r) for r in thread)
+                except (TypeError, msgspec.EncodeError):
+                    same = False
+                if same:
+                    thread = given
         self._emit(post, thread, root[C_ID], line)
+
+    def _native_head(self, post: dict[str, Any]) -> None:
+        """Where a record read from Mattermost is posted: its own team and channel, or its own
+        list of members, when they are the space's; else the space's."""
+        if self.direct:
+            given = post.get("channel_members")
+            members = self.head["channel_members"]
+            if not isinstance(given, list) or sorted(set(given)) != sorted(set(members)):
+                post["channel_members"] = members
+        else:
+            post.update(self.head)
 
     def _emit(self, post: dict[str, Any], replies: list[dict[str, Any]], root_id: str, line: int) -> None:
         kind = self.kind
@@ -800,6 +858,10 @@ class _Posts:
         # Attachments, and the files without bytes.
         chunks: list[list[dict[str, str]]] = []
         missing: list[str] = []
+        if native and self._same_attachments(post, files):
+            files = None  # the record's own attachments are written, as they are
+        elif native:
+            post.pop("attachments", None)
         if files is not None:
             attachments: list[dict[str, str]] = []
             for file_id, name, sha256, file_native in files:
@@ -844,8 +906,13 @@ class _Posts:
         post["message"] = first
         if chunks:
             post["attachments"] = chunks[0]
-        if reactions is not None:
+        if native and self._same_reactions(post, reactions):
+            for _ in reactions or ():
+                self.bulk.add("reaction", ())
+        elif reactions is not None:
             post["reactions"] = self._reactions(reactions, item_id, ms, line)
+        elif native:
+            post.pop("reactions", None)
         if native:
             props = post.get("props")
             if passerelle:
@@ -984,7 +1051,7 @@ class _Posts:
                 record = record[kind]  # a root's raw is its whole line
         if not isinstance(record, dict):
             record = {}
-        post = {k: v for k, v in record.items() if k not in _NATIVE_KEYS_REGENERATED}
+        post = dict(record)  # replies, reactions, attachments: kept when the archive holds the same
         post["user"] = user
         created = row[C_CREATED]
         raw_ms = record.get("create_at")
@@ -1006,6 +1073,48 @@ class _Posts:
             post.pop("props")
         text = row[C_SOURCE] if row[C_SOURCE] is not None else (row[C_TEXT] or "")
         return post, text
+
+    def _same_attachments(self, post: dict[str, Any], files: list[list[Any]] | None) -> bool:
+        """Whether a record read from Mattermost names the archive's files, in order, by paths
+        that can be written as they are (then its bytes are copied there; a file the archive
+        has no bytes for stays named, as the source named it)."""
+        given = post.get("attachments")
+        if not files:
+            return not given
+        if not isinstance(given, list) or len(given) != len(files) or len(given) > ATTACHMENTS_MAX:
+            return False
+        paths = [a.get("path") if isinstance(a, dict) else None for a in given]
+        for path, file in zip(paths, files, strict=True):
+            if not isinstance(path, str) or path != file[3] or _native_path(path) != path:
+                return False
+        for file_id, name, sha256, native_path in files:
+            written = self._file_path(file_id, name, sha256, native_path)
+            if written is None:
+                self.kept_missing.add(file_id)
+            elif written != native_path:
+                return False
+        return True
+
+    def _same_reactions(self, post: dict[str, Any], reactions: list[list[Any]] | None) -> bool:
+        """Whether a record read from Mattermost holds the archive's reactions (same person,
+        emoji and time), so that they are written as they are."""
+        given = post.get("reactions")
+        if not reactions:
+            return not given
+        if not isinstance(given, list) or len(given) < len(reactions):
+            return False
+        users = self.users
+        archive = [(users.get(p) or "", e, t // 1000 if t else 0) for p, e, t in reactions]
+        found: dict[tuple[str, str], int] = {}  # a person's emoji given twice is one reaction: the first
+        for r in given:
+            if not isinstance(r, dict):
+                return False
+            at = r.get("create_at")
+            user, emoji = r.get("user"), r.get("emoji_name")
+            if not isinstance(user, str) or not isinstance(emoji, str):
+                return False
+            found.setdefault((user, emoji), at if type(at) is int and at > 0 else 0)
+        return sorted((u, e, t) for (u, e), t in found.items()) == sorted(archive)
 
     def _props_size(self, post: dict[str, Any], notes: list[Note], item_id: str, line: int) -> bool:
         props = post["props"]

@@ -28,7 +28,7 @@ identity, and the lines that define them (``team``, ``channel``, ``user``, ``bot
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,6 +101,8 @@ class UserPlan:
     mapped: Identity | None = None
     written: bool = True  # False for a person merged into another's account
     delete_at: int | None = None  # a deactivated user's time (ms)
+    raw_object: dict[str, Any] | None = None  # a Mattermost user written as its source wrote it
+    member_keys: set[tuple[str, str]] = field(default_factory=set)  # (space key, role) of its memberships
     bot_owner: str | None = None
     notes: list[Note] = field(default_factory=list)
     teams: dict[str, dict[str, Any]] = field(default_factory=dict)  # team -> {roles, channels{name: roles}}
@@ -117,6 +119,7 @@ class SpacePlan:
     line: dict[str, Any] = field(default_factory=dict)
     notes: list[Note] = field(default_factory=list)
     extra: bool = False  # a team no archive space gives (the default team)
+    skip: bool = False  # not defined by a line (a space its Mattermost source used but never defined)
 
 
 @dataclass
@@ -407,6 +410,7 @@ class Planner:
                         )
                     )
             plan.line = line
+            self._native_space(plan, "team", lambda r, name=name: r.get("name") == name)  # type: ignore[misc]
             plans[space.id] = plan
             teams.append(plan)
         return sorted(teams, key=lambda p: p.key)
@@ -584,7 +588,31 @@ class Planner:
                 )
             )
         plan.line = line
+        self._native_space(plan, "channel", lambda r: r.get("name") == name and r.get("team") == team)
         return plan
+
+    @staticmethod
+    def _native_space(plan: SpacePlan, kind: str, same: Callable[[dict[str, Any]], bool]) -> None:
+        """A space read from Mattermost: its own line as its source wrote it, when it has the
+        same identity here; none when its source used it without defining it."""
+        space = plan.space
+        if space.platform != PLATFORM:
+            return
+        record = native_record(space.platform, space.raw, kind)
+        if record is not None and same(record):
+            plan.line = record
+            plan.notes = []
+        elif record is None:
+            plan.skip = True
+            plan.notes = [
+                note(
+                    "mattermost.undefined_in_source",
+                    "space",
+                    f"used but never defined by its Mattermost source: no {kind} line here either",
+                    space.id,
+                    None,
+                )
+            ]
 
     def _direct(self, space: Space, usernames: Mapping[str, str]) -> SpacePlan | None:
         """A direct channel, or None when the conversation must be a channel (more than 8
@@ -654,6 +682,8 @@ class Planner:
                     )
                 )
         plan.line = line
+        distinct = sorted(set(members))
+        self._native_space(plan, "direct_channel", lambda r: _direct_members(r) == distinct)
         return plan
 
     # -- memberships ----------------------------------------------------------------------
@@ -713,6 +743,8 @@ class Planner:
                         membership.role,
                     )
                 )
+            if space.how != "direct":
+                account.member_keys.add((space.key, read_back))
             if space.how == "team":
                 entry = self._team_entry(account, str(space.team), guest)
                 if admin:
@@ -722,6 +754,36 @@ class Planner:
                 channels: dict[str, bool] = entry["channels"]
                 channels[str(space.name)] = channels.get(str(space.name), False) or admin
             plan.membership_notes.append((key, notes))
+        for user in users.values():
+            self._native_user(user)
+
+    @staticmethod
+    def _native_user(user: UserPlan) -> None:
+        """A user read from Mattermost: its own line as its source wrote it, when it has the
+        same username and email here; none for one its source used without defining it."""
+        person = user.person
+        if person.platform != PLATFORM or user.mapped is not None or not user.written:
+            return
+        if person.is_placeholder and person.raw is None:
+            user.written = False
+            user.notes = [
+                note(
+                    "mattermost.undefined_in_source",
+                    "person",
+                    "used but never defined by its Mattermost source: no user line here either",
+                    person.id,
+                    None,
+                )
+            ]
+            return
+        record = native_record(person.platform, person.raw, "user")
+        if (
+            record is not None
+            and record.get("username") == user.username
+            and record.get("email") == user.email
+        ):
+            user.raw_object = record
+            user.notes = []
 
     @staticmethod
     def _team_entry(user: UserPlan, team: str, guest: bool) -> dict[str, Any]:
@@ -738,6 +800,15 @@ def split_name(real_name: str) -> tuple[str, str]:
 
 def user_object(user: UserPlan, latest_ms: int) -> dict[str, Any]:
     """A ``user`` line's object."""
+    if user.raw_object is not None:
+        own = dict(user.raw_object)
+        if _raw_member_keys(own.get("teams")) != user.member_keys:
+            teams = _teams(user)
+            if teams:
+                own["teams"] = teams
+            else:
+                own.pop("teams", None)
+        return own
     person = user.person
     obj: dict[str, Any] = {"username": user.username, "email": user.email}
     guest = person.is_guest and user.mapped is None
@@ -755,6 +826,14 @@ def user_object(user: UserPlan, latest_ms: int) -> dict[str, Any]:
         obj["roles"] = "system_guest" if guest else "system_user"
         if person.is_deleted:
             obj["delete_at"] = user.delete_at or latest_ms
+    teams = _teams(user)
+    if teams:
+        obj["teams"] = teams
+    return obj
+
+
+def _teams(user: UserPlan) -> list[dict[str, Any]]:
+    """A user's teams and channels, with their roles."""
     teams = []
     for team, entry in sorted(user.teams.items()):
         admin = "team_admin team_user" if entry["admin"] else "team_user"
@@ -772,9 +851,56 @@ def user_object(user: UserPlan, latest_ms: int) -> dict[str, Any]:
         if channels:
             team_obj["channels"] = channels
         teams.append(team_obj)
-    if teams:
-        obj["teams"] = teams
-    return obj
+    return teams
+
+
+def _raw_member_keys(teams: Any) -> set[tuple[str, str]] | None:
+    """The memberships a Mattermost user line's teams give, as its reader reads them."""
+    keys: set[tuple[str, str]] = set()
+    if teams is None:
+        return keys
+    if not isinstance(teams, list):
+        return None
+    for team in teams:
+        if not isinstance(team, dict) or not isinstance(team.get("name"), str):
+            return None
+        roles = team.get("roles")
+        admin = isinstance(roles, str) and "team_admin" in roles.split()
+        keys.add((team["name"], "admin" if admin else "member"))
+        channels = team.get("channels") or []
+        if not isinstance(channels, list):
+            return None
+        for channel in channels:
+            if not isinstance(channel, dict) or not isinstance(channel.get("name"), str):
+                return None
+            roles = channel.get("roles")
+            admin = isinstance(roles, str) and "channel_admin" in roles.split()
+            keys.add((f"{team['name']}/{channel['name']}", "admin" if admin else "member"))
+    return keys
+
+
+def _direct_members(record: dict[str, Any]) -> list[str] | None:
+    """A direct channel line's distinct members, sorted (members, or participants' usernames)."""
+    members = record.get("members")
+    if members is None and isinstance(record.get("participants"), list):
+        members = [p.get("username") if isinstance(p, dict) else None for p in record["participants"]]
+    if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
+        return None
+    return sorted(set(members))
+
+
+def native_record(platform: str, raw: bytes | None, kind: str) -> dict[str, Any] | None:
+    """The object of a Mattermost line of that kind (``{"type": kind, kind: {…}}``), from a raw record."""
+    if platform != PLATFORM or not raw:
+        return None
+    try:
+        record = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        return None
+    if isinstance(record, dict) and record.get("type") == kind and isinstance(record.get(kind), dict):
+        found: dict[str, Any] = record[kind]
+        return found
+    return None
 
 
 def bot_owner(person: Person, written: set[str]) -> str | None:
