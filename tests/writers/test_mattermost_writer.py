@@ -759,7 +759,7 @@ def test_a_reading_process_gives_the_same_output(
 ) -> None:
     archive, output, report, _ = demo
     monkeypatch.setattr(mattermost, "WORKER_MIN_ITEMS", 1)
-    monkeypatch.setattr(mattermost.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
     again = export(archive, "mattermost", tmp_path / "worker.zip")
     assert (tmp_path / "worker.zip").read_bytes() == output.read_bytes()
     assert again.log.tally == report.log.tally
