@@ -19,7 +19,7 @@ import sqlite3
 import tempfile
 import zipfile
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from passerelle.archive import DATABASE, Archive
 from passerelle.errors import BadInputError
 from passerelle.export import MANIFEST, MANIFEST_FORMAT, Manifest, read_manifest
 from passerelle.progress import Display, NullDisplay
+from passerelle.writers import available_writers
 from passerelle.writers.base import ENTITY_TYPES, Note, Outcome
 
 MAX_LISTED_PROBLEMS = 200
@@ -77,6 +78,14 @@ RULE_CHECKS: dict[str, Callable[[Any, Any], bool]] = {
     "mattermost.reaction_time_synthetic": _invented,
     "slack.reaction_time_lost": _dropped,
 }
+
+
+def rule_checks(writer: str) -> dict[str, Callable[[Any, Any], bool]]:
+    """The checks of the rules a writer declares (``rule_checks`` on its class), and ours."""
+    checks = dict(RULE_CHECKS)
+    writer_cls = available_writers().get(writer)
+    checks.update(getattr(writer_cls, "rule_checks", {}))
+    return checks
 
 
 def is_passerelle_export(path: Path) -> bool:
@@ -170,7 +179,8 @@ class FidelityReport:
 class _Notes:
     """The export's notes, by (entity, entity id) and, for rules, by (entity, attribute)."""
 
-    def __init__(self, notes: list[Note]) -> None:
+    def __init__(self, notes: list[Note], checks: Mapping[str, Callable[[Any, Any], bool]]) -> None:
+        self.checks = checks
         self.by_entity: dict[tuple[str, str], list[Note]] = {}
         self.rules: dict[tuple[str, str | None], list[Note]] = {}
         for note in notes:
@@ -187,7 +197,7 @@ class _Notes:
             if note.attribute is None or note.attribute == attribute:
                 return note.code
         for note in self.rules.get((entity, attribute), ()):
-            check = RULE_CHECKS.get(note.code)
+            check = self.checks.get(note.code)
             if check is not None and check(archive, output):
                 return note.code
         return None
@@ -221,7 +231,7 @@ class _Comparison:
         self.conn = conn
         self.manifest = manifest
         self.report = report
-        self.notes = _Notes(manifest.notes)
+        self.notes = _Notes(manifest.notes, rule_checks(manifest.writer))
 
     def run(self, display: Display) -> None:
         task = display.task("fidelity", total=len(ENTITY_TYPES))
@@ -403,19 +413,35 @@ class _Comparison:
     def _reactions(self, entity: str) -> None:
         rows = self.conn.execute(
             "SELECT a.item_id || '/' || a.person_id || '/' || a.emoji, CASE WHEN o.item_id IS NULL"
-            " THEN NULL ELSE o.item_id || '/' || o.person_id || '/' || o.emoji END, a.created_at, o.created_at"
+            " THEN NULL ELSE o.item_id || '/' || o.person_id || '/' || o.emoji END, a.emoji, o.emoji,"
+            " a.created_at, o.created_at, i.o, p.o"
             " FROM main.reactions a LEFT JOIN pair_item i ON i.a = a.item_id"
             " LEFT JOIN pair_person p ON p.a = a.person_id"
             " LEFT JOIN out.reactions o ON o.item_id = i.o AND o.person_id = p.o AND o.emoji = a.emoji"
             " ORDER BY a.item_id, a.person_id, a.emoji"
         )
-        self._account(entity, rows, ("created_at",))
-        self._added(
-            entity,
-            "SELECT count(*) FROM out.reactions o WHERE NOT EXISTS (SELECT 1 FROM main.reactions a"
-            " JOIN pair_item i ON i.a = a.item_id JOIN pair_person p ON p.a = a.person_id"
-            " WHERE i.o = o.item_id AND p.o = o.person_id AND a.emoji = o.emoji)",
-        )
+        matched = 0
+
+        def paired() -> Iterator[tuple[Any, ...]]:
+            # A reaction whose emoji the target writes in its own notation (a skin tone) pairs
+            # with the paired person's reaction on the paired item whose emoji obeys that rule.
+            nonlocal matched
+            for a_id, o_id, a_emoji, o_emoji, a_time, o_time, item, person in rows:
+                if o_id is None and item is not None and person is not None:
+                    for emoji, time in self.conn.execute(
+                        "SELECT emoji, created_at FROM out.reactions WHERE item_id = ? AND person_id = ?"
+                        " ORDER BY emoji",
+                        (item, person),
+                    ):
+                        if self.notes.explain("reaction", a_id, "emoji", a_emoji, emoji):
+                            o_id, o_emoji, o_time = f"{item}/{person}/{emoji}", emoji, time
+                            break
+                matched += o_id is not None
+                yield a_id, o_id, a_emoji, o_emoji, a_time, o_time
+
+        self._account(entity, paired(), ("emoji", "created_at"))
+        total = int(self.conn.execute("SELECT count(*) FROM out.reactions").fetchone()[0])
+        self._added(entity, f"SELECT {total - matched}")
 
     def _files(self, entity: str) -> None:
         rows = self.conn.execute(
