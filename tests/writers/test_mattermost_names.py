@@ -135,6 +135,11 @@ def test_safe_file_names(name: str, expected: str) -> None:
     assert names.safe_file_name(name) == expected
 
 
+@given(st.text(max_size=40))
+def test_the_quick_path_for_file_names_gives_what_the_rules_give(text: str) -> None:
+    assert names.safe_file_name(text) == names._safe_file_name(text, "file")
+
+
 def test_long_file_names_keep_their_extension() -> None:
     name = names.safe_file_name("é" * 300 + ".tar.gz")
     assert name.endswith(".gz") and len(name.encode()) <= names.FILE_NAME_MAX_BYTES

@@ -250,8 +250,9 @@ class ArchiveView:
         " (SELECT person_id, emoji, created_at FROM reactions WHERE item_id = i.id"
         " ORDER BY person_id, emoji)) END,"
         " CASE WHEN EXISTS (SELECT 1 FROM item_files WHERE item_id = i.id) THEN"
-        " (SELECT json_group_array(json_array(id, name, sha256, native_id)) FROM"
-        " (SELECT f.id, f.name, f.sha256, f.native_id FROM item_files x JOIN files f ON f.id = x.file_id"
+        " (SELECT json_group_array(json_array(id, name, sha256, native_id, platform)) FROM"
+        " (SELECT f.id, f.name, f.sha256, f.native_id, f.platform FROM item_files x"
+        " JOIN files f ON f.id = x.file_id"
         " WHERE x.item_id = i.id ORDER BY x.position)) END,"
         " i.thread_root_id IS NOT NULL AND r.id IS NULL FROM items i"
         " LEFT JOIN items r ON r.id = i.thread_root_id AND r.space_id = i.space_id"
@@ -266,7 +267,7 @@ class ArchiveView:
         root): the columns of ``POST_ROW_COLUMNS`` (booleans as 0/1), then ``body_source``
         and ``raw`` (NULL unless the item's platform is ``raw_platform``), the reactions as
         JSON ``[[person_id, emoji, created_at], …]`` by person and emoji, the files as JSON
-        ``[[file id, name, sha256, native_id], …]`` in position order (each NULL when none),
+        ``[[file id, name, sha256, native_id, platform], …]`` in position order (each NULL when none),
         and 1 when the item's thread root is missing. One query; memory holds one row."""
         yield from self._conn.execute(self._POST_ROWS_SQL, (raw_platform, space_id))
 
@@ -326,6 +327,24 @@ class ArchiveView:
             batches.close()
             batches.join_thread()
 
+    # The worker's way to the same rows: the order first (narrow rows, sorted into a temporary
+    # table whose rowids keep it), then each row computed as it is read. The first rows come
+    # at once instead of after the whole space is computed and sorted, so the caller works
+    # while the rest is read.
+    _POST_ORDER_SQL = (
+        "INSERT INTO temp.post_order (rid, missing) SELECT i.rowid,"
+        " i.thread_root_id IS NOT NULL AND r.id IS NULL FROM items i"
+        " LEFT JOIN items r ON r.id = i.thread_root_id AND r.space_id = i.space_id WHERE i.space_id = ?"
+        " ORDER BY coalesce(r.created_at, i.created_at), coalesce(r.id, i.id),"
+        " i.thread_root_id IS NOT NULL AND r.id IS NOT NULL, i.created_at, i.id"
+    )
+    _POST_ORDERED_SQL = (
+        _POST_ROWS_JSON_SQL[: _POST_ROWS_JSON_SQL.index(" FROM items i")].replace(
+            "i.thread_root_id IS NOT NULL AND r.id IS NULL", "o.missing"
+        )
+        + " FROM temp.post_order o JOIN items i ON i.rowid = o.rid ORDER BY o.rowid"
+    )
+
     @staticmethod
     def _post_row_worker(database: str, space_ids: list[str], raw_platform: str | None, batches: Any) -> None:
         """``post_row_batches``' worker: each space's rows as JSON batches, then b"" (b"!…": an error)."""
@@ -335,8 +354,11 @@ class ArchiveView:
             conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
             try:
                 conn.execute("PRAGMA cache_size = -32768")
+                conn.execute("CREATE TEMP TABLE post_order (rid INTEGER NOT NULL, missing INTEGER NOT NULL)")
                 for space_id in space_ids:
-                    cursor = conn.execute(ArchiveView._POST_ROWS_JSON_SQL, (raw_platform, space_id))
+                    conn.execute("DELETE FROM temp.post_order")
+                    conn.execute(ArchiveView._POST_ORDER_SQL, (space_id,))
+                    cursor = conn.execute(ArchiveView._POST_ORDERED_SQL, (raw_platform,))
                     while rows := cursor.fetchmany(1024):
                         batches.put(("[" + ",".join(r[0] for r in rows) + "]").encode())
                     batches.put(b"")
@@ -366,6 +388,23 @@ class ArchiveView:
         sql = f"SELECT {_quoted(_FILE_COLUMNS)} FROM files WHERE id NOT IN (SELECT file_id FROM item_files)"
         for row in self._conn.execute(sql + " ORDER BY id"):
             yield File(**dict(zip(_FILE_COLUMNS, row, strict=True)))
+
+    def attached_file_rows(self) -> Iterator[tuple[str, str | None, str | None, str, str]]:
+        """(id, name, sha256, native_id, platform) of every file attached to an item, by id, read
+        on a read-only connection of its own, opened when the iteration starts: another thread
+        than the view's may read them."""
+        import sqlite3
+
+        from passerelle.archive import DATABASE
+
+        conn = sqlite3.connect(f"file:{self.archive.root / DATABASE}?mode=ro", uri=True)
+        try:
+            yield from conn.execute(
+                "SELECT id, name, sha256, native_id, platform FROM files"
+                " WHERE id IN (SELECT file_id FROM item_files) ORDER BY id"
+            )
+        finally:
+            conn.close()
 
     def latest_time(self) -> int | None:
         """The latest time of any item (created or edited), in microseconds."""

@@ -55,6 +55,7 @@ from typing import IO, Any, ClassVar
 
 import msgspec
 
+from passerelle.archive.blobs import LocalBlobStore
 from passerelle.archive.view import ArchiveView
 from passerelle.errors import BadInputError
 from passerelle.model.entities import File
@@ -302,15 +303,32 @@ class MattermostWriter:
             log.persons[pid] = user.username
         for sid, space in plan.spaces.items():
             log.spaces[sid] = space.key
-        blobs: dict[str, str] = {}  # output path -> sha256
+        blobs: dict[str, str] = {}  # the emoji images: output path -> sha256
+        emoji, emoji_lines = self._emoji(view, blobs)
+        reserved = set(blobs)
+
+        base = _blob_base(view.archive.blobs)
+
+        def copy_files(output: Output) -> None:
+            # After import.jsonl: the emoji images, then every attached file with bytes (every
+            # item is written, so every attached file is), by file id. (Copying them in the
+            # writing thread instead was slower: zipfile's work per member holds the GIL.)
+            for path in sorted(blobs):
+                output.write_blob(f"data/{path}", blobs[path])
+            for file_id, name, sha256, native_id, platform in view.attached_file_rows():
+                if sha256 and _blob_size(base, sha256) >= 0:
+                    path = attachment_path(file_id, name, native_id, platform, reserved)
+                    output.write_blob(f"data/{path}", sha256)
+
         with out.open(JSONL) as stream:
             lines = _Lines(stream)
             try:
-                posts = self._write_lines(view, plan, lines, log, display, blobs, latest_ms)
+                posts = self._write_lines(
+                    view, plan, lines, log, display, emoji, emoji_lines, reserved, latest_ms
+                )
             finally:
                 lines.close()
-        for path in sorted(blobs):
-            out.write_blob(f"data/{path}", blobs[path])
+        copy_files(out)
         self._files(view, log, posts)
         for revision_id, item_id in view.revision_ids():
             log.account(
@@ -348,14 +366,19 @@ class MattermostWriter:
         lines: _Lines,
         log: ExportLog,
         display: Display,
-        blobs: dict[str, str],
+        emoji: dict[str, str],
+        emoji_lines: list[tuple[dict[str, Any] | None, list[Note]]],
+        reserved: set[str],
         latest_ms: int,
     ) -> _Posts:
         info = {"generator": "passerelle", "version": self.version}
         lines.write(_ENCODE({"type": "version", "version": 1, "info": info}))
-        emoji = self._emoji(view, lines, log, blobs)
+        for line, notes in emoji_lines:
+            if line is not None:
+                lines.object("emoji", line)
+            log.account("file", [msgspec.structs.replace(n, where=lines.where(0)) for n in notes])
         self._definitions(plan, lines, log, latest_ms)
-        posts = _Posts(view, plan, lines, log, emoji, blobs)
+        posts = _Posts(view, plan, lines, log, emoji, reserved)
         task = display.task("Mattermost posts", total=view.count("items"))
         spaces = plan.channels + plan.directs
         # Large archives are read by a process of their own (SQLite's work on another CPU).
@@ -378,68 +401,49 @@ class MattermostWriter:
 
     # -- definitions ------------------------------------------------------------------------
     def _emoji(
-        self, view: ArchiveView, lines: _Lines, log: ExportLog, blobs: dict[str, str]
-    ) -> dict[str, str]:
-        """Custom emoji lines; the archive's emoji names -> the names written."""
+        self, view: ArchiveView, blobs: dict[str, str]
+    ) -> tuple[dict[str, str], list[tuple[dict[str, Any] | None, list[Note]]]]:
+        """Custom emoji: the archive's emoji names -> the names written, and for each emoji
+        file its line (None when it has none) and notes; its image into ``blobs``."""
         emoji = [f for f in view.unattached_files() if f.native_id.startswith("emoji:")]
         wanted = [(f.id, emoji_name(f.native_id[len("emoji:") :])[0]) for f in emoji]
         names = allocate(wanted, EMOJI_NAME_MAX)
         written: dict[str, str] = {}
+        lines: list[tuple[dict[str, Any] | None, list[Note]]] = []
         for file in emoji:
             original = file.native_id[len("emoji:") :]
             name = names[file.id]
             self._emoji_files.add(file.id)
+            has_image = bool(file.sha256) and view.archive.blobs.path(str(file.sha256)).is_file()
             raw_line = native_record(file.platform, file.raw, "emoji")
-            if raw_line is not None and _native_image(file) and file.name == original == name:
+            image = _native_image(file)
+            if raw_line is not None and image and file.name == original == name:
                 # Read from Mattermost: its own line, as its source wrote it (even without its image).
-                image = str(_native_image(file))
-                lines.object("emoji", raw_line)
                 written[original] = name
                 notes: list[Note] = []
-                if file.sha256 and view.archive.blobs.path(file.sha256).is_file():
-                    blobs[image] = file.sha256
+                if has_image:
+                    blobs[image] = str(file.sha256)
                 else:
                     message = (
                         f"custom emoji {original!r}: no image in the archive; its line is written as its"
-                        " source wrote it (Mattermost's import stops at it unless data/"
-                        + image
-                        + " is added)"
+                        f" source wrote it (Mattermost's import stops at it unless data/{image} is added)"
                     )
                     notes.append(note("mattermost.file_missing", "file", message, file.id, None))
-                log.account("file", [msgspec.structs.replace(n, where=lines.where(0)) for n in notes])
+                lines.append((raw_line, notes))
                 continue
-            if not file.sha256 or not view.archive.blobs.path(file.sha256).is_file():
-                log.account(
-                    "file",
-                    [
-                        note(
-                            "mattermost.file_missing",
-                            "file",
-                            f"custom emoji {original!r} has no image in the archive: no emoji line",
-                            file.id,
-                            lost=True,
-                        )
-                    ],
-                )
+            if not has_image:
+                message = f"custom emoji {original!r} has no image in the archive: no emoji line"
+                lines.append((None, [note("mattermost.file_missing", "file", message, file.id, lost=True)]))
                 continue
-            image = _native_image(file) or f"emoji/{name}/{safe_file_name(file.name, 'image')}"
-            blobs[image] = file.sha256
-            lines.object("emoji", {"name": name, "image": image})
+            image = image or f"emoji/{name}/{safe_file_name(file.name, 'image')}"
+            blobs[image] = str(file.sha256)
             written[original] = name
             notes = []
             if name != file.name:
-                notes.append(
-                    note(
-                        "mattermost.emoji_renamed",
-                        "file",
-                        f"custom emoji {original!r} written as {name}",
-                        file.id,
-                        "name",
-                        file.name,
-                    )
-                )
-            log.account("file", [msgspec.structs.replace(n, where=lines.where(0)) for n in notes])
-        return written
+                message = f"custom emoji {original!r} written as {name}"
+                notes.append(note("mattermost.emoji_renamed", "file", message, file.id, "name", file.name))
+            lines.append(({"name": name, "image": image}, notes))
+        return written, lines
 
     def _definitions(self, plan: Plan, lines: _Lines, log: ExportLog, latest_ms: int) -> None:
         for team in plan.teams:
@@ -505,7 +509,8 @@ class MattermostWriter:
     # -- files ----------------------------------------------------------------------------------
     def _files(self, view: ArchiveView, log: ExportLog, posts: _Posts) -> None:
         """Account every file of the archive: attached (written, or without bytes), custom
-        emoji (accounted with their lines), loose."""
+        emoji (accounted with their lines), loose. Nothing is kept per file while the posts are
+        written: the paths are made again here, the same way."""
         loose: set[str] = {f.id for f in view.unattached_files()}
         for file in view.files():
             if file.id in self._emoji_files:
@@ -524,7 +529,10 @@ class MattermostWriter:
                     ],
                 )
                 continue
-            path = posts.file_paths.get(file.id)
+            size = posts.blob_size(file.sha256)
+            path = (
+                None if size < 0 else posts.attachment_path(file.id, file.name, file.native_id, file.platform)
+            )
             if path is None and file.id in posts.kept_missing:
                 message = (
                     f"{file.name or file.native_id}: no bytes in the archive; its Mattermost source's"
@@ -548,7 +556,6 @@ class MattermostWriter:
                         file.name,
                     )
                 )
-            size = posts.file_sizes.get(file.id, 0)
             if size > ATTACHMENT_SIZE_DEFAULT_MAX:
                 notes.append(
                     note(
@@ -614,7 +621,7 @@ class _Posts:
         lines: _Lines,
         log: ExportLog,
         custom_emoji: Mapping[str, str],
-        blobs: dict[str, str],
+        reserved: set[str],
     ) -> None:
         self.view = view
         self.lines = lines
@@ -622,12 +629,9 @@ class _Posts:
         self.bulk = _Bulk(log)
         self.users = plan.usernames
         self.stand_in = plan.stand_in or ""
-        self.blobs = blobs
-        self.blob_store = view.archive.blobs
-        self.file_paths: dict[str, str | None] = {}  # file id -> path under data/ (None: no bytes)
-        self.file_sizes: dict[str, int] = {}
+        self.blob_base = _blob_base(view.archive.blobs)
         self.kept_missing: set[str] = set()  # files named by a Mattermost record, without bytes
-        self._paths: set[str] = set(blobs)  # the emoji images are written already
+        self._reserved = reserved  # the emoji images' paths
         self._emoji: dict[str, tuple[str, Note | None]] = {
             original: (name, None) for original, name in custom_emoji.items()
         }
@@ -864,8 +868,8 @@ class _Posts:
             post.pop("attachments", None)
         if files is not None:
             attachments: list[dict[str, str]] = []
-            for file_id, name, sha256, file_native in files:
-                path = self._file_path(file_id, name, sha256, file_native if native else None)
+            for file_id, name, sha256, file_native, file_platform in files:
+                path = self._file_path(file_id, name, sha256, file_native, file_platform)
                 if path is None:
                     missing.append(name or file_native)
                 else:
@@ -1084,15 +1088,12 @@ class _Posts:
         if not isinstance(given, list) or len(given) != len(files) or len(given) > ATTACHMENTS_MAX:
             return False
         paths = [a.get("path") if isinstance(a, dict) else None for a in given]
-        for path, file in zip(paths, files, strict=True):
-            if not isinstance(path, str) or path != file[3] or _native_path(path) != path:
+        for path, (file_id, name, _sha256, native_id, platform) in zip(paths, files, strict=True):
+            if path != native_id or self.attachment_path(file_id, name, native_id, platform) != path:
                 return False
-        for file_id, name, sha256, native_path in files:
-            written = self._file_path(file_id, name, sha256, native_path)
-            if written is None:
+        for file_id, _name, sha256, _native_id, _platform in files:
+            if self.blob_size(sha256) < 0:
                 self.kept_missing.add(file_id)
-            elif written != native_path:
-                return False
         return True
 
     def _same_reactions(self, post: dict[str, Any], reactions: list[list[Any]] | None) -> bool:
@@ -1240,27 +1241,45 @@ class _Posts:
         return result
 
     def _file_path(
-        self, file_id: str, name: str | None, sha256: str | None, native_path: str | None
+        self, file_id: str, name: str | None, sha256: str | None, native_id: str, platform: str
     ) -> str | None:
-        """The path (under data/) a file is attached from, its bytes to be copied; None when
-        the archive lacks them."""
-        if file_id in self.file_paths:
-            return self.file_paths[file_id]
-        path: str | None = None
-        if sha256:
-            try:
-                size = self.blob_store.path(sha256).stat().st_size
-            except OSError:
-                size = -1
-            if size >= 0:
-                path = _native_path(native_path) if native_path else None
-                if path is None or path in self._paths:
-                    path = f"files/{file_id}/{safe_file_name(name)}"
-                self._paths.add(path)
-                self.blobs[path] = sha256
-                self.file_sizes[file_id] = size
-        self.file_paths[file_id] = path
-        return path
+        """The path (under data/) a file is attached from; None when the archive lacks its bytes."""
+        if self.blob_size(sha256) < 0:
+            return None
+        return self.attachment_path(file_id, name, native_id, platform)
+
+    def blob_size(self, sha256: str | None) -> int:
+        """The size of a blob of the archive; -1 when it is not there."""
+        return _blob_size(self.blob_base, sha256)
+
+    def attachment_path(self, file_id: str, name: str | None, native_id: str, platform: str) -> str:
+        return attachment_path(file_id, name, native_id, platform, self._reserved)
+
+
+def _blob_base(store: LocalBlobStore) -> str:
+    """The folder under which a store keeps its blobs by their first two hex digits (found once:
+    a path object per file costs more than the stat)."""
+    return os.fspath(store.path("0" * 64).parent.parent)
+
+
+def _blob_size(base: str, sha256: str | None) -> int:
+    """The size of a blob; -1 when the store lacks it."""
+    if not sha256:
+        return -1
+    try:
+        return os.stat(os.path.join(base, sha256[:2], sha256)).st_size
+    except OSError:
+        return -1
+
+
+def attachment_path(file_id: str, name: str | None, native_id: str, platform: str, reserved: set[str]) -> str:
+    """Where a file's bytes are written (under data/): a file read from Mattermost at its own
+    path when it is a safe one, any other at files/<file id>/<its name made safe>."""
+    if platform == PLATFORM:
+        path = _native_path(native_id)
+        if path is not None and path not in reserved and not path.startswith("files/fil_"):
+            return path
+    return f"files/{file_id}/{safe_file_name(name)}"
 
 
 def _native_image(file: File) -> str | None:

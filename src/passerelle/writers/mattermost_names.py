@@ -80,6 +80,9 @@ VALID_TEAM = re.compile(r"[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?")
 VALID_CHANNEL = re.compile(r"[a-z0-9](?:[a-z0-9_\-]*[a-z0-9])?")
 VALID_EMOJI = re.compile(r"[a-zA-Z0-9_+\-]+")
 ELLIPSIS = "…"
+# A name the slow path would give back as it is: ASCII, no separator or control character,
+# beginning with a letter, digit or "_", ending with no space or dot.
+_PLAIN_FILE_NAME = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9 ._\-+=,@()\[\]']*[A-Za-z0-9_\-+=,@()\[\]'])?")
 
 
 def fold(text: str) -> str:
@@ -187,6 +190,12 @@ def cut_bytes(text: str, limit: int) -> str:
 def safe_file_name(name: str | None, fallback: str = "file") -> str:
     """A file name that is one path component: no separators, control characters or leading
     dots, NFC (as mmetl writes paths), at most ``FILE_NAME_MAX_BYTES`` bytes, the extension kept."""
+    if name and _PLAIN_FILE_NAME.fullmatch(name) and len(name) <= FILE_NAME_MAX_BYTES:
+        return name  # the common case, at once: what the rules below give it back as it is
+    return _safe_file_name(name, fallback)
+
+
+def _safe_file_name(name: str | None, fallback: str) -> str:
     text = unicodedata.normalize("NFC", name or "")
     text = "".join("_" if c in '/\\:*?"<>|' or unicodedata.category(c)[0] == "C" else c for c in text)
     text = text.strip().lstrip(".").strip()
