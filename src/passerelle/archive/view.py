@@ -286,46 +286,64 @@ class ArchiveView:
         """The rows of ``post_rows`` for each space in turn, as (space id, a batch of rows);
         an empty batch ends each space. Each row is a list, its reactions and files already
         decoded (lists, or None), ``raw`` as text. SQLite writes each row as JSON, decoded a
-        batch at a time. With ``worker``, a process of its own runs the queries (on a
-        read-only connection) and sends the batches through a pipe: the reading runs on
-        another CPU while the caller works (the process starts as ``multiprocessing``'s
-        forkserver does, so a script that calls this must guard its entry point with
-        ``if __name__ == "__main__":``)."""
+        batch at a time.
+
+        With ``worker``, a process of its own runs the queries (on a read-only connection)
+        from the moment this is called, and writes the batches into a temporary file as fast
+        as it reads them (the file holds them until they are read: memory stays flat, the
+        disk holds at most the rows as JSON); the reading runs on another CPU while the caller
+        works. The process starts as ``multiprocessing``'s forkserver does, so a script that
+        calls this must guard its entry point with ``if __name__ == "__main__":``."""
         decode = msgspec.json.Decoder(list[list[Any]]).decode
         if not worker:
-            for space_id in space_ids:
-                cursor = self._conn.execute(self._POST_ROWS_JSON_SQL, (raw_platform, space_id))
-                while rows := cursor.fetchmany(1024):
-                    yield space_id, decode("[" + ",".join(r[0] for r in rows) + "]")
-                yield space_id, []
-            return
+            return self._post_row_batches_here(space_ids, raw_platform, decode)
         import multiprocessing
+        import os
+        import tempfile
 
         from passerelle.archive import DATABASE
 
         context = multiprocessing.get_context("forkserver")
-        # A queue, not a bare pipe: the worker's feeder thread sends while it reads on.
-        batches: Any = context.Queue(maxsize=8)
-        database = str(self.archive.root / DATABASE)
+        handle, spool = tempfile.mkstemp(prefix="passerelle-rows-")
+        os.close(handle)
+        done: Any = context.Queue()  # (offset, length) of each batch written; (-1, 0) ends a space
         process = context.Process(
             target=ArchiveView._post_row_worker,
-            args=(database, list(space_ids), raw_platform, batches),
+            args=(str(self.archive.root / DATABASE), list(space_ids), raw_platform, spool, done),
             name="post-rows",
             daemon=True,
         )
         process.start()
-        try:
-            for space_id in space_ids:
-                while data := batches.get():
-                    if data.startswith(b"!"):
-                        raise RuntimeError(f"reading the archive's posts failed: {data[1:].decode()}")
-                    yield space_id, decode(data)
-                yield space_id, []
-        finally:
-            process.terminate()  # done, or the caller stopped reading
-            process.join()
-            batches.close()
-            batches.join_thread()
+
+        def read() -> Iterator[tuple[str, list[list[Any]]]]:
+            try:
+                with open(spool, "rb") as rows:
+                    for space_id in space_ids:
+                        while True:
+                            offset, length = done.get()
+                            if isinstance(offset, str):
+                                raise RuntimeError(f"reading the archive's posts failed: {offset}")
+                            if offset < 0:
+                                break
+                            yield space_id, decode(os.pread(rows.fileno(), length, offset))
+                        yield space_id, []
+            finally:
+                process.terminate()  # done, or the caller stopped reading
+                process.join()
+                done.close()
+                done.join_thread()
+                os.unlink(spool)
+
+        return read()
+
+    def _post_row_batches_here(
+        self, space_ids: Sequence[str], raw_platform: str | None, decode: Any
+    ) -> Iterator[tuple[str, list[list[Any]]]]:
+        for space_id in space_ids:
+            cursor = self._conn.execute(self._POST_ROWS_JSON_SQL, (raw_platform, space_id))
+            while rows := cursor.fetchmany(1024):
+                yield space_id, decode("[" + ",".join(r[0] for r in rows) + "]")
+            yield space_id, []
 
     # The worker's way to the same rows: the order first (narrow rows, sorted into a temporary
     # table whose rowids keep it), then each row computed as it is read. The first rows come
@@ -346,8 +364,11 @@ class ArchiveView:
     )
 
     @staticmethod
-    def _post_row_worker(database: str, space_ids: list[str], raw_platform: str | None, batches: Any) -> None:
-        """``post_row_batches``' worker: each space's rows as JSON batches, then b"" (b"!…": an error)."""
+    def _post_row_worker(
+        database: str, space_ids: list[str], raw_platform: str | None, spool: str, done: Any
+    ) -> None:
+        """``post_row_batches``' worker: each space's rows as JSON batches into the spool file,
+        their place on ``done``, then (-1, 0); (message, 0) when it fails."""
         import sqlite3
 
         try:
@@ -355,19 +376,25 @@ class ArchiveView:
             try:
                 conn.execute("PRAGMA cache_size = -32768")
                 conn.execute("CREATE TEMP TABLE post_order (rid INTEGER NOT NULL, missing INTEGER NOT NULL)")
-                for space_id in space_ids:
-                    conn.execute("DELETE FROM temp.post_order")
-                    conn.execute(ArchiveView._POST_ORDER_SQL, (space_id,))
-                    cursor = conn.execute(ArchiveView._POST_ORDERED_SQL, (raw_platform,))
-                    while rows := cursor.fetchmany(1024):
-                        batches.put(("[" + ",".join(r[0] for r in rows) + "]").encode())
-                    batches.put(b"")
+                offset = 0
+                with open(spool, "wb") as out:
+                    for space_id in space_ids:
+                        conn.execute("DELETE FROM temp.post_order")
+                        conn.execute(ArchiveView._POST_ORDER_SQL, (space_id,))
+                        cursor = conn.execute(ArchiveView._POST_ORDERED_SQL, (raw_platform,))
+                        while rows := cursor.fetchmany(1024):
+                            data = ("[" + ",".join(r[0] for r in rows) + "]").encode()
+                            out.write(data)
+                            out.flush()  # the reader reads it as soon as it hears of it
+                            done.put((offset, len(data)))
+                            offset += len(data)
+                        done.put((-1, 0))
             finally:
                 conn.close()
         except Exception as exc:
-            batches.put(b"!" + repr(exc).encode())
-        batches.close()
-        batches.join_thread()
+            done.put((repr(exc), 0))
+        done.close()
+        done.join_thread()
 
     def revision_ids(self) -> Iterator[tuple[str, str]]:
         """(revision id, item id) of every revision, by item and id."""

@@ -201,20 +201,25 @@ class _Lines:
 class _Keys:
     """The Mattermost keys used at the latest milliseconds of one namespace (a channel's
     posts, a thread's replies): a key met again is moved on by 1 ms. Times come in order,
-    so the keys of earlier milliseconds are forgotten."""
+    so the keys of earlier milliseconds are forgotten. Most posts come at a millisecond of
+    their own: then only that one key is kept, without a set."""
 
-    __slots__ = ("seen", "top")
+    __slots__ = ("first", "seen", "top")
 
     def __init__(self) -> None:
         self.top = -1
-        self.seen: dict[int, set[Any]] = {}
+        self.first: Any = None  # the one key at ``top``, while ``seen`` is None
+        self.seen: dict[int, set[Any]] | None = None
 
     def place(self, ms: int, key: Any) -> int:
         if ms > self.top:
             self.top = ms
-            self.seen = {ms: {key}}
+            self.first = key
+            self.seen = None
             return ms
         seen = self.seen
+        if seen is None:
+            seen = self.seen = {self.top: {self.first}}
         while key in seen.get(ms, ()):
             ms += 1
         seen.setdefault(ms, set()).add(key)
@@ -224,7 +229,8 @@ class _Keys:
 
     def forget(self, ms: int, key: Any) -> None:
         """Undo a ``place`` that gave ``ms`` (the item takes the general path, which places it again)."""
-        self.seen[ms].discard(key)
+        if self.seen is not None:
+            self.seen[ms].discard(key)
 
 
 class MattermostWriter:
@@ -306,29 +312,25 @@ class MattermostWriter:
         blobs: dict[str, str] = {}  # the emoji images: output path -> sha256
         emoji, emoji_lines = self._emoji(view, blobs)
         reserved = set(blobs)
-
-        base = _blob_base(view.archive.blobs)
-
-        def copy_files(output: Output) -> None:
-            # After import.jsonl: the emoji images, then every attached file with bytes (every
-            # item is written, so every attached file is), by file id. (Copying them in the
-            # writing thread instead was slower: zipfile's work per member holds the GIL.)
-            for path in sorted(blobs):
-                output.write_blob(f"data/{path}", blobs[path])
-            for file_id, name, sha256, native_id, platform in view.attached_file_rows():
-                if sha256 and _blob_size(base, sha256) >= 0:
-                    path = attachment_path(file_id, name, native_id, platform, reserved)
-                    output.write_blob(f"data/{path}", sha256)
-
-        with out.open(JSONL) as stream:
-            lines = _Lines(stream)
-            try:
-                posts = self._write_lines(
-                    view, plan, lines, log, display, emoji, emoji_lines, reserved, latest_ms
-                )
-            finally:
-                lines.close()
-        copy_files(out)
+        # The rows are read from now on (large archives: by a process of its own, into a
+        # temporary file), while the files' bytes are copied, before import.jsonl.
+        spaces = plan.channels + plan.directs
+        worker = view.count("items") >= WORKER_MIN_ITEMS and (os.cpu_count() or 1) > 1
+        batches = view.post_row_batches([s.space.id for s in spaces], PLATFORM, worker=worker)
+        try:
+            self._copy_files(view, out, blobs, reserved)
+            with out.open(JSONL) as stream:
+                lines = _Lines(stream)
+                try:
+                    posts = self._write_lines(
+                        view, plan, lines, log, display, batches, emoji, emoji_lines, reserved, latest_ms
+                    )
+                finally:
+                    lines.close()
+        finally:
+            close = getattr(batches, "close", None)
+            if close is not None:
+                close()
         self._files(view, log, posts)
         for revision_id, item_id in view.revision_ids():
             log.account(
@@ -359,6 +361,20 @@ class MattermostWriter:
                 ],
             )
 
+    @staticmethod
+    def _copy_files(view: ArchiveView, out: Output, blobs: dict[str, str], reserved: set[str]) -> None:
+        """The emoji images, then every attached file with bytes (every item is written, so
+        every attached file is), by file id. (Copying them in a thread while the posts are
+        written was slower: zipfile's work for each member holds the GIL.)"""
+        for path in sorted(blobs):
+            out.write_blob(f"data/{path}", blobs[path])
+        base = _blob_base(view.archive.blobs)
+        for file_id, name, sha256, native_id, platform in view.attached_file_rows():
+            if sha256 and _blob_size(base, sha256) >= 0:
+                out.write_blob(
+                    f"data/{attachment_path(file_id, name, native_id, platform, reserved)}", sha256
+                )
+
     def _write_lines(
         self,
         view: ArchiveView,
@@ -366,6 +382,7 @@ class MattermostWriter:
         lines: _Lines,
         log: ExportLog,
         display: Display,
+        batches: Iterator[tuple[str, list[list[Any]]]],
         emoji: dict[str, str],
         emoji_lines: list[tuple[dict[str, Any] | None, list[Note]]],
         reserved: set[str],
@@ -380,23 +397,14 @@ class MattermostWriter:
         self._definitions(plan, lines, log, latest_ms)
         posts = _Posts(view, plan, lines, log, emoji, reserved)
         task = display.task("Mattermost posts", total=view.count("items"))
-        spaces = plan.channels + plan.directs
-        # Large archives are read by a process of their own (SQLite's work on another CPU).
-        worker = view.count("items") >= WORKER_MIN_ITEMS and (os.cpu_count() or 1) > 1
-        batches = view.post_row_batches([s.space.id for s in spaces], PLATFORM, worker=worker)
-        try:
-            for space in plan.channels:
-                posts.space(space, batches, task.advance)
-            for space in plan.directs:
-                if not space.skip:
-                    lines.object("direct_channel", space.line)
-                self._account_space(space, log, lines.where(0))
-            for space in plan.directs:
-                posts.space(space, batches, task.advance)
-        finally:
-            close = getattr(batches, "close", None)
-            if close is not None:
-                close()
+        for space in plan.channels:
+            posts.space(space, batches, task.advance)
+        for space in plan.directs:
+            if not space.skip:
+                lines.object("direct_channel", space.line)
+            self._account_space(space, log, lines.where(0))
+        for space in plan.directs:
+            posts.space(space, batches, task.advance)
         return posts
 
     # -- definitions ------------------------------------------------------------------------
@@ -667,13 +675,14 @@ class _Posts:
         replies: list[Sequence[Any]] = []
         done = 0
         thread = self._thread
+        at_root, at_missing, at_id = C_ROOT, C_ROOT_MISSING, C_ID
         for space_id, rows in batches:
             if space_id != space.space.id:
                 raise AssertionError(f"rows of {space_id} where {space.space.id} was expected")
             if not rows:
                 break
             for row in rows:
-                if root_id is not None and row[C_ROOT] == root_id and not row[C_ROOT_MISSING]:
+                if root_id is not None and row[at_root] == root_id and not row[at_missing]:
                     replies.append(row)
                     continue
                 if root is not None:
@@ -682,7 +691,7 @@ class _Posts:
                     if replies:
                         replies = []
                 root = row
-                root_id = row[C_ID]
+                root_id = row[at_id]
             if done >= 10_000:
                 advance(done)
                 done = 0
@@ -1131,8 +1140,7 @@ class _Posts:
         """Person mentions as @username, channel links as ~channel, @everyone as @all; and
         the mentions that name nothing written."""
         out: list[str] = []
-        pos = 0
-        changed = False
+        pos = flushed = 0
         unresolved: list[str] = []
         users = self.users
         for ref in _REFS.decode(refs_json):
@@ -1165,12 +1173,13 @@ class _Posts:
             if written is None or at < 0:
                 unresolved.append(ref.label or ref.target)
                 continue
-            out.append(text[pos:at])
-            out.append(written)
+            if found != written:
+                out.append(text[flushed:at])
+                out.append(written)
+                flushed = at + len(found)
             pos = at + len(found)
-            changed = changed or found != written
-        if changed:
-            out.append(text[pos:])
+        if out:
+            out.append(text[flushed:])
             notes.append(_MENTIONS)
             text = "".join(out)
         return text, ", ".join(unresolved)
