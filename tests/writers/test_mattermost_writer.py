@@ -763,3 +763,68 @@ def test_a_reading_process_gives_the_same_output(
     again = export(archive, "mattermost", tmp_path / "worker.zip")
     assert (tmp_path / "worker.zip").read_bytes() == output.read_bytes()
     assert again.log.tally == report.log.tally
+
+
+def _add_loose_files(archive: Path, files: list[tuple[str, str, bytes | None]]) -> list[str]:
+    """Files attached to no item, as a source's leftovers or custom emoji: (native id, name, bytes)."""
+    made = []
+    with Archive.open(archive) as opened:
+        source = opened.store.scalar("SELECT id FROM sources")
+        for native, name, data in files:
+            sha = opened.blobs.put_bytes(data)[0] if data is not None else None
+            file_id = ids.file_id("slack", native)
+            opened.store.conn.execute(
+                "INSERT INTO files (id, platform, native_id, name, sha256, source_id) VALUES (?, ?, ?, ?, ?, ?)",
+                (file_id, "slack", native, name, sha, source),
+            )
+            made.append(file_id)
+        opened.store.conn.commit()
+    return made
+
+
+def test_custom_emoji_and_loose_files(tmp_path: Path) -> None:
+    reactions = [{"name": "party-parrot", "users": ["U1"], "count": 1}]
+    archive = slack_archive(
+        tmp_path, {"general/2020-09-13.json": [message("1600000000.000001", reactions=reactions)]}
+    )
+    emoji, nameless, gone, leftover = _add_loose_files(
+        archive,
+        [
+            ("emoji:party-parrot", "parrot.gif", b"GIF89a parrot"),
+            ("emoji:日本", "x.png", b"\x89PNG x"),
+            ("emoji:gone", "gone.png", None),
+            ("FLEFT", "notes.txt", b"left over"),
+        ],
+    )
+    report, out = run(archive, tmp_path)
+    check_import(out)
+    assert out.of("emoji") == [
+        {"image": "emoji/party-parrot/parrot.gif", "name": "party-parrot"},
+        {"image": "emoji/emoji/x.png", "name": "emoji"},
+    ]
+    assert out.files["data/emoji/party-parrot/parrot.gif"] == b"GIF89a parrot"
+    (post,) = out.of("post")
+    assert post["reactions"][0]["emoji_name"] == "party-parrot"
+    notes = {(n["code"], n["entity_id"]): n for n in out.manifest["notes"] if n["entity"] == "file"}
+    assert notes[("mattermost.emoji_renamed", emoji)]["original"] == "parrot.gif"
+    assert notes[("mattermost.emoji_renamed", nameless)]["original"] == "x.png"
+    assert notes[("mattermost.file_missing", gone)]["outcome"] == "lost"
+    assert notes[("mattermost.loose_file", leftover)]["outcome"] == "lost"
+    assert report.log.tally["file"] == {"adapted": 2, "lost": 2}
+    assert tally_totals(report) == archive_counts(archive)
+
+
+def test_a_conversation_without_members_takes_its_authors(tmp_path: Path) -> None:
+    files = {
+        "dms.json": [{"id": "D1", "created": 1600000000, "members": None}],
+        "D1/2020-09-13.json": [
+            message("1600000000.000001", "hi", user="U1"),
+            message("1600000001.000001", "yo", user="U2"),
+        ],
+    }
+    archive = slack_archive(tmp_path, files)
+    report, out = run(archive, tmp_path)
+    check_import(out)
+    assert out.of("direct_channel") == [{"members": ["ada", "bob"]}]
+    assert [n["entity_id"] for n in out.notes("mattermost.members_inferred")] == [ids.space_id("slack", "D1")]
+    assert {p["user"] for p in out.of("direct_post")} == {"ada", "bob"}

@@ -246,6 +246,8 @@ class MattermostWriter:
             " attachments with their bytes, custom emoji",
             "the archive id and exact native time of every post (props.passerelle), and what a"
             " post cannot hold: kind, subtype, deletion, title, a missing thread root",
+            "records read from Mattermost as their source wrote them (props, flagged_by, roles,"
+            " reply order…): a Mattermost round trip is the identity",
         ),
         cannot_carry=(
             "sub-millisecond times (kept in props.passerelle.created_native)",
