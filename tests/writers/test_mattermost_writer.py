@@ -823,7 +823,7 @@ def test_a_conversation_without_members_takes_its_authors(tmp_path: Path) -> Non
         ],
     }
     archive = slack_archive(tmp_path, files)
-    report, out = run(archive, tmp_path)
+    _, out = run(archive, tmp_path)
     check_import(out)
     assert out.of("direct_channel") == [{"members": ["ada", "bob"]}]
     assert [n["entity_id"] for n in out.notes("mattermost.members_inferred")] == [ids.space_id("slack", "D1")]
