@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from passerelle.archive import Archive
+from passerelle.archive.view import ArchiveView
 from passerelle.demo.slack_export import ExportSpec, write_export
 from passerelle.errors import BadInputError
 from passerelle.export import MANIFEST, ExportReport, export
@@ -828,3 +829,23 @@ def test_a_conversation_without_members_takes_its_authors(tmp_path: Path) -> Non
     assert out.of("direct_channel") == [{"members": ["ada", "bob"]}]
     assert [n["entity_id"] for n in out.notes("mattermost.members_inferred")] == [ids.space_id("slack", "D1")]
     assert {p["user"] for p in out.of("direct_post")} == {"ada", "bob"}
+
+
+def test_the_reading_process_stops_and_cleans_up_when_not_read(
+    demo: tuple[Path, Path, ExportReport, Output], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    archive, *_ = demo
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    with Archive.open(archive) as opened:
+        view = ArchiveView(opened)
+        spaces = [s.id for s in view.spaces()]
+        batches = view.post_row_batches(spaces, "mattermost", worker=True)
+        assert list(tmp_path.glob("passerelle-rows-*"))
+        batches.close()  # type: ignore[attr-defined]
+        assert not list(tmp_path.glob("passerelle-rows-*"))
+        read = view.post_row_batches(spaces, "mattermost", worker=True)
+        rows = sum(len(batch) for _, batch in read)
+        read.close()  # type: ignore[attr-defined]
+        assert rows == opened.store.scalar("SELECT count(*) FROM items")
+    assert not list(tmp_path.glob("passerelle-rows-*"))

@@ -315,26 +315,40 @@ class ArchiveView:
         )
         process.start()
 
-        def read() -> Iterator[tuple[str, list[list[Any]]]]:
-            try:
-                with open(spool, "rb") as rows:
-                    for space_id in space_ids:
-                        while True:
-                            offset, length = done.get()
-                            if isinstance(offset, str):
-                                raise RuntimeError(f"reading the archive's posts failed: {offset}")
-                            if offset < 0:
-                                break
-                            yield space_id, decode(os.pread(rows.fileno(), length, offset))
-                        yield space_id, []
-            finally:
+        class Batches:
+            """The batches as they are written; ``close`` stops the process and removes the
+            file, whether the batches were read or not."""
+
+            def __init__(self) -> None:
+                self._rows = open(spool, "rb")  # noqa: SIM115 (closed by close)
+                self._reading = self._read()
+
+            def __iter__(self) -> Iterator[tuple[str, list[list[Any]]]]:
+                return self._reading
+
+            def __next__(self) -> tuple[str, list[list[Any]]]:
+                return next(self._reading)
+
+            def _read(self) -> Iterator[tuple[str, list[list[Any]]]]:
+                for space_id in space_ids:
+                    while True:
+                        offset, length = done.get()
+                        if isinstance(offset, str):
+                            raise RuntimeError(f"reading the archive's posts failed: {offset}")
+                        if offset < 0:
+                            break
+                        yield space_id, decode(os.pread(self._rows.fileno(), length, offset))
+                    yield space_id, []
+
+            def close(self) -> None:
                 process.terminate()  # done, or the caller stopped reading
                 process.join()
                 done.close()
                 done.join_thread()
+                self._rows.close()
                 os.unlink(spool)
 
-        return read()
+        return Batches()
 
     def _post_row_batches_here(
         self, space_ids: Sequence[str], raw_platform: str | None, decode: Any
