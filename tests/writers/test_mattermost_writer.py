@@ -667,14 +667,40 @@ def test_options_are_checked(tmp_path: Path) -> None:
     assert not (tmp_path / "out.zip").exists()
 
 
-def test_the_team_option_and_channels_of_no_workspace(tmp_path: Path) -> None:
+def test_the_team_option_names_the_one_workspaces_team(tmp_path: Path) -> None:
     archive = slack_archive(tmp_path, {})
     report, out = run(archive, tmp_path, team="acme")
     check_import(out)
-    # The Slack workspace is its own team; its channels stay in it: the option names the team of
-    # channels outside any workspace, and there are none here.
-    assert [t["name"] for t in out.of("team")] == ["t1"]
-    assert report.log.spaces[ids.space_id("slack", "C1")] == "t1/general"
+    assert [t["name"] for t in out.of("team")] == ["acme"]
+    assert report.log.spaces[ids.space_id("slack", "C1")] == "acme/general"
+    (renamed,) = out.notes("mattermost.team_renamed")
+    assert "acme" in renamed["message"] and renamed["entity_id"].startswith("spc_")
+
+
+def test_channels_of_no_workspace_go_to_the_default_team(tmp_path: Path) -> None:
+    lines = [
+        {"type": "version", "version": 1},
+        {"type": "team", "team": {"name": "one", "display_name": "One", "type": "O"}},
+        {"type": "team", "team": {"name": "two", "display_name": "Two", "type": "O"}},
+        {
+            "type": "channel",
+            "channel": {"team": "one", "name": "alpha", "display_name": "Alpha", "type": "O"},
+        },
+    ]
+    source = build_mattermost(tmp_path / "source", lines)
+    ingest([source], tmp_path / "archive")
+    # A channel outside any workspace: a space whose parent the archive does not know.
+    with Archive.open(tmp_path / "archive") as opened:
+        opened.store.conn.execute("UPDATE spaces SET parent_id = NULL WHERE native_id = 'one/alpha'")
+        opened.store.conn.commit()
+    report, out = run(tmp_path / "archive", tmp_path, team="elsewhere")
+    check_import(out, from_mattermost=True)
+    assert sorted(t["name"] for t in out.of("team")) == ["elsewhere", "one", "two"]
+    assert report.log.spaces[ids.space_id("mattermost", "one/alpha")] == "elsewhere/alpha"
+    (moved,) = [n for n in out.notes("mattermost.space_adapted") if n["attribute"] == "parent_id"]
+    assert moved["entity_id"] == ids.space_id("mattermost", "one/alpha")
+    _, default = run(tmp_path / "archive", tmp_path, "default.zip")
+    assert "imported" in [t["name"] for t in default.of("team")]
 
 
 # -- identity maps -------------------------------------------------------------------------------------

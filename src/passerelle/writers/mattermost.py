@@ -275,7 +275,8 @@ class MattermostWriter:
         options=(
             WriterOption(
                 "team",
-                "the team for channels of no workspace (default: the archive's single workspace, else 'imported')",
+                "the team the archive's one workspace becomes, and where channels of no workspace go"
+                " (default: the workspace's own name; with several workspaces, 'imported')",
             ),
             WriterOption(
                 "email_domain",

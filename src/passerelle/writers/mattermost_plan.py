@@ -366,6 +366,9 @@ class Planner:
             for s in workspaces
         )
         names = allocate([(s.id, base) for _, s, base in wanted], TEAM_NAME_MAX)
+        if self.team_option and len(workspaces) == 1:
+            # The archive's one workspace is the team the option names (an existing one, often).
+            names[workspaces[0].id] = self.team_option
         teams: list[SpacePlan] = []
         for space in workspaces:
             name = names[space.id]
@@ -836,8 +839,8 @@ def _teams(user: UserPlan) -> list[dict[str, Any]]:
     """A user's teams and channels, with their roles."""
     teams = []
     for team, entry in sorted(user.teams.items()):
-        admin = "team_admin team_user" if entry["admin"] else "team_user"
-        roles = "team_guest" if entry["guest"] else admin
+        member = "team_admin team_user" if entry["admin"] else "team_user"
+        roles = "team_guest" if entry["guest"] else member
         channels = [
             {
                 "name": name,
