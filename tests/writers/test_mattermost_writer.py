@@ -91,7 +91,7 @@ class Output:
         return [n for n in self.manifest["notes"] if n["code"] == code]
 
 
-def check_import(out: Output, *, from_mattermost: bool = False) -> None:
+def check_import(out: Output, *, from_mattermost: bool = False, server_team: str | None = None) -> None:
     """Every rule of formats-chat.md §3.1 to §3.4 and §11 that the importer applies. Records
     read from Mattermost are written as their source wrote them: roles are compared as sets,
     and a guest's team and channel roles are the source's."""
@@ -113,6 +113,8 @@ def check_import(out: Output, *, from_mattermost: bool = False) -> None:
         assert 1 <= len(team["display_name"]) <= 64
         assert team["type"] in ("O", "I")
         assert len(team.get("description", "").encode()) <= 50
+    if server_team is not None:
+        teams.add(server_team)  # a team of the server the import goes into (the team option)
     channels: set[tuple[str, str]] = set()
     for channel in out.of("channel"):
         assert channel["team"] in teams
@@ -667,14 +669,20 @@ def test_options_are_checked(tmp_path: Path) -> None:
     assert not (tmp_path / "out.zip").exists()
 
 
-def test_the_team_option_names_the_one_workspaces_team(tmp_path: Path) -> None:
+def test_the_team_option_names_the_one_workspaces_team(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     archive = slack_archive(tmp_path, {})
     report, out = run(archive, tmp_path, team="acme")
-    check_import(out)
-    assert [t["name"] for t in out.of("team")] == ["acme"]
+    check_import(out, server_team="acme")
+    assert out.of("team") == []  # the server's team keeps its display name and description
     assert report.log.spaces[ids.space_id("slack", "C1")] == "acme/general"
-    (renamed,) = out.notes("mattermost.team_renamed")
-    assert "acme" in renamed["message"] and renamed["entity_id"].startswith("spc_")
+    assert report.log.spaces[ids.space_id("slack", "T1")] == "acme"
+    (moved,) = [
+        n for n in out.notes("mattermost.space_adapted") if n["entity_id"] == ids.space_id("slack", "T1")
+    ]
+    assert "acme" in moved["message"] and moved.get("attribute") is None
+    assert verify_with_rules(archive, tmp_path / "out.zip", monkeypatch).ok
 
 
 def test_channels_of_no_workspace_go_to_the_default_team(tmp_path: Path) -> None:
@@ -694,8 +702,8 @@ def test_channels_of_no_workspace_go_to_the_default_team(tmp_path: Path) -> None
         opened.store.conn.execute("UPDATE spaces SET parent_id = NULL WHERE native_id = 'one/alpha'")
         opened.store.conn.commit()
     report, out = run(tmp_path / "archive", tmp_path, team="elsewhere")
-    check_import(out, from_mattermost=True)
-    assert sorted(t["name"] for t in out.of("team")) == ["elsewhere", "one", "two"]
+    check_import(out, from_mattermost=True, server_team="elsewhere")
+    assert sorted(t["name"] for t in out.of("team")) == ["one", "two"]
     assert report.log.spaces[ids.space_id("mattermost", "one/alpha")] == "elsewhere/alpha"
     (moved,) = [n for n in out.notes("mattermost.space_adapted") if n["attribute"] == "parent_id"]
     assert moved["entity_id"] == ids.space_id("mattermost", "one/alpha")

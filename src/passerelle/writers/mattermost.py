@@ -275,8 +275,9 @@ class MattermostWriter:
         options=(
             WriterOption(
                 "team",
-                "the team the archive's one workspace becomes, and where channels of no workspace go"
-                " (default: the workspace's own name; with several workspaces, 'imported')",
+                "an existing team of the server (as mmetl's --team; no team line is written for it):"
+                " the team the archive's one workspace becomes, and where channels of no workspace go"
+                " (default: the workspace's own team; with several workspaces, a team 'imported')",
             ),
             WriterOption(
                 "email_domain",

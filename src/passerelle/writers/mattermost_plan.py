@@ -6,8 +6,10 @@ identity, and the lines that define them (``team``, ``channel``, ``user``, ``bot
 ``direct_channel``), with the notes each entity gets. The rules are those of
 ``mattermost_names``; the choices:
 
-- **teams** come from workspace spaces. Channels outside any workspace go to the default
-  team: the ``team`` option, else the archive's single workspace, else ``imported``;
+- **teams** come from workspace spaces. The ``team`` option names a team of the server
+  (as mmetl's ``--team``; no line is written for it, so its display name and description
+  stay): the archive's one workspace becomes it, and channels outside any workspace go to
+  it; without the option they go to the archive's one workspace, else to ``imported``;
 - **channels** come from public and private channels, communities and wiki spaces, and
   group conversations of more than 8 members (private channels). Names that meet in a team
   are deduplicated in a stable order: the space whose name needed no change first, then by
@@ -414,6 +416,21 @@ class Planner:
                     )
             plan.line = line
             self._native_space(plan, "team", lambda r, name=name: r.get("name") == name)  # type: ignore[misc]
+            if name == self.team_option:
+                # As mmetl's --team: the option names a team of the server, whose own name,
+                # display name and description stay (a team line would overwrite them).
+                plan.skip = True
+                plan.notes = [
+                    note(
+                        "mattermost.space_adapted",
+                        "space",
+                        f"written into the server's team {name} (the team option): no team line,"
+                        " the team keeps its own display name and description",
+                        space.id,
+                        None,
+                        space.name,
+                    )
+                ]
             plans[space.id] = plan
             teams.append(plan)
         return sorted(teams, key=lambda p: p.key)
@@ -491,6 +508,7 @@ class Planner:
                     name=default,
                     line={"name": default, "display_name": display, "type": "I"},
                     extra=True,
+                    skip=default == self.team_option,  # a team of the server: no line
                 )
             )
             teams.sort(key=lambda p: p.key)
