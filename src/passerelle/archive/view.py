@@ -261,16 +261,6 @@ class ArchiveView:
         " i.thread_root_id IS NOT NULL AND r.id IS NOT NULL, i.created_at, i.id"
     )
 
-    def post_rows(self, space_id: str, raw_platform: str | None = None) -> Iterator[tuple[Any, ...]]:
-        """A space's items as plain tuples in the order of ``threads`` (each root, then its
-        replies in time order; a reply whose root is not in the archive comes as its own
-        root): the columns of ``POST_ROW_COLUMNS`` (booleans as 0/1), then ``body_source``
-        and ``raw`` (NULL unless the item's platform is ``raw_platform``), the reactions as
-        JSON ``[[person_id, emoji, created_at], …]`` by person and emoji, the files as JSON
-        ``[[file id, name, sha256, native_id, platform], …]`` in position order (each NULL when none),
-        and 1 when the item's thread root is missing. One query; memory holds one row."""
-        yield from self._conn.execute(self._POST_ROWS_SQL, (raw_platform, space_id))
-
     _POST_ROWS_JSON_SQL = (
         "SELECT json_array("
         + _POST_ROWS_SQL[len("SELECT ") : _POST_ROWS_SQL.index(" FROM items i")].replace(
@@ -283,10 +273,15 @@ class ArchiveView:
     def post_row_batches(
         self, space_ids: Sequence[str], raw_platform: str | None = None, *, worker: bool = False
     ) -> Iterator[tuple[str, list[list[Any]]]]:
-        """The rows of ``post_rows`` for each space in turn, as (space id, a batch of rows);
-        an empty batch ends each space. Each row is a list, its reactions and files already
-        decoded (lists, or None), ``raw`` as text. SQLite writes each row as JSON, decoded a
-        batch at a time.
+        """A space's items as plain rows, for each space in turn, in the order of ``threads``
+        (each root, then its replies in time order; a reply whose root is not in the archive
+        comes as its own root): (space id, a batch of rows), an empty batch ending each space.
+        A row is a list: the columns of ``POST_ROW_COLUMNS`` (booleans as 0/1), then
+        ``body_source`` and ``raw`` as text (None unless the item's platform is
+        ``raw_platform``), the reactions ``[[person_id, emoji, created_at], …]`` by person and
+        emoji, the files ``[[file id, name, sha256, native_id, platform], …]`` in position
+        order (each None when there are none), and 1 when the item's thread root is missing.
+        SQLite writes each row as JSON, decoded a batch at a time: memory holds one batch.
 
         With ``worker``, a process of its own runs the queries (on a read-only connection)
         from the moment this is called, and writes the batches into a temporary file as fast
