@@ -107,7 +107,7 @@ _ENCODE = msgspec.json.Encoder(order="sorted").encode
 _DECODE = msgspec.json.decode
 _FLUSH_LINES = 2_048  # lines handed to the writing thread at once (about 1 MiB)
 _POST_LINE_ROOM = LINE_MAX_BYTES - (4 << 20)  # replies fit in one line below this (a post is < 4 MiB)
-# Columns of ArchiveView.post_rows, by position.
+# Columns of the rows of ArchiveView.post_row_batches, by position.
 (
     C_ID, C_PLATFORM, C_NATIVE, C_KIND, C_SUBTYPE, C_AUTHOR, C_CREATED, C_CREATED_NATIVE, C_EDITED, C_EDITED_BY, C_DELETED, C_DELETED_AT, C_ROOT, C_PARENT, C_ALSO, C_PINNED, C_TITLE, C_FORMAT, C_TEXT, C_REFS, C_SOURCE, C_RAW, C_REACTIONS, C_FILES, C_ROOT_MISSING,
 ) = range(25)  # fmt: skip
