@@ -167,7 +167,9 @@ CODES: dict[str, Code] = {
             " flag, a membership role, a space's parent or visibility, a broadcast flag without a thread).",
         ),
         Code(
-            "slack.reaction_time_lost", _I, "Slack exports have no reaction times: the reaction is written without it."
+            "slack.reaction_time_lost",
+            _I,
+            "Slack exports have no reaction times: the reaction is written without it.",
         ),
         Code(
             "slack.revision_kept_aside",

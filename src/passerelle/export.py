@@ -6,6 +6,9 @@ note (typed diagnostic) the writer made, and which target key each person and sp
 became. ``verify ARCHIVE --against OUTPUT`` reads it to explain the differences it finds.
 Importers ignore the file (Mattermost reads only ``*.jsonl``; Slack importers read known
 names).
+
+Large archives are read in a worker process started with multiprocessing's forkserver: a
+script that calls ``export`` must guard its entry point with ``if __name__ == "__main__":``.
 """
 
 from __future__ import annotations

@@ -302,7 +302,8 @@ def test_a_recording_cut_before_its_first_line_is_bad_input(tmp_path: Path) -> N
     result = CliRunner().invoke(cli, ["ingest", str(source), "-o", str(tmp_path / "a")])
     assert result.exit_code == ExitStatus.BAD_INPUT
     assert (
-        result.stderr.strip() == f"error: {source}: not a format passerelle reads (known: mattermost, slack, slackdump)"
+        result.stderr.strip()
+        == f"error: {source}: not a format passerelle reads (known: mattermost, slack, slackdump)"
     )
 
 

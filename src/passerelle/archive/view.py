@@ -61,16 +61,6 @@ class Message:
     file_ids: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Thread:
-    """A message and, when it is a thread's root, its replies in time order. ``orphan`` marks
-    replies whose root is not in the archive (they come one per Thread, as their own root)."""
-
-    root: Message
-    replies: tuple[Message, ...] = ()
-    orphan: bool = False
-
-
 def _quoted(columns: Sequence[str]) -> str:
     return ", ".join(f'"{c}"' for c in columns)
 
@@ -113,20 +103,8 @@ class ArchiveView:
         for row in rows:
             yield File(**dict(zip(_FILE_COLUMNS, row, strict=True)))
 
-    def loose_files(self) -> Iterator[File]:
-        """Files attached to no item (custom emoji, leftovers of a source)."""
-        sql = f"SELECT {_quoted(_FILE_COLUMNS)} FROM files f WHERE NOT EXISTS"
-        for row in self._conn.execute(sql + " (SELECT 1 FROM item_files WHERE file_id = f.id) ORDER BY id"):
-            yield File(**dict(zip(_FILE_COLUMNS, row, strict=True)))
-
     def count(self, table: str, where: str = "1", params: Sequence[Any] = ()) -> int:
         return int(self._conn.execute(f"SELECT count(*) FROM {table} WHERE {where}", params).fetchone()[0])
-
-    def revision_counts(self) -> Iterator[tuple[str, int]]:
-        """(item id, number of revisions) for items that have any."""
-        yield from self._conn.execute(
-            "SELECT item_id, count(*) FROM revisions GROUP BY item_id ORDER BY item_id"
-        )
 
     # -- items --------------------------------------------------------------------
     def messages(self, space_id: str) -> Iterator[Message]:
@@ -137,38 +115,6 @@ class ArchiveView:
         )
         for row in self._conn.execute(sql, (space_id,)):
             yield _message(row)
-
-    def threads(self, space_id: str) -> Iterator[Thread]:
-        """A space's threads in the order of their roots, each root with its replies."""
-        # Rows come sorted by their thread's root time, so each thread's rows are consecutive:
-        # memory holds one thread at a time, however large the space.
-        sql = (
-            f"SELECT {', '.join(_ITEM_COLUMNS)}, {', '.join(_EXTRAS)}, r.id IS NULL FROM items i"
-            " LEFT JOIN items r ON r.id = i.thread_root_id AND r.space_id = i.space_id"
-            " WHERE i.space_id = ?"
-            " ORDER BY coalesce(r.created_at, i.created_at), coalesce(r.id, i.id),"
-            " i.thread_root_id IS NOT NULL AND r.id IS NOT NULL, i.created_at, i.id"
-        )
-        root: Message | None = None
-        replies: list[Message] = []
-        for row in self._conn.execute(sql, (space_id,)):
-            message = _message(row[:-1])
-            root_missing = bool(row[-1])
-            item = message.item
-            in_thread = item.thread_root_id is not None and not root_missing
-            if in_thread and root is not None and root.item.id == item.thread_root_id:
-                replies.append(message)
-                continue
-            if root is not None:
-                yield Thread(root, tuple(replies))
-            replies = []
-            if item.thread_root_id is not None and root_missing:
-                root = None
-                yield Thread(message, (), orphan=True)
-            else:
-                root = message
-        if root is not None:
-            yield Thread(root, tuple(replies))
 
     def timeline(
         self, space_id: str
@@ -418,9 +364,9 @@ class ArchiveView:
         return [r[0] for r in rows]
 
     def unattached_files(self) -> Iterator[File]:
-        """What ``loose_files`` gives, in one pass over item_files (``NOT IN`` builds its
-        index once; ``NOT EXISTS`` scans item_files for every file, which has no index on
-        file_id)."""
+        """Files attached to no item (custom emoji, leftovers of a source), in one pass over
+        item_files (``NOT IN`` builds its index once; ``NOT EXISTS`` would scan item_files for
+        every file, as it has no index on file_id)."""
         sql = f"SELECT {_quoted(_FILE_COLUMNS)} FROM files WHERE id NOT IN (SELECT file_id FROM item_files)"
         for row in self._conn.execute(sql + " ORDER BY id"):
             yield File(**dict(zip(_FILE_COLUMNS, row, strict=True)))
