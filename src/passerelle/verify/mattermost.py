@@ -25,17 +25,15 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import re
-import stat
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from passerelle.archive import Archive
-from passerelle.errors import BadInputError
 from passerelle.model import ids
+from passerelle.verify.export_files import ExportFiles
 from passerelle.verify.report import ConversationRow, Tally, VerifyReport
 
 PLATFORM = "mattermost"
@@ -98,76 +96,6 @@ def is_mattermost_source(path: Path) -> bool:
     return False
 
 
-class _Export:
-    """The entries of a zip, a folder or a single file, read with the standard library."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.zip: zipfile.ZipFile | None = None
-        self.entries: dict[str, str] = {}  # name shown -> name in the zip, or path on disk
-        self.real_names: dict[str, bytes] = {}  # a folder's entry -> its name's bytes on disk
-        if path.is_dir():
-            root = path.resolve()
-            for dirpath, _, files in os.walk(root, onerror=lambda exc: None):
-                for f in files:
-                    full = Path(dirpath, f)
-                    # Regular files, and links to regular files inside the export: nothing else
-                    # (a link out, a FIFO or a device is never opened).
-                    try:
-                        target = full.resolve(strict=True)
-                    except (OSError, RuntimeError):
-                        continue
-                    if not target.is_relative_to(root) or not stat.S_ISREG(target.stat().st_mode):
-                        continue
-                    real = full.relative_to(root).as_posix().encode("utf-8", "surrogateescape")
-                    try:
-                        name = real.decode("utf-8")
-                    except UnicodeDecodeError:
-                        name = real.decode("cp1252", "backslashreplace")
-                    self.entries[name] = str(full)
-                    self.real_names[name] = real
-        elif path.is_file() and not zipfile.is_zipfile(path):
-            self.entries[path.name] = str(path)
-        else:
-            try:
-                self.zip = zipfile.ZipFile(path)
-            except (zipfile.BadZipFile, OSError) as exc:
-                raise BadInputError(
-                    f"{path}: not a Mattermost export (zip, folder or .jsonl): {exc}"
-                ) from None
-            for info in self.zip.infolist():
-                name = info.filename
-                if not info.flag_bits & 0x800:
-                    with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
-                        name = name.encode("cp437").decode("utf-8")
-                if not info.is_dir():
-                    self.entries[name] = info.filename
-
-    def open(self, name: str) -> IO[bytes]:
-        if self.zip is not None:
-            return self.zip.open(self.entries[name])
-        return open(self.entries[name], "rb")
-
-    def sha256(self, name: str) -> str:
-        digest = hashlib.sha256()
-        with self.open(name) as handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(chunk)
-        return digest.hexdigest()
-
-    def fingerprint(self) -> str:
-        if self.zip is not None or not self.path.is_dir():
-            digest = hashlib.sha256()
-            with self.path.open("rb") as handle:
-                for chunk in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(chunk)
-            return digest.hexdigest()
-        digest = hashlib.sha256()
-        for name in sorted(self.entries):
-            digest.update(self.real_names[name] + b"\0" + bytes.fromhex(self.sha256(name)))
-        return digest.hexdigest()
-
-
 # -- what a record must hold to be data ------------------------------------------------------------
 def _name(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
@@ -226,7 +154,7 @@ def _cp1252_where_not_utf8(data: bytes) -> str:
 @dataclass
 class _Checker:
     archive: Archive
-    export: _Export
+    export: ExportFiles
     source_id: str
     report: VerifyReport
     users: dict[str, str] = field(default_factory=dict)  # username -> its first definition
@@ -686,7 +614,7 @@ class _Checker:
             self.account(tally, name, f"bytes (sha256 {sha[:12]}…) not kept", kept, "entry")
 
 
-def _exports(export: _Export) -> list[str]:
+def _exports(export: ExportFiles) -> list[str]:
     """The JSON Lines files: top-level .jsonl or .json entries whose first line is a version line."""
     found: list[str] = []
     for name in sorted(export.entries):
@@ -699,7 +627,7 @@ def _exports(export: _Export) -> list[str]:
 
 
 def verify_mattermost(archive: Archive, source: Path) -> VerifyReport:
-    export = _Export(source)
+    export = ExportFiles(source, what="Mattermost export (zip, folder or .jsonl)", single_file=True)
     sha = export.fingerprint()
     sid = ids.source_id(PLATFORM, sha)
     report = VerifyReport(source=str(source), source_id=sid, kind="mattermost")

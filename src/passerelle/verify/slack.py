@@ -11,12 +11,8 @@ the export; anything else is a difference, and ``verify`` fails.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
-import os
 import re
-import stat
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from passerelle.archive import Archive
-from passerelle.errors import BadInputError
 from passerelle.model import ids
 from passerelle.progress import Display, NullDisplay
+from passerelle.verify.export_files import ExportFiles
 from passerelle.verify.report import Tally, VerifyReport
 
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}\.json$")
@@ -40,76 +36,6 @@ _KINDS = {
 _LISTS = tuple(_KINDS)
 _USERS = ("users.json", "org_users.json")
 _BATCH = 400
-
-
-class _Export:
-    """Just enough of a Slack export to list and read its entries."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.zip: zipfile.ZipFile | None = None
-        self.entries: dict[str, str] = {}  # display name -> real name
-        self.real_names: dict[str, bytes] = {}  # display name -> the name's bytes on disk
-        if path.is_dir():
-            root = path.resolve()
-            for dirpath, _, files in os.walk(root, onerror=lambda exc: None):
-                for f in files:
-                    full = Path(dirpath, f)
-                    # Regular files, and links to regular files inside the export; nothing else
-                    # (a link out, a FIFO or a device is never opened).
-                    try:
-                        target = full.resolve(strict=True)
-                    except (OSError, RuntimeError):
-                        continue
-                    if not target.is_relative_to(root) or not stat.S_ISREG(target.stat().st_mode):
-                        continue
-                    real = full.relative_to(root).as_posix().encode("utf-8", "surrogateescape")
-                    try:
-                        name = real.decode("utf-8")
-                    except UnicodeDecodeError:
-                        name = real.decode("cp1252", "backslashreplace")
-                    self.entries[name] = str(full)
-                    self.real_names[name] = real
-        else:
-            try:
-                self.zip = zipfile.ZipFile(path)
-            except (zipfile.BadZipFile, OSError) as exc:
-                raise BadInputError(f"{path}: not a Slack export (zip or folder): {exc}") from None
-            for info in self.zip.infolist():
-                name = info.filename
-                if not info.flag_bits & 0x800:
-                    with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
-                        name = name.encode("cp437").decode("utf-8")
-                if not info.is_dir():
-                    self.entries[name] = info.filename
-
-    def read(self, name: str) -> bytes:
-        if self.zip is not None:
-            return self.zip.read(self.entries[name])
-        return Path(self.entries[name]).read_bytes()
-
-    def sha256(self, name: str) -> str:
-        digest = hashlib.sha256()
-        if self.zip is not None:
-            with self.zip.open(self.entries[name]) as handle:
-                for chunk in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(chunk)
-        else:
-            with open(self.entries[name], "rb") as handle:
-                for chunk in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(chunk)
-        return digest.hexdigest()
-
-    def fingerprint(self) -> str:
-        digest = hashlib.sha256()
-        if self.zip is not None:
-            with self.path.open("rb") as handle:
-                for chunk in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(chunk)
-            return digest.hexdigest()
-        for name in sorted(self.entries):
-            digest.update(self.real_names[name] + b"\0" + hashlib.sha256(self.read(name)).digest())
-        return digest.hexdigest()
 
 
 @dataclass
@@ -161,7 +87,7 @@ class _Checker:
 
 
 def verify_slack(archive: Archive, source: Path, display: Display | None = None) -> VerifyReport:
-    export = _Export(source)
+    export = ExportFiles(source, what="Slack export (zip or folder)")
     sha = export.fingerprint()
     sid = ids.source_id("slack", sha)
     report = VerifyReport(source=str(source), source_id=sid, kind="slack")
@@ -209,7 +135,7 @@ def verify_slack(archive: Archive, source: Path, display: Display | None = None)
 _UPLOAD = re.compile(r"^(?:.*/)?__uploads/([A-Z0-9]+)/[^/]+$|^.+/attachments/([A-Z0-9]+)-[^/]+$")
 
 
-def _check_other_entries(export: _Export, names: list[str], checker: _Checker) -> None:
+def _check_other_entries(export: ExportFiles, names: list[str], checker: _Checker) -> None:
     """Every other entry's bytes are in the blob store: a file's bytes under its file record,
     anything else with a diagnostic at its name saying it was kept uninterpreted."""
     tally = checker.report.tally("other entries")
@@ -234,7 +160,7 @@ def _check_other_entries(export: _Export, names: list[str], checker: _Checker) -
         checker.account(tally, name, f"bytes (sha256 {sha[:12]}…) not kept", kept, "entry")
 
 
-def _json(export: _Export, name: str, checker: _Checker, tally: Tally) -> Any:
+def _json(export: ExportFiles, name: str, checker: _Checker, tally: Tally) -> Any:
     # An entry the reader refused (unsafe path, zip bomb, unreadable) is not opened here either.
     if checker.dropped(name, "entry"):
         checker.account(tally, name, "entry refused", False, "entry")
@@ -264,7 +190,7 @@ def _cp1252_where_not_utf8(data: bytes) -> str:
 
 
 def _records(
-    export: _Export, name: str, checker: _Checker, tally: Tally, kind: str
+    export: ExportFiles, name: str, checker: _Checker, tally: Tally, kind: str
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     data = _json(export, name, checker, tally)
     if data is None:
@@ -280,7 +206,7 @@ def _records(
             checker.account(tally, where, "record is not an object", False, kind)
 
 
-def _check_users(export: _Export, roots: list[str], checker: _Checker) -> None:
+def _check_users(export: ExportFiles, roots: list[str], checker: _Checker) -> None:
     tally = checker.report.tally("users")
     for root in roots:
         for fname in _USERS:
@@ -299,7 +225,7 @@ def _check_users(export: _Export, roots: list[str], checker: _Checker) -> None:
                 checker.account(tally, where, f"user {uid} missing", found, "user")
 
 
-def _conversations(export: _Export, roots: list[str], checker: _Checker) -> dict[str, _Conv]:
+def _conversations(export: ExportFiles, roots: list[str], checker: _Checker) -> dict[str, _Conv]:
     tally = checker.report.tally("conversations")
     folders: dict[str, _Conv] = {}
     for root in roots:
@@ -358,7 +284,7 @@ def _check_members(conv: _Conv, checker: _Checker) -> None:
         checker.account(tally, conv.where, f"{member!r} not a member of {conv.name}", found, "membership")
 
 
-def _check_conversation(export: _Export, conv: _Conv, entries: list[str], checker: _Checker) -> None:
+def _check_conversation(export: ExportFiles, conv: _Conv, entries: list[str], checker: _Checker) -> None:
     row = checker.report.conversation(conv.native_id, conv.name, conv.kind)
     thread_roots: set[str] = set()
     seen: set[str] = set()

@@ -29,8 +29,9 @@ from typing import Any
 from passerelle.archive import Archive
 from passerelle.errors import BadInputError
 from passerelle.model import ids
+from passerelle.verify.export_files import ExportFiles
 from passerelle.verify.report import ConversationRow, Tally, VerifyReport
-from passerelle.verify.slack import _check_other_entries, _Checker, _cp1252_where_not_utf8, _Export
+from passerelle.verify.slack import _check_other_entries, _Checker, _cp1252_where_not_utf8
 
 PLATFORM = "slack"
 _GZIP = b"\x1f\x8b"
@@ -128,9 +129,9 @@ class _Source:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.folder: _Export | None = None
+        self.folder: ExportFiles | None = None
         if path.is_dir():
-            self.folder = _Export(path)
+            self.folder = ExportFiles(path, what="slackdump folder")
             self.entries = {name: Path(real) for name, real in self.folder.entries.items()}
         else:
             self.entries = {path.name: path}
