@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 BUDGET_MSGS_PER_S = {"mattermost": 100_000}
 FLAT_FACTOR = 1.25
+FLAT_BUDGET = {"mattermost"}  # the budget; a Slack export has a file per conversation-day
 FLAT_FROM, FLAT_TO = 100_000, 1_000_000
 VERIFY_UP_TO = 100_000
 WRITERS = ("mattermost", "slack")
@@ -182,12 +183,14 @@ def report(results: list[SizeResult], repeat: int) -> tuple[str, dict[str, Any],
     for writer in WRITERS:
         if FLAT_FROM in by_size and FLAT_TO in by_size and by_size[FLAT_TO].of(writer):
             small, large = _peak(by_size[FLAT_FROM].of(writer)), _peak(by_size[FLAT_TO].of(writer))
-            passed = large <= FLAT_FACTOR * small
-            ok &= passed
-            lines.append(
-                f"- {writer} memory flat: {large:.0f} MB at {FLAT_TO:,} vs {small:.0f} MB at {FLAT_FROM:,}"
-                f" (x{large / small:.2f}, budget <= x{FLAT_FACTOR}): {'PASS' if passed else 'FAIL'}"
-            )
+            figure = f"{large:.0f} MB at {FLAT_TO:,} vs {small:.0f} MB at {FLAT_FROM:,} (x{large / small:.2f}"
+            if writer in FLAT_BUDGET:
+                passed = large <= FLAT_FACTOR * small
+                ok &= passed
+                verdict = f"budget <= x{FLAT_FACTOR}): {'PASS' if passed else 'FAIL'}"
+            else:
+                verdict = "no budget; it grows with the output's files, one zip entry each)"
+            lines.append(f"- {writer} memory: {figure}, {verdict}")
     return "\n".join(lines) + "\n", data, ok
 
 

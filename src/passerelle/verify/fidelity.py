@@ -60,32 +60,10 @@ def _carried(reader: str, what: int) -> str:
     return expr.format(raw=raw)
 
 
-# -- rules: a rule note explains a difference only when the difference follows its rule --
-def _to_milliseconds(archive: Any, output: Any) -> bool:
-    return isinstance(archive, int) and output == archive // 1000 * 1000
-
-
-def _invented(archive: Any, output: Any) -> bool:
-    return archive is None and output is not None
-
-
-def _dropped(archive: Any, output: Any) -> bool:
-    return archive is not None and output is None
-
-
-RULE_CHECKS: dict[str, Callable[[Any, Any], bool]] = {
-    "mattermost.time_precision": _to_milliseconds,
-    "mattermost.reaction_time_synthetic": _invented,
-    "slack.reaction_time_lost": _dropped,
-}
-
-
-def rule_checks(writer: str) -> dict[str, Callable[[Any, Any], bool]]:
-    """The checks of the rules a writer declares (``rule_checks`` on its class), and ours."""
-    checks = dict(RULE_CHECKS)
+def rule_checks(writer: str) -> Mapping[str, Callable[[Any, Any], bool]]:
+    """The checks of the rules the writer declares: what each rule does to a value."""
     writer_cls = available_writers().get(writer)
-    checks.update(getattr(writer_cls, "rule_checks", {}))
-    return checks
+    return writer_cls.rule_checks if writer_cls is not None else {}
 
 
 def is_passerelle_export(path: Path) -> bool:

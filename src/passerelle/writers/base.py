@@ -12,10 +12,10 @@ fidelity check in ``verify``.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import IO, ClassVar, Protocol
+from typing import IO, Any, ClassVar, Protocol
 
 import msgspec
 
@@ -77,9 +77,16 @@ class Output(Protocol):
         ...
 
 
+RuleCheck = Callable[[Any, Any], bool]
+
+
 class Writer(Protocol):
     info: ClassVar[WriterInfo]
     version: ClassVar[str]
+    # For each rule note (one note for every entity alike), what the rule does: given the
+    # archive's value and the value read back from the output, is this difference the rule's?
+    # verify explains a difference by a rule only when its check says so.
+    rule_checks: ClassVar[Mapping[str, RuleCheck]]
 
     def __init__(self, options: Mapping[str, str]) -> None: ...
 

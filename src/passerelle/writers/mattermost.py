@@ -62,7 +62,7 @@ from __future__ import annotations
 import os
 import queue
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, ClassVar
 
@@ -73,7 +73,7 @@ from passerelle.archive.view import ArchiveView
 from passerelle.errors import BadInputError
 from passerelle.model.entities import File
 from passerelle.progress import Display
-from passerelle.writers.base import ExportLog, Note, Outcome, Output, WriterInfo, WriterOption
+from passerelle.writers.base import ExportLog, Note, Outcome, Output, RuleCheck, WriterInfo, WriterOption
 from passerelle.writers.mattermost_identity import Identity, load_identity_map
 from passerelle.writers.mattermost_names import (
     ATTACHMENT_SIZE_DEFAULT_MAX,
@@ -293,7 +293,7 @@ class MattermostWriter:
     )
     version: ClassVar[str] = "1"
     # How a fidelity check tells that a difference follows one of this writer's rule notes.
-    rule_checks: ClassVar[Mapping[str, Callable[[Any, Any], bool]]] = RULES
+    rule_checks: ClassVar[Mapping[str, RuleCheck]] = RULES
 
     def __init__(self, options: Mapping[str, str]) -> None:
         team = options.get("team") or None

@@ -3,8 +3,8 @@
 A rule note (``entity_id`` None) says that every entity of a type was adapted alike. The
 fidelity check accepts a difference under a rule only when the difference obeys it: each
 check here takes the archive's value and the value read back from the output, and says
-whether the difference is the one the rule makes (``passerelle.verify.fidelity``'s
-``RULE_CHECKS`` takes them as they are: ``RULE_CHECKS.update(RULES)``).
+whether the difference is the one the rule makes (the writer declares them as its
+``rule_checks``; ``passerelle.verify.fidelity`` applies them).
 """
 
 from __future__ import annotations
@@ -49,7 +49,17 @@ def emoji_translated(archive: Any, output: Any) -> bool:
     return isinstance(archive, str) and output == emoji_name(archive)[0]
 
 
+def _to_milliseconds(archive: Any, output: Any) -> bool:
+    return isinstance(archive, int) and output == archive // 1000 * 1000
+
+
+def _invented(archive: Any, output: Any) -> bool:
+    return archive is None and output is not None
+
+
 RULES: dict[str, Callable[[Any, Any], bool]] = {
+    "mattermost.time_precision": _to_milliseconds,
+    "mattermost.reaction_time_synthetic": _invented,
     "mattermost.kind_as_message": _to_message,
     "mattermost.subtype_in_props": _dropped,
     "mattermost.deleted_as_post": _truthy_to_falsy,

@@ -45,7 +45,7 @@ from passerelle.archive.view import ArchiveView, Message
 from passerelle.model import ids
 from passerelle.model.entities import File, Item, ItemKind, Person, Space, SpaceKind, Visibility
 from passerelle.progress import Display
-from passerelle.writers.base import ExportLog, Note, Outcome, Output, WriterInfo
+from passerelle.writers.base import ExportLog, Note, Outcome, Output, RuleCheck, WriterInfo
 from passerelle.writers.slack_mrkdwn import escape, is_exact, mentions_for, to_mrkdwn
 
 PLATFORM = "slack"
@@ -290,6 +290,10 @@ class SlackWriter:
         reader="slack",
     )
     version: ClassVar[str] = "1"
+    # Slack exports have no reaction times: the one rule note, checked by verify.
+    rule_checks: ClassVar[Mapping[str, RuleCheck]] = {
+        "slack.reaction_time_lost": lambda archive, output: archive is not None and output is None
+    }
 
     def __init__(self, options: Mapping[str, str]) -> None:
         self.options = dict(options)
