@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -20,7 +22,7 @@ def export(tmp_path: Path) -> Path:
     }, as_zip=True)  # fmt: skip
 
 
-@pytest.mark.parametrize("command", [[], ["ingest"], ["info"], ["verify"], ["formats"]])
+@pytest.mark.parametrize("command", [[], ["ingest"], ["info"], ["verify"], ["export"], ["formats"]])
 def test_every_command_has_help(command: list[str]) -> None:
     result = run(*command, "--help")
     assert result.exit_code == 0 and "Usage:" in result.output
@@ -81,7 +83,10 @@ def test_bad_input_exits_2_with_one_line(tmp_path: Path) -> None:
 
 
 def test_formats_lists_readers_and_diagnostics() -> None:
-    assert "slack (reader" in run("formats").output
+    listing = run("formats").output
+    assert "slack (reader" in listing and "mattermost (reader" in listing
+    assert "mattermost (writer)" in listing and "slack (writer)" in listing
+    assert "option --set email_domain=" in listing
     assert "`slack.unknown_user`" in run("formats", "--diagnostics").output
 
 
@@ -95,3 +100,56 @@ def test_verify_reports_messages_by_subtype(tmp_path: Path) -> None:
         "message": {"source": 1, "archive": 1, "explained": 0, "unexplained": 0},
     }
     assert "messages by subtype" in run("verify", str(tmp_path / "a"), "--against", str(export)).output
+
+
+@pytest.mark.parametrize("target", ["mattermost", "slack"])
+def test_export_dry_run_then_export_then_fidelity(export: Path, tmp_path: Path, target: str) -> None:
+    archive, output = str(tmp_path / "a"), tmp_path / f"{target}.zip"
+    assert run("ingest", str(export), "-o", archive).exit_code == 0
+    planned = run_json("export", archive, "--to", target, "--dry-run")
+    assert planned["dry_run"] and not output.exists()
+    assert sum(planned["tally"]["item"].values()) == 2
+    table = run("export", archive, "--to", target, "--dry-run").output
+    assert "pre-flight (nothing written)" in table and "carried exactly" in table
+    done = run_json("export", archive, "--to", target, "-o", str(output))
+    assert output.is_file() and done["tally"] == planned["tally"]
+    report = run_json("verify", archive, "--against", str(output))
+    assert report["kind"] == "fidelity" and report["ok"]
+    assert report["entities"]["item"]["total"] == 2
+    assert report["entities"]["item"]["unexplained"] == 0
+    shown = run("verify", archive, "--against", str(output))
+    assert shown.exit_code == 0 and "every difference explained" in shown.output
+
+
+def test_verify_finds_a_message_lost_from_an_export(export: Path, tmp_path: Path) -> None:
+    archive, output = str(tmp_path / "a"), tmp_path / "out.zip"
+    run("ingest", str(export), "-o", archive)
+    run("export", archive, "--to", "slack", "-o", str(output))
+    # Take a message out of the written export: nothing in the export's notes explains it.
+    tampered = tmp_path / "tampered.zip"
+    with zipfile.ZipFile(output) as source, zipfile.ZipFile(tampered, "w") as copy:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename.startswith("general/"):
+                data = json.dumps(json.loads(data)[:1]).encode()
+            copy.writestr(info, data)
+    result = run("verify", archive, "--against", str(tampered))
+    assert result.exit_code == ExitStatus.PROBLEMS_FOUND
+    assert "unexplained differences" in result.output and "is not in the output" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--to", "nowhere", "-o", "x.zip"], "unknown target format 'nowhere'"),
+        (["--to", "mattermost", "-o", "x.zip", "--set", "colour=blue"], "has no option colour"),
+        (["--to", "mattermost", "-o", "x.zip", "--set", "novalue"], "--set takes KEY=VALUE"),
+        (["--to", "mattermost"], "-o OUTPUT"),
+    ],
+)
+def test_export_bad_input_exits_2(export: Path, tmp_path: Path, args: list[str], says: str) -> None:
+    archive = str(tmp_path / "a")
+    run("ingest", str(export), "-o", archive)
+    result = run("export", archive, *args)
+    assert result.exit_code == ExitStatus.BAD_INPUT
+    assert says in result.stderr
