@@ -27,7 +27,7 @@ from passerelle.ingest import ingest
 from passerelle.verify import verify
 from passerelle.verify.fidelity import FidelityReport
 from passerelle.writers import available_writers
-from passerelle.writers.base import ENTITY_TYPES
+from passerelle.writers.base import ENTITY_TABLES
 from tests.conformance.cases import READER_CASES
 
 
@@ -106,17 +106,8 @@ def test_tally_covers_every_entity_once(case: WriterCase, tmp_path: Path) -> Non
     result = export(archive, case.writer, tmp_path / "out.zip")
     with Archive.open(archive) as opened:
         counts = table_counts(opened.store)
-    tables = {
-        "person": "persons",
-        "space": "spaces",
-        "membership": "memberships",
-        "item": "items",
-        "reaction": "reactions",
-        "file": "files",
-        "revision": "revisions",
-    }
-    for entity in ENTITY_TYPES:
-        assert sum(result.log.tally[entity].values()) == counts[tables[entity]], entity
+    for entity, table in ENTITY_TABLES.items():
+        assert sum(result.log.tally[entity].values()) == counts[table], entity
 
 
 def test_output_is_deterministic(case: WriterCase, tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ from passerelle.ingest import ingest
 from passerelle.model import ids
 from passerelle.verify import fidelity
 from passerelle.writers import mattermost
+from passerelle.writers.base import ENTITY_TABLES
 from tests.mattermost_builder import FEATURE_FILES, feature_lines, generated_lines
 from tests.mattermost_builder import build_export as build_mattermost
 from tests.slack_builder import CHANNELS, USERS, build_export, message
@@ -241,17 +242,8 @@ def run(archive: Path, tmp_path: Path, name: str = "out.zip", **options: str) ->
 
 
 def archive_counts(archive: Path) -> dict[str, int]:
-    tables = {
-        "person": "persons",
-        "space": "spaces",
-        "membership": "memberships",
-        "item": "items",
-        "reaction": "reactions",
-        "file": "files",
-        "revision": "revisions",
-    }
     with Archive.open(archive) as opened:
-        return {e: int(opened.store.scalar(f"SELECT count(*) FROM {t}")) for e, t in tables.items()}
+        return {e: int(opened.store.scalar(f"SELECT count(*) FROM {t}")) for e, t in ENTITY_TABLES.items()}
 
 
 def tally_totals(report: ExportReport) -> dict[str, int]:

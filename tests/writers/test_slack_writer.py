@@ -39,7 +39,7 @@ from passerelle.model.entities import (
 )
 from passerelle.readers.slack import ts_to_micros
 from passerelle.verify.fidelity import verify_export
-from passerelle.writers.base import ENTITY_TYPES
+from passerelle.writers.base import ENTITY_TABLES, ENTITY_TYPES
 from passerelle.writers.slack import channel_name, user_handle
 from passerelle.writers.slack_mrkdwn import Mentions, is_exact, to_mrkdwn
 from tests.helpers import sample
@@ -56,15 +56,7 @@ CONTENT_TABLES = (
     "files",
     "item_files",
 )
-TABLE_OF = {
-    "person": "persons",
-    "space": "spaces",
-    "membership": "memberships",
-    "item": "items",
-    "reaction": "reactions",
-    "file": "files",
-    "revision": "revisions",
-}
+TABLE_OF = ENTITY_TABLES
 
 
 def content(archive_path: Path) -> dict[str, list[tuple[Any, ...]]]:

@@ -23,6 +23,8 @@ from passerelle.archive.view import ArchiveView
 from passerelle.progress import Display
 
 ENTITY_TYPES = ("person", "space", "membership", "item", "reaction", "file", "revision")
+# The archive table of each entity type the tally counts.
+ENTITY_TABLES = {entity: f"{entity}s" for entity in ENTITY_TYPES}
 
 
 class Outcome(StrEnum):
