@@ -32,3 +32,23 @@ def test_a_record_rewritten_back_and_forth_keeps_every_version_once(tmp_path: Pa
         assert store.scalar("SELECT raw FROM items") == b'{"v": 2}'
     assert kept == sorted([original, b'{"v": 1}', b'{"v": 2}'])
     assert sorted(set(bodies)) == ["1", "2", "a"]
+
+
+def test_an_archive_of_model_1_0_is_migrated_and_written_by_column_name(tmp_path: Path) -> None:
+    export = build_export(
+        tmp_path / "export", {"general/2020-09-13.json": [message("1600000000.000001", "a")]}
+    )
+    # An archive as model 1.0 wrote it: spaces without display_name.
+    root = tmp_path / "old"
+    with Archive.open(root, create=True) as archive:
+        conn = archive.store.conn
+        conn.execute("ALTER TABLE spaces DROP COLUMN display_name")
+        conn.execute("UPDATE meta SET value = '1.0' WHERE key = 'model_version'")
+    ingest([export], root)
+    with Archive.open(root) as archive:
+        store = archive.store
+        assert store.columns("spaces")[-1] == "display_name"  # added at the end
+        assert store.scalar("SELECT value FROM meta WHERE key = 'model_version'") == "1.1"
+        # Every value went to its own column despite the new order.
+        name, kind, source = store.query("SELECT name, kind, source_id FROM spaces WHERE name = 'general'")[0]
+        assert (name, kind) == ("general", "public_channel") and source.startswith("src_")
