@@ -34,6 +34,7 @@ from typing import IO, Any
 from passerelle.archive import Archive
 from passerelle.model import ids
 from passerelle.verify.export_files import ExportFiles
+from passerelle.verify.ledger import SourceLedger
 from passerelle.verify.report import ConversationRow, Tally, VerifyReport
 
 PLATFORM = "mattermost"
@@ -152,11 +153,8 @@ def _cp1252_where_not_utf8(data: bytes) -> str:
 
 # -- the reconciliation -------------------------------------------------------------------------------------
 @dataclass
-class _Checker:
-    archive: Archive
-    export: ExportFiles
-    source_id: str
-    report: VerifyReport
+class _Checker(SourceLedger):
+    export: ExportFiles = field(kw_only=True)
     users: dict[str, str] = field(default_factory=dict)  # username -> its first definition
     teams: set[str] = field(default_factory=set)
     channels: set[str] = field(default_factory=set)
@@ -173,40 +171,6 @@ class _Checker:
     def row(self, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
         rows = self.archive.store.query(sql, params)
         return rows[0] if rows else None
-
-    def dropped(self, where: str, kind: str) -> bool:
-        """Did the reader say, at this very place, that it could not keep this record?"""
-        sql = 'SELECT 1 FROM diagnostics WHERE source_id = ? AND "where" = ? AND dropped = ? LIMIT 1'
-        return self.scalar(sql, (self.source_id, where, kind)) is not None
-
-    def said(self, where: str, code: str) -> bool:
-        sql = 'SELECT 1 FROM diagnostics WHERE source_id = ? AND "where" = ? AND code = ? LIMIT 1'
-        return self.scalar(sql, (self.source_id, where, code)) is not None
-
-    def said_anything(self, where: str) -> bool:
-        sql = 'SELECT 1 FROM diagnostics WHERE source_id = ? AND "where" = ? LIMIT 1'
-        return self.scalar(sql, (self.source_id, where)) is not None
-
-    def raw_kept(self, entity: str, raw: bytes | None, record: Any) -> bool:
-        """The archive holds this exact record: as the entity's raw, or superseded by a later export."""
-        if raw is not None and json.loads(raw) == record:
-            return True
-        return any(
-            json.loads(old) == record
-            for (old,) in self.archive.store.query(
-                "SELECT raw FROM superseded WHERE entity_id = ? AND source_id = ?", (entity, self.source_id)
-            )
-        )
-
-    def account(self, tally: Tally, where: str, what: str, found: bool, kind: str) -> None:
-        tally.source += 1
-        if found:
-            tally.archive += 1
-        elif self.dropped(where, kind):
-            tally.explained += 1
-        else:
-            tally.unexplained += 1
-            self.report.problem(f"{where}: {what}")
 
     def differ(self, tally: Tally, where: str, what: str) -> None:
         tally.unexplained += 1
@@ -637,7 +601,7 @@ def verify_mattermost(archive: Archive, source: Path) -> VerifyReport:
         return report
     if status != "complete":
         report.problem(f"{source} was only partly ingested: run ingest again to finish it")
-    checker = _Checker(archive, export, sid, report)
+    checker = _Checker(archive, sid, report, export=export)
     names = sorted(export.entries)
     unsafe = {n for n in names if n.startswith("/") or ".." in n.split("/") or "\\" in n}
     for name in sorted(unsafe):

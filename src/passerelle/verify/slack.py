@@ -23,6 +23,7 @@ from passerelle.archive import Archive
 from passerelle.model import ids
 from passerelle.progress import Display, NullDisplay
 from passerelle.verify.export_files import ExportFiles
+from passerelle.verify.ledger import SourceLedger
 from passerelle.verify.report import Tally, VerifyReport
 
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}\.json$")
@@ -48,42 +49,8 @@ class _Conv:
 
 
 @dataclass
-class _Checker:
-    archive: Archive
-    source_id: str
-    report: VerifyReport
+class _Checker(SourceLedger):
     explained_at: set[str] = field(default_factory=set)
-
-    def dropped(self, where: str, kind: str) -> bool:
-        """Did the reader say, at this very place, that it could not keep this record?"""
-        row = self.archive.store.scalar(
-            'SELECT 1 FROM diagnostics WHERE source_id = ? AND "where" = ? AND dropped = ? LIMIT 1',
-            (self.source_id, where, kind),
-        )
-        return row is not None
-
-    def said_anything(self, where: str) -> bool:
-        row = self.archive.store.scalar(
-            'SELECT 1 FROM diagnostics WHERE source_id = ? AND "where" = ? LIMIT 1', (self.source_id, where)
-        )
-        return row is not None
-
-    def said(self, where: str, code: str) -> bool:
-        row = self.archive.store.scalar(
-            'SELECT 1 FROM diagnostics WHERE source_id = ? AND "where" = ? AND code = ? LIMIT 1',
-            (self.source_id, where, code),
-        )
-        return row is not None
-
-    def account(self, tally: Tally, where: str, what: str, found: bool, kind: str) -> None:
-        tally.source += 1
-        if found:
-            tally.archive += 1
-        elif self.dropped(where, kind):
-            tally.explained += 1
-        else:
-            tally.unexplained += 1
-            self.report.problem(f"{where}: {what}")
 
 
 def verify_slack(archive: Archive, source: Path, display: Display | None = None) -> VerifyReport:
@@ -377,7 +344,7 @@ def _check_batch(
         ):
             checker.report.problem(f"{where}: message {ts} stored as ts={native} subtype={stored_subtype}")
             row.tally("messages").unexplained += 1
-        if not _raw_kept(checker, item, raw, m):
+        if not checker.raw_kept(item, raw, m):
             checker.report.problem(f"{where}: the raw record of message {ts} differs from the export")
             row.tally("messages").unexplained += 1
         for index, reaction in enumerate(m["reactions"] if isinstance(m.get("reactions"), list) else []):
@@ -412,15 +379,3 @@ def _check_batch(
                 isinstance(fid, str) and fid in files.get(item, set()),
                 "file",
             )
-
-
-def _raw_kept(checker: _Checker, item: str, raw: bytes | None, record: dict[str, Any]) -> bool:
-    """The archive holds this exact record: as the item's raw, or superseded by a later export."""
-    if raw is not None and json.loads(raw) == record:
-        return True
-    return any(
-        json.loads(old) == record
-        for (old,) in checker.archive.store.query(
-            "SELECT raw FROM superseded WHERE entity_id = ? AND source_id = ?", (item, checker.source_id)
-        )
-    )

@@ -187,15 +187,7 @@ class _Verifier:
         raw = self.store.scalar(f"SELECT raw FROM {table} WHERE id = ?", (entity_id,))
         if raw is None and self.store.scalar(f"SELECT 1 FROM {table} WHERE id = ?", (entity_id,)) is None:
             return None
-        if raw is not None and json.loads(raw) == record:
-            return True
-        return any(
-            json.loads(old) == record
-            for (old,) in self.store.query(
-                "SELECT raw FROM superseded WHERE entity_id = ? AND source_id = ?",
-                (entity_id, self.checker.source_id),
-            )
-        )
+        return self.checker.raw_kept(entity_id, raw, record)
 
     def in_diagnostic(self, where: str, kind: str, record: Any) -> bool:
         return any(
