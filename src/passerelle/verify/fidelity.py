@@ -37,27 +37,13 @@ from passerelle.writers.base import ENTITY_TYPES, Note, Outcome
 MAX_LISTED_PROBLEMS = 200
 UNEXPLAINED = "unexplained"
 
-# Where the archive id a writer carried sits in a re-read record's raw JSON, per reader.
-_CARRIED_ID = {
-    "slack": ("$.passerelle.id", "$.passerelle.part"),
-    "mattermost": (
-        "coalesce(json_extract({raw}, '$.props.passerelle.id'),"
-        " json_extract({raw}, '$.post.props.passerelle.id'),"
-        " json_extract({raw}, '$.direct_post.props.passerelle.id'))",
-        "coalesce(json_extract({raw}, '$.props.passerelle.part'),"
-        " json_extract({raw}, '$.post.props.passerelle.part'),"
-        " json_extract({raw}, '$.direct_post.props.passerelle.part'))",
-    ),
-}
 
-
-def _carried(reader: str, what: int) -> str:
-    paths = _CARRIED_ID.get(reader, ("$.passerelle.id", "$.passerelle.part"))
-    expr = paths[what]
+def _carried(paths: tuple[str, ...], key: str) -> str:
+    """SQL for the value of ``key`` (``id``, ``part``) in the first ``passerelle`` object found
+    at one of ``paths`` in a re-read item's raw record."""
     raw = "CAST(o.raw AS TEXT)"
-    if expr.startswith("$"):
-        return f"json_extract({raw}, '{expr}')"
-    return expr.format(raw=raw)
+    found = [f"json_extract({raw}, '{path}.{key}')" for path in paths]
+    return found[0] if len(found) == 1 else f"coalesce({', '.join(found)})"
 
 
 def rule_checks(writer: str) -> Mapping[str, Callable[[Any, Any], bool]]:
@@ -241,7 +227,8 @@ class _Comparison:
                 f"INSERT OR IGNORE INTO pair_{kind} VALUES (?, ?)",
                 ((a, natives[key]) for a, key in mapping.items() if key in natives),
             )
-        reader = self.manifest.reader
+        writer = available_writers().get(self.manifest.writer)
+        paths = writer.info.carried_at if writer is not None else ("$.passerelle",)
         # Every output item that stands for an archive item (a split message has several);
         # the first part is its pair.
         c.execute("CREATE TEMP TABLE item_parts (a TEXT NOT NULL, o TEXT PRIMARY KEY, part INTEGER NOT NULL)")
@@ -250,7 +237,7 @@ class _Comparison:
         )
         c.execute(
             "INSERT OR IGNORE INTO item_parts SELECT carried, id, coalesce(part, 1) FROM"
-            f" (SELECT o.id, {_carried(reader, 0)} AS carried, {_carried(reader, 1)} AS part FROM out.items o)"
+            f" (SELECT o.id, {_carried(paths, 'id')} AS carried, {_carried(paths, 'part')} AS part FROM out.items o)"
             " WHERE carried IS NOT NULL AND carried IN (SELECT id FROM main.items)"
         )
         c.execute("CREATE TEMP TABLE pair_item (a TEXT PRIMARY KEY, o TEXT NOT NULL) WITHOUT ROWID")

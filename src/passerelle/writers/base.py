@@ -48,6 +48,10 @@ class WriterInfo:
     cannot_carry: tuple[str, ...]
     reader: str  # the reader that reads this writer's output back (for verify)
     options: tuple[WriterOption, ...] = ()
+    # Where, in the raw record that reader keeps for a written message, the writer's
+    # ``passerelle`` object (``id``: the archive item; ``part``: of a split message) is:
+    # how verify pairs what it reads back with the archive.
+    carried_at: tuple[str, ...] = ("$.passerelle",)
 
 
 class Note(msgspec.Struct, frozen=True, omit_defaults=True, forbid_unknown_fields=True):

@@ -272,6 +272,8 @@ class MattermostWriter:
             "timezones, bots without an owner (ordinary users), a person's placeholder status",
         ),
         reader="mattermost",
+        # A reply's raw is the reply object; a post's, its whole line.
+        carried_at=("$.props.passerelle", "$.post.props.passerelle", "$.direct_post.props.passerelle"),
         options=(
             WriterOption(
                 "team",
