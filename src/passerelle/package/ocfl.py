@@ -323,7 +323,8 @@ def _add(
             raise OcflError(f"{stale}: not a version folder; refusing to replace it")
         shutil.rmtree(stale)
 
-    files, digest_of = _bag_digests(bag, digests)
+    streamer = _Streamer()
+    files, digest_of = _bag_digests(bag, digests, streamer)
     state: dict[str, list[str]] = {}
     for path in files:  # sorted, so every list below is sorted too
         state.setdefault(digest_of[path], []).append(path)
@@ -358,7 +359,7 @@ def _add(
                 reused += len(paths)
                 continue
             content_path = f"{version}/{content_directory}/{paths[0]}"
-            sha256, size = _copy_verified(bag / paths[0], obj / content_path, digest)
+            sha256, size = streamer.copy(bag / paths[0], obj / content_path, digest)
             manifest[digest] = [content_path]
             known[digest] = digest
             key = fixity_known.setdefault(sha256, sha256)
@@ -529,7 +530,9 @@ def _replace(root: Path, target: Path, data: bytes) -> None:
 
 
 # -- reading the bag --------------------------------------------------------------------
-def _bag_digests(bag: Path, given: Mapping[str, str] | None) -> tuple[list[str], dict[str, str]]:
+def _bag_digests(
+    bag: Path, given: Mapping[str, str] | None, streamer: _Streamer
+) -> tuple[list[str], dict[str, str]]:
     """Every file of the bag (sorted) and its lowercase SHA-512."""
     files = _bag_files(bag)
     digest_of: dict[str, str] = {}
@@ -554,7 +557,7 @@ def _bag_digests(bag: Path, given: Mapping[str, str] | None) -> tuple[list[str],
             digest_of = listed
     for path in files:
         if path not in digest_of:
-            digest_of[path] = _hash_file(bag / path)
+            digest_of[path] = streamer.sha512(bag / path)
     return files, digest_of
 
 
@@ -644,37 +647,42 @@ def _read_small(path: Path) -> bytes:
         return stream.read(4096)
 
 
-def _chunks(fd: int) -> Iterator[memoryview]:
-    buffer = bytearray(CHUNK)
-    view = memoryview(buffer)
-    with open(fd, "rb", buffering=0) as stream:
-        while size := stream.readinto(view):
-            yield view[:size]
+class _Streamer:
+    """Reads files through one reused buffer (a fresh 1 MiB per small file is what costs)."""
 
+    def __init__(self) -> None:
+        self._view = memoryview(bytearray(CHUNK))
+        self._folders: set[Path] = set()  # made already: no mkdir per file
 
-def _hash_file(path: Path) -> str:
-    digest = hashlib.sha512()
-    for chunk in _chunks(_open_regular(path)):
-        digest.update(chunk)
-    return digest.hexdigest()
+    def chunks(self, path: Path) -> Iterator[memoryview]:
+        with open(_open_regular(path), "rb", buffering=0) as stream:
+            while size := stream.readinto(self._view):
+                yield self._view[:size]
 
+    def sha512(self, path: Path) -> str:
+        digest = hashlib.sha512()
+        for chunk in self.chunks(path):
+            digest.update(chunk)
+        return digest.hexdigest()
 
-def _copy_verified(source: Path, target: Path, sha512: str) -> tuple[str, int]:
-    """Copy while hashing; the bytes written must be those the SHA-512 names. -> (SHA-256, size)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    check, fixity, size = hashlib.sha512(), hashlib.sha256(), 0
-    with open(target, "xb") as out:
-        for chunk in _chunks(_open_regular(source)):
-            check.update(chunk)
-            fixity.update(chunk)
-            out.write(chunk)
-            size += len(chunk)
-    if check.hexdigest() != sha512:
-        raise OcflError(
-            f"{source}: its bytes do not match the SHA-512 recorded for it ({sha512});"
-            " the bag changed after its manifest was written"
-        )
-    return fixity.hexdigest(), size
+    def copy(self, source: Path, target: Path, sha512: str) -> tuple[str, int]:
+        """Copy while hashing; the bytes written must be those the SHA-512 names. -> (SHA-256, size)."""
+        if target.parent not in self._folders:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._folders.add(target.parent)
+        check, fixity, size = hashlib.sha512(), hashlib.sha256(), 0
+        with open(target, "xb") as out:
+            for chunk in self.chunks(source):
+                check.update(chunk)
+                fixity.update(chunk)
+                out.write(chunk)
+                size += len(chunk)
+        if check.hexdigest() != sha512:
+            raise OcflError(
+                f"{source}: its bytes do not match the SHA-512 recorded for it ({sha512});"
+                " the bag changed after its manifest was written"
+            )
+        return fixity.hexdigest(), size
 
 
 def _write_inventory(inventory: Mapping[str, Any], path: Path) -> str:
