@@ -22,6 +22,7 @@ from passerelle.exit_status import ExitStatus
 from passerelle.export import ExportReport, export
 from passerelle.info import archive_info
 from passerelle.ingest import SourceReport, ingest
+from passerelle.package.pack import pack
 from passerelle.progress import display_for_stderr
 from passerelle.readers import available_readers
 from passerelle.verify import verify
@@ -192,6 +193,52 @@ def verify_command(archive: Path, against: Path, as_json: bool) -> None:
         report.render(_stdout())
     if not report.ok:
         sys.exit(ExitStatus.PROBLEMS_FOUND)
+
+
+@cli.command("pack")
+@click.argument("archive", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    "out",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The package folder to write.",
+)
+@click.option(
+    "--ocfl",
+    "ocfl_root",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also add the package as a new version of an OCFL object in this storage root.",
+)
+@click.option("--object-id", help="The OCFL object's id (default: named after the archive's first source).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@_errors
+def pack_command(
+    archive: Path, out: Path, ocfl_root: Path | None, object_id: str | None, as_json: bool
+) -> None:
+    """Write ARCHIVE as an open reversibility package: a BagIt bag of Activity Streams 2.0,
+    the file bytes, the SQLite archive and a README; read back and checked before it is sealed."""
+    display = display_for_stderr()
+    try:
+        report = pack(archive, out, ocfl_root=ocfl_root, object_id=object_id, display=display)
+    finally:
+        display.close()
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=2))
+        return
+    console = _stdout()
+    table = Table("packed", "count", box=None)
+    for name, count in sorted(report.counts.items()):
+        table.add_row(name, str(count))
+    console.print(table)
+    console.print(f"package: {report.package} (read back: identical to the archive)", highlight=False)
+    if report.ocfl is not None:
+        console.print(
+            f"OCFL: {report.ocfl.object_path} {report.ocfl.version}"
+            f" ({report.ocfl.added_files} files added, {report.ocfl.reused_files} kept from earlier versions)",
+            highlight=False,
+        )
 
 
 def _option_pairs(values: tuple[str, ...]) -> dict[str, str]:

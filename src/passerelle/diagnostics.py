@@ -353,6 +353,92 @@ CODES: dict[str, Code] = {
             "An attachment or custom emoji whose file is not in the export (or unreadable); its"
             " record is kept without bytes.",
         ),
+        # Mastodon account archives (reader).
+        Code(
+            "mastodon.invalid_json",
+            _E,
+            "A JSON file of the archive is not JSON, or not the collection it should be: what precedes"
+            " the break is read, what follows is lost; its bytes are kept in the blob store.",
+        ),
+        Code(
+            "mastodon.invalid_record",
+            _E,
+            "A record lacks what it needs to become data (a Create without an object, a like that is"
+            " not a URI, an attachment without a URL); it is kept in this diagnostic.",
+        ),
+        Code(
+            "mastodon.unknown_activity",
+            _W,
+            "An activity of a type passerelle does not read (only Create and Announce); it is kept in"
+            " this diagnostic.",
+        ),
+        Code(
+            "mastodon.duplicate_record",
+            _W,
+            "The outbox holds a status or boost twice: the first is kept, the other in this diagnostic.",
+        ),
+        Code(
+            "mastodon.collection_fields",
+            _I,
+            "A collection file's own fields (@context, id, type, totalItems): kept in this diagnostic.",
+        ),
+        Code(
+            "mastodon.no_actor",
+            _W,
+            "The archive has no readable actor.json: the account is known from its posts only (a"
+            " placeholder person).",
+        ),
+        Code(
+            "mastodon.account_not_in_archive",
+            _I,
+            "An account a post mentions or addresses is not in the archive (it holds one account):"
+            " a placeholder person was made.",
+        ),
+        Code(
+            "mastodon.parent_not_in_archive",
+            _I,
+            "A reply to a post that is not in the archive: its parent and thread root name the item"
+            " that post would be.",
+        ),
+        Code(
+            "mastodon.boost_not_in_archive",
+            _I,
+            "A boost of a post that is not in the archive (archives hold the account's own posts"
+            " only): the boosted post's URI is kept as a link.",
+        ),
+        Code(
+            "mastodon.reply_cycle",
+            _W,
+            "Replies that form a cycle (each replying to the next): this one is taken as the thread's root.",
+        ),
+        Code(
+            "mastodon.media_missing",
+            _W,
+            "A file whose bytes are not in the archive (Mastodon leaves out media it cannot read), or"
+            " whose path leads out of it: the record is kept, the reason recorded.",
+        ),
+        Code(
+            "mastodon.emoji_not_in_archive",
+            _I,
+            "A custom emoji's image is not in the archive (archives link emoji only): kept as a file"
+            " without bytes.",
+        ),
+        Code(
+            "mastodon.invalid_value",
+            _W,
+            "A value is not of the form the format gives it (a time that is not RFC 3339, content"
+            " that is not text): kept in raw, the field left empty.",
+        ),
+        Code(
+            "mastodon.unreferenced_file",
+            _I,
+            "A media file no post or profile refers to: kept as a file attached to no item.",
+        ),
+        Code(
+            "mastodon.unknown_entry",
+            _W,
+            "A file that is not part of a Mastodon archive: kept as a file attached to no item.",
+        ),
         # The Mattermost bulk-import writer (`export --to mattermost`): what the import format forces.
         Code(
             "mattermost.user_renamed",
@@ -607,6 +693,22 @@ CODES: dict[str, Code] = {
             "mattermost.loose_file",
             _W,
             "A file attached to no item that is not a custom emoji: a bulk import has no place for it.",
+        ),
+        # -- reversibility packages (readers/package.py) --
+        Code(
+            "package.unreadable_document",
+            _E,
+            "A document of the package is not JSON, or not the collection or page it should be; its bytes are kept.",
+        ),
+        Code(
+            "package.unreadable_object",
+            _E,
+            "An object of a collection cannot be read as the model's entity; the object is kept verbatim.",
+        ),
+        Code(
+            "package.count_mismatch",
+            _E,
+            "A collection holds another number of objects than its totalItems says.",
         ),
     ]
 }

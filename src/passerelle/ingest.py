@@ -61,7 +61,13 @@ def open_source(path: Path, format: str | None = None) -> OpenSource:
     except BadSourceError as exc:
         raise BadInputError(str(exc)) from None
     try:
-        return OpenSource(path, tree, choose_reader(tree, format))
+        reader = choose_reader(tree, format)
+        # A reader may refuse its input as a whole before anything is written (a package
+        # whose checksums fail): the archive is not touched.
+        check = getattr(reader, "check", None)
+        if check is not None:
+            check(tree)
+        return OpenSource(path, tree, reader)
     except BaseException:
         tree.close()
         raise

@@ -48,30 +48,32 @@ def context_urls() -> dict[str, str]:
 
 
 # -- ids --------------------------------------------------------------------------------
-_IRI_SAFE = "_-.~!$&'()*+,;=:@"
+_IRI_SAFE = "_-.~!$&'()*+,;=@"
 
 
-def iri(entity_id: str) -> str:
-    """The absolute IRI of an archive id (AS2 asks for absolute IRIs)."""
-    return IRI_PREFIX + quote(entity_id, safe=_IRI_SAFE)
+def iri(kind: str, entity_id: str) -> str:
+    """The absolute IRI of an archive id (AS2 asks for absolute IRIs), typed by the kind of
+    entity (``person``, ``space``, ``item``, ``file``, ``revision``), so ids of two tables never meet."""
+    return f"{IRI_PREFIX}{kind}:{quote(entity_id, safe=_IRI_SAFE)}"
 
 
-def entity_id(value: str) -> str | None:
-    """The archive id an IRI made by ``iri`` names; None for any other IRI."""
-    if not value.startswith(IRI_PREFIX):
+def entity_id(value: str, kind: str) -> str | None:
+    """The archive id an IRI made by ``iri`` for that kind names; None for any other IRI."""
+    prefix = f"{IRI_PREFIX}{kind}:"
+    if not value.startswith(prefix):
         return None
-    return unquote(value[len(IRI_PREFIX) :])
+    return unquote(value[len(prefix) :])
 
 
 # -- times ------------------------------------------------------------------------------
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MIN_US = int((datetime(1, 1, 1, tzinfo=UTC) - _EPOCH) / timedelta(microseconds=1))
-_MAX_US = int((datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC) - _EPOCH) / timedelta(microseconds=1))
+_MIN_US = (datetime(1, 1, 1, tzinfo=UTC) - _EPOCH) // timedelta(microseconds=1)
+_MAX_US = (datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC) - _EPOCH) // timedelta(microseconds=1)
 
 
 def format_time(us: int) -> str | None:
     """RFC 3339 in UTC with an uppercase T and Z (AS2 core §2.3), to the microsecond when
-    the time has one; None when the time is outside years 1–9999 (the caller keeps the
+    the time has one; None when the time is outside years 1 to 9999 (the caller keeps the
     integer instead)."""
     if not _MIN_US <= us <= _MAX_US:
         return None
@@ -140,3 +142,13 @@ def iter_objects(values: Any) -> Iterator[dict[str, Any]]:
     for value in as_list(values):
         if isinstance(value, dict):
             yield value
+
+
+# Real data also writes the public collection as a compact IRI or a bare term (Mastodon
+# accepts all three).
+PUBLIC_ALIASES = frozenset({AS2_PUBLIC, "as:Public", "Public"})
+
+
+def is_public(address: Any) -> bool:
+    """Whether an address (a ``to``, ``cc``… value) is the public collection."""
+    return id_of(address) in PUBLIC_ALIASES

@@ -12,12 +12,15 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
+import re
 from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Protocol
 
 CHUNK = 1 << 20
+_HASH = re.compile(r"[0-9a-f]{64}")
 
 
 class Readable(Protocol):
@@ -59,6 +62,15 @@ class LocalBlobStore:
 
     def has(self, sha256: str) -> bool:
         return os.path.isfile(self._path(sha256))
+
+    def hashes(self) -> Iterator[str]:
+        """Every stored blob's SHA-256, in order, one fan-out folder at a time."""
+        if not os.path.isdir(self._base):
+            return
+        for fan in sorted(e.name for e in os.scandir(self._base) if e.is_dir(follow_symlinks=False)):
+            yield from sorted(
+                e.name for e in os.scandir(os.path.join(self._base, fan)) if _HASH.fullmatch(e.name)
+            )
 
     def open(self, sha256: str) -> IO[bytes]:
         return open(self._path(sha256), "rb")

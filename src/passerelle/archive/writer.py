@@ -179,6 +179,33 @@ class ArchiveWriter(Diagnoses):
         self.diagnostics[diagnostic.severity] += 1
         self.codes[diagnostic.code] += 1
 
+    def restore_source(self, source: Source, units: Sequence[str]) -> None:
+        """Record a source an earlier archive ingested (a package read back keeps its sources,
+        so the rows it restores still name them, and re-ingesting that source is a no-op)."""
+        row = msgspec.structs.astuple(source)
+        marks = [(source.id, unit) for unit in units]
+        store = self.store
+
+        def write() -> None:
+            store.conn.execute("INSERT OR IGNORE INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+            store.conn.executemany("INSERT OR IGNORE INTO source_units VALUES (?, ?)", marks)
+
+        self.flush()
+        self._sql.submit(write)
+
+    def restore_superseded(self, rows: Sequence[tuple[str, str, bytes, str]]) -> None:
+        """Keep records an earlier archive held as replaced by a later export, verbatim."""
+        store = self.store
+
+        def write() -> None:
+            store.conn.executemany(
+                "INSERT OR IGNORE INTO superseded (entity_id, source_id, raw, replaced_by) VALUES (?, ?, ?, ?)",
+                rows,
+            )
+
+        self.flush()
+        self._sql.submit(write)
+
     def put_blob(self, stream: IO[bytes], *, size: int | None = None) -> tuple[str, int]:
         """Store a stream's bytes; return (sha256, size). Small ones are written in the background."""
         return self._blobs.put_stream(stream, size=size)

@@ -41,7 +41,9 @@ def file_path(sha256: str) -> str:
     return f"{FILES}/{sha256[:2]}/{sha256}"
 
 
-_SAFE_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# Lowercase only: two ids that differ by case must not share a folder on a file system
+# that ignores case (macOS, Windows).
+_SAFE_KEY = re.compile(r"[a-z0-9_-]{1,64}")
 
 
 def space_key(space_id: str) -> str:

@@ -10,12 +10,16 @@ ENTRY_POINT_GROUP = "passerelle.readers.v1"
 
 
 def available_readers() -> dict[str, type[Reader]]:
+    from passerelle.readers.mastodon import MastodonReader
     from passerelle.readers.mattermost import MattermostReader
+    from passerelle.readers.package import PackageReader
     from passerelle.readers.slack import SlackReader
     from passerelle.readers.slackdump import SlackdumpReader
 
     readers: dict[str, type[Reader]] = {
+        MastodonReader.info.name: MastodonReader,
         MattermostReader.info.name: MattermostReader,
+        PackageReader.info.name: PackageReader,
         SlackReader.info.name: SlackReader,
         SlackdumpReader.info.name: SlackdumpReader,
     }

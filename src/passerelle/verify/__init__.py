@@ -7,7 +7,9 @@ from pathlib import Path
 from passerelle.archive import Archive
 from passerelle.progress import Display, NullDisplay
 from passerelle.verify.fidelity import FidelityReport, is_passerelle_export, verify_export
+from passerelle.verify.mastodon import is_mastodon_source, verify_mastodon
 from passerelle.verify.mattermost import is_mattermost_source, verify_mattermost
+from passerelle.verify.package import PackageReport, is_package, verify_package
 from passerelle.verify.report import VerifyReport
 from passerelle.verify.slack import verify_slack
 from passerelle.verify.slackdump import is_slackdump_source, verify_slackdump
@@ -15,9 +17,12 @@ from passerelle.verify.slackdump import is_slackdump_source, verify_slackdump
 
 def verify(
     archive: Archive, against: Path, *, display: Display | None = None
-) -> VerifyReport | FidelityReport:
-    """Reconcile with a source export (did the archive take everything?) or with an export
-    passerelle wrote from the archive (did the target keep everything? the fidelity table)."""
+) -> VerifyReport | FidelityReport | PackageReport:
+    """Reconcile with a source export (did the archive take everything?), with an export
+    passerelle wrote from the archive (did the target keep everything? the fidelity table),
+    or with a package packed from it (does it give back every row?)."""
+    if is_package(against):
+        return verify_package(archive, against, display)
     if is_passerelle_export(against):
         return verify_export(archive, against, display)
     return verify_source(archive, against, display=display)
@@ -25,6 +30,8 @@ def verify(
 
 def verify_source(archive: Archive, against: Path, *, display: Display | None = None) -> VerifyReport:
     """Reconcile with the source export the archive was made from."""
+    if is_mastodon_source(against):
+        return verify_mastodon(archive, against)
     if is_mattermost_source(against):
         return verify_mattermost(archive, against)
     if is_slackdump_source(against):

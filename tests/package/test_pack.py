@@ -1,0 +1,346 @@
+"""pack and read back: the package is valid by tools nobody here wrote (bagit-python, PyLD),
+gives back its archive row for row, and refuses to be read when tampered with."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import bagit
+import pytest
+from pyld import jsonld
+
+from passerelle.activitystreams.vocabulary import AS2_CONTEXT, CONTEXT, PASSERELLE_CONTEXT
+from passerelle.archive import DATABASE, Archive
+from passerelle.errors import BadInputError
+from passerelle.exit_status import ExitStatus
+from passerelle.ingest import ingest
+from passerelle.package import layout
+from passerelle.package.pack import pack
+from passerelle.verify import verify
+from passerelle.verify.package import PackageReport, compare_databases
+from tests.conformance.cases import READER_CASES
+from tests.helpers import run
+
+CASES = ["slack-testarchive", "slack-generated-zip", "mattermost-zulip-export", "slackdump-chunks"]
+
+
+def _archive(case_id: str, tmp: Path) -> Path:
+    case = next(c for c in READER_CASES if c.id == case_id)
+    archive = tmp / "archive"
+    ingest([case.make(tmp)], archive, format=case.reader)
+    return archive
+
+
+@pytest.fixture(scope="module")
+def packed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """An archive of a generated Slack export with threads, files and reactions, and its package."""
+    tmp = tmp_path_factory.mktemp("packed")
+    archive = _archive("slack-generated-zip", tmp)
+    pack(archive, tmp / "package")
+    return archive, tmp / "package"
+
+
+def _copy(package: Path, tmp: Path) -> Path:
+    copy = tmp / "copy"
+    shutil.copytree(package, copy)
+    return copy
+
+
+def _identical(archive: Path, restored: Path) -> PackageReport:
+    with Archive.open(restored) as opened:
+        source = opened.store.scalar("SELECT id FROM sources WHERE platform = 'passerelle-package'")
+    return compare_databases(archive / DATABASE, restored / DATABASE, source, "restored")
+
+
+@pytest.mark.parametrize("case_id", CASES)
+def test_round_trip_gives_back_every_row(case_id: str, tmp_path: Path) -> None:
+    archive = _archive(case_id, tmp_path)
+    report = pack(archive, tmp_path / "package")
+    assert report.check.ok
+    bagit.Bag(str(tmp_path / "package")).validate()  # the Library of Congress's validator, full
+    [read] = ingest([tmp_path / "package"], tmp_path / "restored")  # detected, not forced
+    assert read.reader == "package"
+    comparison = _identical(archive, tmp_path / "restored")
+    assert comparison.ok, comparison.problems
+    assert comparison.tables["items"].in_archive > 0
+    assert comparison.tables["items"].in_archive == comparison.tables["items"].in_package
+
+
+def test_restored_archive_still_verifies_against_the_original_source(tmp_path: Path) -> None:
+    case = next(c for c in READER_CASES if c.id == "slack-testarchive")
+    source = case.make(tmp_path)
+    ingest([source], tmp_path / "archive", format=case.reader)
+    pack(tmp_path / "archive", tmp_path / "package")
+    ingest([tmp_path / "package"], tmp_path / "restored")
+    with Archive.open(tmp_path / "restored") as restored:
+        report = verify(restored, source)
+    assert report.ok, report.problems[:10]
+    # The restored archive knows the source: ingesting it again adds nothing.
+    [again] = ingest([source], tmp_path / "restored", format=case.reader)
+    assert again.status == "already ingested"
+
+
+def test_package_layout_and_contents(packed: tuple[Path, Path]) -> None:
+    archive, package = packed
+    for path in (
+        "bagit.txt",
+        "bag-info.txt",
+        "manifest-sha512.txt",
+        "manifest-sha256.txt",
+        "tagmanifest-sha512.txt",
+        "tagmanifest-sha256.txt",
+        layout.README,
+        layout.DESCRIPTION,
+        layout.INDEX,
+        layout.CONTEXT_MAP,
+        layout.DATABASE,
+        layout.SCHEMA,
+        layout.VERIFY_REPORT,
+        layout.DIAGNOSTICS,
+        layout.SOURCES,
+        f"{layout.CONTEXTS}/activitystreams.jsonld",
+        f"{layout.CONTEXTS}/passerelle.jsonld",
+    ):
+        assert (package / path).is_file(), path
+    info = bagit.Bag(str(package)).info
+    assert info["Passerelle-Model-Version"] == "1.1"
+    assert int(info["Passerelle-Count-Items"]) > 0
+    assert json.loads((package / layout.VERIFY_REPORT).read_text())["ok"] is True
+    with Archive.open(archive) as opened:
+        shas = {r[0] for r in opened.store.query("SELECT sha256 FROM files WHERE sha256 IS NOT NULL")}
+    assert shas, "the sample has files with bytes"
+    for sha in shas:
+        assert (package / layout.file_path(sha)).is_file()
+    # The packed database opens read-only without leaving a file beside it.
+    import sqlite3
+
+    db = package / layout.DATABASE
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        assert conn.execute("SELECT count(*) FROM items").fetchone()[0] > 0
+    assert sorted(p.name for p in db.parent.iterdir()) == ["archive.sqlite"]
+
+
+def test_pack_is_deterministic(packed: tuple[Path, Path], tmp_path: Path) -> None:
+    archive, package = packed
+    pack(archive, tmp_path / "again")
+    for manifest in ("manifest-sha512.txt", "manifest-sha256.txt"):
+        assert (tmp_path / "again" / manifest).read_bytes() == (package / manifest).read_bytes()
+
+
+# -- JSON-LD, checked by PyLD offline ----------------------------------------------------------
+def _loader(package: Path) -> Any:
+    from pyld.documentloader.frozen import FrozenDocumentLoader
+
+    mapping = json.loads((package / layout.CONTEXT_MAP).read_text())
+    base = package / layout.AS2
+    return FrozenDocumentLoader(documents={url: base / path for url, path in mapping.items()})
+
+
+def _no_undeclared(expanded: Any, where: str) -> None:
+    """After expansion every key is a keyword or an absolute IRI: AS2's "@vocab": "_:" turns an
+    undeclared term into a blank-node key, which RDF processors then drop."""
+    if isinstance(expanded, list):
+        for value in expanded:
+            _no_undeclared(value, where)
+    elif isinstance(expanded, dict):
+        for key, value in expanded.items():
+            assert key.startswith("@") or key.startswith(("https://", "http://")), (
+                f"{where}: {key} undeclared"
+            )
+            _no_undeclared(value, where)
+
+
+def _same(original: Any, compacted: Any, where: str) -> None:
+    """The re-compacted document says what the original said (arrays of one may be unwrapped,
+    relative IRIs come back resolved against the document's location)."""
+    if isinstance(original, dict):
+        assert isinstance(compacted, dict), where
+        keys = set(original) - {"@context"}
+        assert keys == set(compacted) - {"@context"}, f"{where}: {keys ^ (set(compacted) - {'@context'})}"
+        for key in keys:
+            _same(original[key], compacted[key], f"{where}.{key}")
+    elif isinstance(original, list):
+        values = compacted if isinstance(compacted, list) else [compacted]
+        assert len(original) == len(values), where
+        for i, (a, b) in enumerate(zip(original, values, strict=True)):
+            _same(a, b, f"{where}[{i}]")
+    elif isinstance(original, str) and isinstance(compacted, str) and compacted.startswith("file://"):
+        assert compacted.endswith(original.lstrip("./").split("../")[-1]), where
+    else:
+        assert original == compacted, f"{where}: {original!r} != {compacted!r}"
+
+
+def test_every_jsonld_document_expands_and_compacts_offline_without_losing_a_term(
+    packed: tuple[Path, Path],
+) -> None:
+    _, package = packed
+    loader = _loader(package)
+    documents = sorted((package / layout.AS2).rglob("*.jsonld"))
+    checked = 0
+    for path in documents:
+        if path.parent.name == "contexts":
+            continue
+        doc = json.loads(path.read_text())
+        assert doc["@context"] == CONTEXT
+        for variant in (AS2_CONTEXT, "http://www.w3.org/ns/activitystreams"):
+            doc["@context"] = [variant, PASSERELLE_CONTEXT]
+            options = {"documentLoader": loader, "base": path.as_uri()}
+            expanded = jsonld.expand(doc, options=options)
+            _no_undeclared(expanded, str(path))
+            compacted = jsonld.compact(expanded, doc["@context"], options=options)
+            _same(doc, compacted, path.name)
+        checked += 1
+    assert checked > 10
+
+
+def test_passerelle_context_overrides_no_as2_term() -> None:
+    from passerelle.activitystreams.vocabulary import context_bytes
+
+    as2 = json.loads(context_bytes(AS2_CONTEXT))["@context"]
+    ours = json.loads(context_bytes(PASSERELLE_CONTEXT))["@context"]
+    assert not set(as2) & set(ours)
+
+
+# -- hostile packages -------------------------------------------------------------------------
+def _refused(package: Path, tmp: Path, *names: str) -> str:
+    result = run("ingest", str(package), "-o", str(tmp / "refused"))
+    assert result.exit_code == ExitStatus.BAD_INPUT, result.output
+    assert not (tmp / "refused").exists(), "a refused package must not create the archive"
+    for name in names:
+        assert name in result.stderr, result.stderr
+    return result.stderr
+
+
+def test_a_changed_byte_is_refused_naming_the_file(packed: tuple[Path, Path], tmp_path: Path) -> None:
+    package = _copy(packed[1], tmp_path)
+    page = sorted((package / layout.SPACES).rglob("items/page-000001.jsonld"))[0]
+    data = bytearray(page.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    page.write_bytes(bytes(data))
+    _refused(package, tmp_path, page.relative_to(package).as_posix())
+
+
+def test_a_missing_file_is_refused_naming_it(packed: tuple[Path, Path], tmp_path: Path) -> None:
+    package = _copy(packed[1], tmp_path)
+    victim = next((package / layout.FILES).rglob("*"))
+    victim = victim if victim.is_file() else next(p for p in victim.rglob("*") if p.is_file())
+    victim.unlink()
+    _refused(package, tmp_path, victim.relative_to(package).as_posix())
+
+
+def test_an_extra_file_is_refused_naming_it(packed: tuple[Path, Path], tmp_path: Path) -> None:
+    package = _copy(packed[1], tmp_path)
+    (package / "data" / "smuggled.txt").write_text("not in the manifests")
+    _refused(package, tmp_path, "data/smuggled.txt")
+
+
+def test_a_bad_manifest_line_is_refused_naming_the_manifest(
+    packed: tuple[Path, Path], tmp_path: Path
+) -> None:
+    package = _copy(packed[1], tmp_path)
+    manifest = package / "manifest-sha256.txt"
+    manifest.write_text(manifest.read_text() + "this is not a manifest line\n")
+    _refused(package, tmp_path, "manifest-sha256.txt")
+
+
+def _reseal(package: Path) -> None:
+    """Recompute the manifests after an edit (bagit-python builds this fixture, it checks nothing)."""
+    bag = bagit.Bag(str(package))
+    bag.save(manifests=True)
+
+
+def _set_model_version(package: Path, version: str) -> None:
+    description = json.loads((package / layout.DESCRIPTION).read_text())
+    description["model_version"] = version
+    (package / layout.DESCRIPTION).write_text(json.dumps(description))
+    _reseal(package)
+
+
+def test_a_package_of_a_newer_model_is_refused(packed: tuple[Path, Path], tmp_path: Path) -> None:
+    package = _copy(packed[1], tmp_path)
+    _set_model_version(package, "9.0")
+    stderr = _refused(package, tmp_path, "9.0")
+    assert "newer" in stderr
+
+
+def test_a_package_of_an_older_model_is_migrated(packed: tuple[Path, Path], tmp_path: Path) -> None:
+    package = _copy(packed[1], tmp_path)
+    # Model 1.0 had no space display names: its Groups carry no `name`.
+    for page in (package / layout.SPACES).glob("page-*.jsonld"):
+        doc = json.loads(page.read_text())
+        for group in doc["orderedItems"]:
+            group.pop("name", None)
+        page.write_text(json.dumps(doc))
+    _set_model_version(package, "1.0")
+    result = run("ingest", str(package), "-o", str(tmp_path / "migrated"))
+    assert result.exit_code == 0, result.output
+    with Archive.open(tmp_path / "migrated") as migrated:
+        assert migrated.store.scalar("SELECT value FROM meta WHERE key = 'model_version'") == "1.1"
+        assert migrated.store.scalar("SELECT count(*) FROM spaces WHERE display_name IS NOT NULL") == 0
+        assert migrated.store.scalar("SELECT count(*) FROM spaces") > 0
+
+
+def test_a_zipped_package_reads_back(packed: tuple[Path, Path], tmp_path: Path) -> None:
+    archive, package = packed
+    zipped = tmp_path / "package.zip"
+    with zipfile.ZipFile(zipped, "w") as zf:
+        for path in sorted(package.rglob("*")):
+            if path.is_file():
+                zf.write(path, f"package/{path.relative_to(package).as_posix()}")
+    ingest([zipped], tmp_path / "restored")
+    assert _identical(archive, tmp_path / "restored").ok
+
+
+def test_cli_pack_ingest_verify(packed: tuple[Path, Path], tmp_path: Path) -> None:
+    archive, _ = packed
+    result = run("pack", str(archive), "-o", str(tmp_path / "package"), "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["verified"] is True and summary["counts"]["items"] > 0
+    assert run("pack", str(archive), "-o", str(tmp_path / "package")).exit_code == ExitStatus.BAD_INPUT
+    verified = run("verify", str(archive), "--against", str(tmp_path / "package"), "--json")
+    assert verified.exit_code == 0, verified.output
+    assert json.loads(verified.stdout)["kind"] == "package"
+    # An archive that lost an item is told so by verify against its package.
+    copy = tmp_path / "changed"
+    shutil.copytree(archive, copy)
+    with Archive.open(copy) as changed:
+        changed.store.conn.execute(
+            "DELETE FROM items WHERE id = (SELECT id FROM items WHERE id NOT IN (SELECT item_id FROM reactions)"
+            " AND id NOT IN (SELECT item_id FROM item_files) AND id NOT IN (SELECT item_id FROM revisions) LIMIT 1)"
+        )
+    differs = run("verify", str(copy), "--against", str(tmp_path / "package"), "--json")
+    assert differs.exit_code == ExitStatus.PROBLEMS_FOUND, differs.output
+    assert json.loads(differs.stdout)["tables"]["items"]["added"] == 1
+
+
+def test_pack_refuses_an_archive_missing_file_bytes(packed: tuple[Path, Path], tmp_path: Path) -> None:
+    archive = tmp_path / "archive"
+    shutil.copytree(packed[0], archive)
+    blob = next(p for p in (archive / "blobs" / "sha256").rglob("*") if p.is_file())
+    blob.unlink()
+    result = run("pack", str(archive), "-o", str(tmp_path / "package"))
+    assert result.exit_code == ExitStatus.BAD_INPUT
+    assert blob.name in result.stderr
+    assert not (tmp_path / "package").exists() and not (tmp_path / "package.partial").exists()
+
+
+def test_ingesting_the_package_into_the_same_archive_changes_nothing(
+    packed: tuple[Path, Path], tmp_path: Path
+) -> None:
+    archive = tmp_path / "archive"
+    shutil.copytree(packed[0], archive)
+    ingest([packed[1]], archive)
+    comparison = _identical(packed[0], archive)
+    assert comparison.ok, comparison.problems
+
+
+def test_not_a_package(tmp_path: Path) -> None:
+    (tmp_path / "bag").mkdir()
+    (tmp_path / "bag" / "bagit.txt").write_text("BagIt-Version: 1.0\n")
+    with pytest.raises(BadInputError):
+        ingest([tmp_path / "bag"], tmp_path / "a", format="package")
