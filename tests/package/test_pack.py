@@ -344,3 +344,22 @@ def test_not_a_package(tmp_path: Path) -> None:
     (tmp_path / "bag" / "bagit.txt").write_text("BagIt-Version: 1.0\n")
     with pytest.raises(BadInputError):
         ingest([tmp_path / "bag"], tmp_path / "a", format="package")
+
+
+def test_collections_span_many_pages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small pages (and a byte limit an object alone exceeds) chain by next/prev and read back whole."""
+    import passerelle.package.collections as collections
+
+    monkeypatch.setattr(collections, "PAGE_SIZE", 3)
+    monkeypatch.setattr(collections, "PAGE_BYTES", 200)
+    archive = _archive("slack-generated-zip", tmp_path)
+    pack(archive, tmp_path / "package")
+    pages = sorted((tmp_path / "package" / layout.PERSONS).glob("page-*.jsonld"))
+    assert len(pages) > 2
+    last = json.loads(pages[-1].read_text())
+    assert "next" not in last and last["prev"] == pages[-2].name
+    collection = json.loads((tmp_path / "package" / layout.PERSONS / layout.COLLECTION).read_text())
+    assert collection["last"] == pages[-1].name
+    assert collection["totalItems"] == sum(len(json.loads(p.read_text())["orderedItems"]) for p in pages)
+    ingest([tmp_path / "package"], tmp_path / "restored")
+    assert _identical(archive, tmp_path / "restored").ok
