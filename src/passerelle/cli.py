@@ -212,16 +212,34 @@ def verify_command(archive: Path, against: Path, as_json: bool) -> None:
     help="Also add the package as a new version of an OCFL object in this storage root.",
 )
 @click.option("--object-id", help="The OCFL object's id (default: named after the archive's first source).")
+@click.option(
+    "--ocfl-user",
+    nargs=2,
+    metavar="NAME URI",
+    help="Who makes the OCFL version: a name and an address URI (mailto:…); default: passerelle itself.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @_errors
 def pack_command(
-    archive: Path, out: Path, ocfl_root: Path | None, object_id: str | None, as_json: bool
+    archive: Path,
+    out: Path,
+    ocfl_root: Path | None,
+    object_id: str | None,
+    ocfl_user: tuple[str, str] | None,
+    as_json: bool,
 ) -> None:
     """Write ARCHIVE as an open reversibility package: a BagIt bag of Activity Streams 2.0,
     the file bytes, the SQLite archive and a README; read back and checked before it is sealed."""
     display = display_for_stderr()
     try:
-        report = pack(archive, out, ocfl_root=ocfl_root, object_id=object_id, display=display)
+        report = pack(
+            archive,
+            out,
+            ocfl_root=ocfl_root,
+            object_id=object_id,
+            ocfl_user=ocfl_user or None,
+            display=display,
+        )
     finally:
         display.close()
     if as_json:

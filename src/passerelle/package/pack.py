@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from passerelle.package.ocfl import OcflResult
 
 GENERATOR = f"passerelle {__version__}"
+AGENT_URI = "urn:passerelle:pack"  # who made an OCFL version when no person is named
 
 
 class PackageIncompleteError(Exception):
@@ -123,8 +124,12 @@ def pack(
     *,
     ocfl_root: Path | None = None,
     object_id: str | None = None,
+    ocfl_user: tuple[str, str] | None = None,
     display: Display | None = None,
 ) -> PackReport:
+    """Write the archive at ``archive_path`` as a package at ``out``; with ``ocfl_root``, also
+    add it as a new version of the archive's OCFL object. ``ocfl_user``: (name, address URI)
+    of who makes the version (default: passerelle itself)."""
     display = display or NullDisplay()
     started = time.perf_counter()
     if out.exists():
@@ -162,8 +167,14 @@ def pack(
     if ocfl_root is not None:
         from passerelle.package.ocfl import add_version  # only when asked
 
+        name, address = ocfl_user or (GENERATOR, AGENT_URI)
         report.ocfl = add_version(
-            ocfl_root, oid, out, message=f"passerelle pack of {archive_path.name}", user_name=GENERATOR
+            ocfl_root,
+            oid,
+            out,
+            message=f"passerelle pack of {archive_path.name}",
+            user_name=name,
+            user_address=address,
         )
     report.seconds = time.perf_counter() - started
     return report
