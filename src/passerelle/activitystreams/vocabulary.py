@@ -51,9 +51,14 @@ def context_urls() -> dict[str, str]:
 _IRI_SAFE = "_-.~!$&'()*+,;=@"
 
 
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_.-]+")
+
+
 def iri(kind: str, entity_id: str) -> str:
     """The absolute IRI of an archive id (AS2 asks for absolute IRIs), typed by the kind of
     entity (``person``, ``space``, ``item``, ``file``, ``revision``), so ids of two tables never meet."""
+    if _PLAIN_ID.fullmatch(entity_id):  # passerelle's own ids: nothing to escape
+        return f"{IRI_PREFIX}{kind}:{entity_id}"
     return f"{IRI_PREFIX}{kind}:{quote(entity_id, safe=_IRI_SAFE)}"
 
 
@@ -62,7 +67,8 @@ def entity_id(value: str, kind: str) -> str | None:
     prefix = f"{IRI_PREFIX}{kind}:"
     if not value.startswith(prefix):
         return None
-    return unquote(value[len(prefix) :])
+    found = value[len(prefix) :]
+    return unquote(found) if "%" in found else found
 
 
 # -- times ------------------------------------------------------------------------------
@@ -95,6 +101,11 @@ _RFC3339 = re.compile(
 def parse_time(text: str) -> int | None:
     """Microseconds since the epoch of an RFC 3339 / xsd:dateTime value; None when it is not one.
     Digits past the microsecond are cut, not rounded; a time without a zone is taken as UTC."""
+    if len(text) in (20, 27) and text[-1] == "Z" and text[10] == "T":  # the form format_time writes
+        try:
+            return (datetime.fromisoformat(text) - _EPOCH) // timedelta(microseconds=1)
+        except ValueError:
+            pass
     match = _RFC3339.match(text.strip())
     if match is None:
         return None

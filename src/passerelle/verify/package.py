@@ -142,12 +142,12 @@ def compare_databases(archive_db: Path, package_db: Path, package_source: str, l
             t.in_package = conn.execute(f"SELECT count(*) FROM ({mine})", params).fetchone()[0]
             t.missing = conn.execute(f"SELECT count(*) FROM ({theirs} EXCEPT {mine})", params).fetchone()[0]
             t.added = conn.execute(f"SELECT count(*) FROM ({mine} EXCEPT {theirs})", params).fetchone()[0]
-            for kind, sql in (
-                ("missing from", f"{theirs} EXCEPT {mine}"),
-                ("added by", f"{mine} EXCEPT {theirs}"),
+            for kind, count, sql in (
+                ("missing from", t.missing, f"{theirs} EXCEPT {mine}"),
+                ("added by", t.added, f"{mine} EXCEPT {theirs}"),
             ):
-                if len(report.problems) >= MAX_LISTED:
-                    break
+                if not count or len(report.problems) >= MAX_LISTED:
+                    continue
                 for row in conn.execute(f"{sql} LIMIT {MAX_LISTED - len(report.problems)}", params):
                     report.problems.append(f"{table}: a row {kind} the package: {_short(row)}")
         report.tables["file bytes"] = _compare_blobs(archive_db.parent / "blobs", package_db.parent / "blobs")
