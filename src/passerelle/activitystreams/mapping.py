@@ -503,7 +503,7 @@ def item_entities(obj: Mapping[str, Any]) -> tuple[Item, str, list[ItemFile], li
                 emoji=_text(reaction, "content"),
                 created_at=get_time(reaction, "published"),
             ),
-            _opt_text(reaction, "sourceId") or source,
+            _text(reaction, "sourceId") if "sourceId" in reaction else source,
         )
         for reaction in iter_objects(obj.get("reactions"))
     ]
