@@ -415,6 +415,7 @@ class BagWriter:
         self._tags: list[tuple[str, dict[str, str]]] = []
         self._streams: dict[BagStream, bool] = {}  # open streams -> payload or tag file
         self._octets = 0
+        self._folder = ""  # the last folder made
         self._state = "open"
 
     # -- files ---------------------------------------------------------------------------------
@@ -449,7 +450,10 @@ class BagWriter:
             raise ValueError(f"{path!r}: a payload path starts with {PAYLOAD!r}")
         target = self.root / path
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            folder = path.rpartition("/")[0]
+            if folder != self._folder:  # files come folder by folder: one mkdir per folder, not per file
+                target.parent.mkdir(parents=True, exist_ok=True)
+                self._folder = folder
             stream = BagStream(path, target, _Digests(ALGORITHMS, self._hash_helper()), self._closed)
         except (FileExistsError, NotADirectoryError):
             raise ValueError(f"{path!r}: already in the bag, or clashes with a file in it") from None
