@@ -378,6 +378,12 @@ def test_a_folder_that_is_not_a_storage_root_is_refused_and_left_alone(tmp_path:
     assert sorted(os.listdir(root)) == ["notes.txt"]
 
 
+def test_a_file_as_storage_root_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(OcflError, match=r"file: not a folder"):
+        add(tmp_path / "file", make_bag(tmp_path / "bag", {"x.txt": b"x"}))
+
+
 def test_a_storage_root_with_another_layout_is_refused(tmp_path: Path) -> None:
     root = tmp_path / "ocfl"
     ocfl.StorageRoot(str(root), layout_name="0002-flat-direct-storage-layout").initialize()

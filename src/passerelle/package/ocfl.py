@@ -14,11 +14,11 @@ the tests' independent validator. Choices, and why:
   root). An existing root is used when it declares that layout, with whatever
   parameters its ``config.json`` sets; another layout, no layout, or a non-empty folder
   that is not a storage root is refused: where the object belongs would be a guess.
-- Digests: the bag's own ``manifest-sha512.txt`` gives the payload's SHA-512 (the
-  caller validated the bag just before), only tag files are hashed up front. Nothing is
-  trusted blindly where it matters: every file that is copied is hashed again while it is
-  copied and must match, and its SHA-256 for the ``fixity`` block is computed from the
-  bytes actually written. A file whose SHA-512 the object already holds is not copied.
+- Digests: the bag's own ``manifest-sha512.txt`` gives the payload's SHA-512, only tag
+  files are hashed up front. That is trusted because the caller validated the bag just
+  before; it is what lets a file whose SHA-512 the object already holds be neither copied
+  nor read. Every file that is copied is hashed again while it is copied and must match,
+  and its SHA-256 for the ``fixity`` block is computed from the bytes actually written.
 - Writing: ``vN/`` is written completely (content, its inventory and sidecar), the data
   is flushed to disk, then the root ``inventory.json`` and, last, its sidecar replace the
   old ones atomically. The leftovers of an interrupted run are repaired by the next one,
@@ -190,7 +190,10 @@ def add_version(
     if not (bag / "bagit.txt").is_file():
         raise OcflError(f"{bag}: not a BagIt bag (no bagit.txt)")
     root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise OcflError(f"{root}: not a folder; an OCFL storage root is one") from None
     with _RootLock(root):
         layout = _open_storage_root(root)
         return _add(root, layout, object_id, bag, stamp, message, user_name, user_address, digests)
