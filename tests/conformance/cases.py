@@ -12,6 +12,8 @@ from pathlib import Path
 
 from passerelle.demo.slack_export import ExportSpec, write_export
 from tests.helpers import sample
+from tests.mastodon_builder import ZIP_NAME
+from tests.mastodon_builder import write_generated as write_mastodon
 from tests.mattermost_builder import write_generated
 
 
@@ -33,6 +35,10 @@ def _generated_slack(as_zip: bool) -> Callable[[Path], Path]:
 
 def _generated_mattermost(layout: str) -> Callable[[Path], Path]:
     return lambda tmp: write_generated(tmp / {"zip": "generated.zip"}.get(layout, "generated"), layout=layout)
+
+
+def _generated_mastodon(layout: str) -> Callable[[Path], Path]:
+    return lambda tmp: write_mastodon(tmp / (ZIP_NAME if layout == "zip" else "archive"), layout=layout)
 
 
 def _sample(relative: str) -> Callable[[Path], Path]:
@@ -71,4 +77,6 @@ READER_CASES = [
     ReaderCase("mattermost-zulip-export", "mattermost", _sample("mattermost/zulip-fixtures/export.json")),
     ReaderCase("mattermost-generated-zip", "mattermost", _generated_mattermost("zip")),
     ReaderCase("mattermost-generated-folder", "mattermost", _generated_mattermost("folder")),
+    ReaderCase("mastodon-generated-zip", "mastodon", _generated_mastodon("zip")),
+    ReaderCase("mastodon-generated-folder", "mastodon", _generated_mastodon("folder")),
 ]
