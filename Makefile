@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]' || echo "slack-export-viewer did not install; benchmark runs without it"
 	$(BIN)/python benchmarks/bench_slack_ingest.py
 	$(BIN)/python benchmarks/bench_export.py
+	$(BIN)/python benchmarks/bench_pack.py
 
 docs: $(STAMP)
 	$(BIN)/python -m passerelle.reference_docs

@@ -41,6 +41,23 @@ def _generated_mastodon(layout: str) -> Callable[[Path], Path]:
     return lambda tmp: write_mastodon(tmp / (ZIP_NAME if layout == "zip" else "archive"), layout=layout)
 
 
+def _package(reader_case: str) -> Callable[[Path], Path]:
+    """A package packed from the archive of another case (the package reader's source)."""
+
+    def make(tmp: Path) -> Path:
+        from passerelle.ingest import ingest
+        from passerelle.package.pack import pack
+
+        case = next(c for c in READER_CASES if c.id == reader_case)
+        package = tmp / "package"
+        if not package.exists():
+            ingest([case.make(tmp)], tmp / "packed-archive", format=case.reader)
+            pack(tmp / "packed-archive", package)
+        return package
+
+    return make
+
+
 def _sample(relative: str) -> Callable[[Path], Path]:
     return lambda _tmp: sample(relative)
 
@@ -79,4 +96,6 @@ READER_CASES = [
     ReaderCase("mattermost-generated-folder", "mattermost", _generated_mattermost("folder")),
     ReaderCase("mastodon-generated-zip", "mastodon", _generated_mastodon("zip")),
     ReaderCase("mastodon-generated-folder", "mastodon", _generated_mastodon("folder")),
+    ReaderCase("package-of-slack-sample", "package", _package("slack-testarchive")),
+    ReaderCase("package-of-mattermost-generated", "package", _package("mattermost-generated-zip")),
 ]

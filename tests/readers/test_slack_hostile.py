@@ -35,6 +35,7 @@ from passerelle.exit_status import ExitStatus
 from passerelle.info import archive_info
 from passerelle.ingest import ingest
 from passerelle.model import ids
+from passerelle.readers import available_readers
 from passerelle.readers.slack import SlackReader
 from passerelle.verify import verify
 from tests.helpers import canonical_dump
@@ -58,6 +59,8 @@ CHANNELS: list[Json] = [
     {"id": "C1", "name": "general", "created": 1704067200, "creator": "U1", "members": ["U1", "U2"]},
     {"id": "C2", "name": "random", "created": 1704067200, "creator": "U2", "members": ["U2"]},
 ]
+
+KNOWN = ", ".join(available_readers())  # the message names every registered reader
 
 
 def day_files() -> dict[str, list[Any]]:
@@ -184,7 +187,7 @@ def test_zip_of_text_files_is_bad_input(tmp_path: Path) -> None:
         zf.writestr("notes/monday.txt", "nothing to see")
     result = cli_run("ingest", str(source), "-o", str(tmp_path / "archive"))
     line = assert_one_line_error(result)
-    assert line == f"error: {source}: not a format passerelle reads (known: mattermost, slack, slackdump)"
+    assert line == f"error: {source}: not a format passerelle reads (known: {KNOWN})"
     assert_empty_archive(tmp_path / "archive")
 
 
@@ -194,7 +197,7 @@ def test_plain_text_file_is_bad_input(tmp_path: Path) -> None:
     result = cli_run("ingest", str(source), "-o", str(tmp_path / "archive"))
     line = assert_one_line_error(result)
     # A single file that is not a zip is read as a one-entry source, which no reader takes.
-    assert line == f"error: {source}: not a format passerelle reads (known: mattermost, slack, slackdump)"
+    assert line == f"error: {source}: not a format passerelle reads (known: {KNOWN})"
     assert_empty_archive(tmp_path / "archive")
 
 
