@@ -853,9 +853,14 @@ class MastodonReader:
         head = _sniff(tree, OUTBOX)
         return ACTOR in tree or b'"OrderedCollection"' in head or b'"orderedItems"' in head
 
-    def read(self, tree: SourceTree, out: ArchiveWriter, display: Display) -> None:
+    @classmethod
+    def check(cls, tree: SourceTree) -> None:
+        """Refuse an older .tar.gz archive before the archive is touched (also under --from)."""
         if _is_mastodon_tar(tree):
             raise BadInputError(_TAR_MESSAGE.format(path=tree.path))
+
+    def read(self, tree: SourceTree, out: ArchiveWriter, display: Display) -> None:
+        self.check(tree)
         account = _read_actor(tree)
         outbox = _read_collection(tree, OUTBOX) if OUTBOX in tree else None
         elements = outbox.elements if isinstance(outbox, _Collection) else ()
