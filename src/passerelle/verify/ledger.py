@@ -8,7 +8,29 @@ from dataclasses import dataclass
 from typing import Any
 
 from passerelle.archive import Archive
+from passerelle.model import ids
 from passerelle.verify.report import Tally, VerifyReport
+
+
+def open_report(
+    archive: Archive, source: object, sha256: str, platform: str, kind: str
+) -> tuple[VerifyReport, bool]:
+    """The report of a source, found by its fingerprint; False when it was never ingested
+    (a problem already reported: there is nothing to reconcile)."""
+    sid = ids.source_id(platform, sha256)
+    report = VerifyReport(source=str(source), source_id=sid, kind=kind)
+    status = archive.store.scalar("SELECT status FROM sources WHERE id = ?", (sid,))
+    if status is None:
+        report.problem(f"{source} (sha256 {sha256}) was never ingested into this archive")
+        return report, False
+    if status != "complete":
+        report.problem(f"{source} was only partly ingested: run ingest again to finish it")
+    return report, True
+
+
+def unsafe_names(names: list[str]) -> list[str]:
+    """Entry names a reader must refuse (absolute, climbing out, Windows separators)."""
+    return [n for n in names if n.startswith("/") or ".." in n.split("/") or "\\" in n]
 
 
 @dataclass

@@ -38,7 +38,7 @@ from urllib.parse import unquote
 from passerelle.archive import Archive
 from passerelle.model import ids
 from passerelle.verify.export_files import ExportFiles
-from passerelle.verify.ledger import SourceLedger
+from passerelle.verify.ledger import SourceLedger, open_report, unsafe_names
 from passerelle.verify.report import ConversationRow, Tally, VerifyReport
 
 PLATFORM = "mastodon"
@@ -623,18 +623,12 @@ def verify_mastodon(archive: Archive, source: Path) -> VerifyReport:
     export = ExportFiles(
         source, what="Mastodon account archive (zip, folder or outbox.json)", single_file=True
     )
-    sha = export.fingerprint()
-    sid = ids.source_id(PLATFORM, sha)
-    report = VerifyReport(source=str(source), source_id=sid, kind="mastodon")
-    status = archive.store.scalar("SELECT status FROM sources WHERE id = ?", (sid,))
-    if status is None:
-        report.problem(f"{source} (sha256 {sha}) was never ingested into this archive")
+    report, ingested = open_report(archive, source, export.fingerprint(), PLATFORM, "mastodon")
+    if not ingested:
         return report
-    if status != "complete":
-        report.problem(f"{source} was only partly ingested: run ingest again to finish it")
-    checker = _Checker(archive, sid, report, export=export)
+    checker = _Checker(archive, report.source_id, report, export=export)
     names = sorted(export.entries)
-    unsafe = {n for n in names if n.startswith("/") or ".." in n.split("/") or "\\" in n}
+    unsafe = set(unsafe_names(names))
     for name in sorted(unsafe):
         checker.account(report.tally("other files"), name, "unsafe entry not diagnosed", False, "entry")
     checker.check_actor()

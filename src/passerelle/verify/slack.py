@@ -23,7 +23,7 @@ from passerelle.archive import Archive
 from passerelle.model import ids
 from passerelle.progress import Display, NullDisplay
 from passerelle.verify.export_files import ExportFiles
-from passerelle.verify.ledger import SourceLedger
+from passerelle.verify.ledger import SourceLedger, open_report, unsafe_names
 from passerelle.verify.report import Tally, VerifyReport
 
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}\.json$")
@@ -55,18 +55,13 @@ class _Checker(SourceLedger):
 
 def verify_slack(archive: Archive, source: Path, display: Display | None = None) -> VerifyReport:
     export = ExportFiles(source, what="Slack export (zip or folder)")
-    sha = export.fingerprint()
-    sid = ids.source_id("slack", sha)
-    report = VerifyReport(source=str(source), source_id=sid, kind="slack")
-    if archive.store.scalar("SELECT status FROM sources WHERE id = ?", (sid,)) is None:
-        report.problem(f"{source} (sha256 {sha}) was never ingested into this archive")
+    report, ingested = open_report(archive, source, export.fingerprint(), "slack", "slack")
+    if not ingested:
         return report
-    if archive.store.scalar("SELECT status FROM sources WHERE id = ?", (sid,)) != "complete":
-        report.problem(f"{source} was only partly ingested: run ingest again to finish it")
-    checker = _Checker(archive, sid, report)
+    checker = _Checker(archive, report.source_id, report)
     names = sorted(export.entries)
-    unsafe = {n for n in names if n.startswith("/") or ".." in n.split("/") or "\\" in n}
-    for name in unsafe:
+    unsafe = set(unsafe_names(names))
+    for name in sorted(unsafe):
         checker.account(report.tally("entries"), name, "unsafe entry not diagnosed", False, "entry")
 
     # Workspace roots: the top level, and each teams/<id>/ of an Enterprise Grid export.

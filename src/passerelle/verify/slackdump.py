@@ -30,6 +30,7 @@ from passerelle.archive import Archive
 from passerelle.errors import BadInputError
 from passerelle.model import ids
 from passerelle.verify.export_files import ExportFiles
+from passerelle.verify.ledger import open_report
 from passerelle.verify.report import ConversationRow, Tally, VerifyReport
 from passerelle.verify.slack import _check_other_entries, _Checker, _cp1252_where_not_utf8
 
@@ -519,16 +520,10 @@ def verify_slackdump(archive: Archive, source: Path) -> VerifyReport:
     kinds = {name: _what(name, path) for name, path in sorted(recording.entries.items())}
     if source.is_file() and not any(kinds.values()):
         raise BadInputError(f"{source}: neither a Slack export (zip or folder) nor a slackdump recording")
-    sha = recording.fingerprint()
-    sid = ids.source_id(PLATFORM, sha)
-    report = VerifyReport(source=str(source), source_id=sid, kind="slackdump")
-    status = archive.store.scalar("SELECT status FROM sources WHERE id = ?", (sid,))
-    if status is None:
-        report.problem(f"{source} (sha256 {sha}) was never ingested into this archive")
+    report, ingested = open_report(archive, source, recording.fingerprint(), PLATFORM, "slackdump")
+    if not ingested:
         return report
-    if status != "complete":
-        report.problem(f"{source} was only partly ingested: run ingest again to finish it")
-    verifier = _Verifier(_Checker(archive, sid, report))
+    verifier = _Verifier(_Checker(archive, report.source_id, report))
     for name, kind in kinds.items():
         if kind == "chunks":
             verifier.chunk_file(name, recording.entries[name])
