@@ -19,6 +19,12 @@ shows whether a second core was free: near 2.0 it was, near 1.0 the helper threa
 no core to run on and the threaded figures mean nothing.
 
 The bag is written under ``--dir`` (default: the system's temporary folder) and removed.
+
+Measured on the 2-core reference machine, quiet (2 threads / 1: 1.9-2.0), ``--dir
+/dev/shm``, best of 3: sha256 2147, sha512 1255, sequential 788, threaded 1183 MB/s;
+BagWriter 1106 MB/s (median 1001); validate_bag 1152 MB/s. Two digests of one stream
+cannot go faster than the slower one alone (SHA-512 here): BagWriter reaches ~90% of it,
+1.4x hashing the two one after the other, writes included.
 """
 
 from __future__ import annotations
