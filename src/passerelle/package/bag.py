@@ -332,12 +332,16 @@ class BagStream(io.BufferedIOBase):
         self.size += size
         return size
 
-    def copy_from(self, source: io.RawIOBase | io.BufferedIOBase) -> None:
-        """Copy a binary stream to its end, reading the next chunk while the last is hashed."""
+    def copy_from(
+        self, source: io.RawIOBase | io.BufferedIOBase, buffers: tuple[bytearray, bytearray] | None = None
+    ) -> None:
+        """Copy a binary stream to its end, reading the next chunk while the last is hashed.
+        ``buffers``: two CHUNK-sized buffers to reuse (allocating 2 MiB costs more than
+        copying a small file)."""
         if self.closed:
             raise ValueError(f"{self.path}: write to a closed bag file")
         self._flush_buffer()
-        buffers = (bytearray(CHUNK), bytearray(CHUNK))
+        buffers = buffers or (bytearray(CHUNK), bytearray(CHUNK))
         turn = 0
         while count := source.readinto(buffers[turn]):
             view = memoryview(buffers[turn])[:count]
@@ -415,6 +419,7 @@ class BagWriter:
         self._tags: list[tuple[str, dict[str, str]]] = []
         self._streams: dict[BagStream, bool] = {}  # open streams -> payload or tag file
         self._octets = 0
+        self._copy_buffers: tuple[bytearray, bytearray] | None = None
         self._folder = ""  # the last folder made
         self._state = "open"
 
@@ -429,8 +434,10 @@ class BagWriter:
 
     def add_file(self, path: str, source: Path) -> tuple[str, int]:
         """Copy ``source`` into the bag as ``path``; the SHA-256 (hex) and size of what was copied."""
+        if self._copy_buffers is None:
+            self._copy_buffers = (bytearray(CHUNK), bytearray(CHUNK))
         with self.open(path) as stream, source.open("rb", buffering=0) as handle:
-            stream.copy_from(handle)
+            stream.copy_from(handle, self._copy_buffers)
         return stream.hexdigests["sha256"], stream.size
 
     def add_tag_bytes(self, path: str, data: bytes) -> None:
