@@ -5,6 +5,7 @@ was generated, not with the packed archive, so the check shares nothing with pac
 
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,9 @@ from tests.archive_strategies import (
     build_archive,
 )
 
+# Whatever the ids, a package's paths are plain ASCII letters, digits and "._/-", so
+# any file system and any BagIt tool takes them as they are.
+_PORTABLE = re.compile(r"[A-Za-z0-9._/-]+")
 _OWN_SOURCE_COLUMN = {"sources": 0, "source_units": 0, "diagnostics": 1}  # where each names its source
 
 
@@ -44,6 +48,10 @@ def test_package_round_trip_is_the_identity(content: ArchiveContent) -> None:
         root = Path(tmp)
         build_archive(root / "archive", content)
         pack(root / "archive", root / "package")
+        names = [p.relative_to(root / "package").as_posix() for p in (root / "package").rglob("*")]
+        assert all(_PORTABLE.fullmatch(name) for name in names), [
+            n for n in names if not _PORTABLE.fullmatch(n)
+        ]
         [read] = ingest([root / "package"], root / "restored")
         with Archive.open(root / "restored") as restored:
             assert _without(archive_rows(restored), read.source_id) == content.rows()
