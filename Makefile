@@ -20,9 +20,11 @@ demo: $(STAMP)
 	$(BIN)/passerelle ingest $(DEMO)/slack-export.zip -o $(DEMO)/archive
 	$(BIN)/passerelle verify $(DEMO)/archive --against $(DEMO)/slack-export.zip
 	$(BIN)/passerelle info $(DEMO)/archive
+	$(BIN)/passerelle pack $(DEMO)/archive -o $(DEMO)/package
 	@echo
 	@echo "Demo export:   $(DEMO)/slack-export.zip"
 	@echo "Archive:       $(DEMO)/archive  (SQLite: $(DEMO)/archive/archive.sqlite, file bytes: $(DEMO)/archive/blobs)"
+	@echo "Open package:  $(DEMO)/package  (BagIt + Activity Streams 2.0; start with $(DEMO)/package/README.html)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -157,7 +157,9 @@ def _no_undeclared(expanded: Any, where: str) -> None:
 def _same(original: Any, compacted: Any, where: str) -> None:
     """The re-compacted document says what the original said (arrays of one may be unwrapped,
     relative IRIs come back resolved against the document's location)."""
-    if isinstance(original, dict):
+    if isinstance(original, dict) and set(original) == {"id"} and isinstance(compacted, str):
+        assert compacted == original["id"], where  # a node known by its id alone compacts to the id
+    elif isinstance(original, dict):
         assert isinstance(compacted, dict), where
         keys = set(original) - {"@context"}
         assert keys == set(compacted) - {"@context"}, f"{where}: {keys ^ (set(compacted) - {'@context'})}"
@@ -174,14 +176,12 @@ def _same(original: Any, compacted: Any, where: str) -> None:
         assert original == compacted, f"{where}: {original!r} != {compacted!r}"
 
 
-def test_every_jsonld_document_expands_and_compacts_offline_without_losing_a_term(
-    packed: tuple[Path, Path],
-) -> None:
-    _, package = packed
+def check_jsonld(package: Path) -> int:
+    """Expand every JSON-LD document of the package offline (the AS2 context named by its
+    https and its http URL alike), check no term is dropped, compact it back and compare."""
     loader = _loader(package)
-    documents = sorted((package / layout.AS2).rglob("*.jsonld"))
     checked = 0
-    for path in documents:
+    for path in sorted((package / layout.AS2).rglob("*.jsonld")):
         if path.parent.name == "contexts":
             continue
         doc = json.loads(path.read_text())
@@ -194,7 +194,13 @@ def test_every_jsonld_document_expands_and_compacts_offline_without_losing_a_ter
             compacted = jsonld.compact(expanded, doc["@context"], options=options)
             _same(doc, compacted, path.name)
         checked += 1
-    assert checked > 10
+    return checked
+
+
+def test_every_jsonld_document_expands_and_compacts_offline_without_losing_a_term(
+    packed: tuple[Path, Path],
+) -> None:
+    assert check_jsonld(packed[1]) > 10
 
 
 def test_passerelle_context_overrides_no_as2_term() -> None:

@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import bagit
 from hypothesis import given, settings
 
 from passerelle.archive import Archive
@@ -22,6 +23,7 @@ from tests.archive_strategies import (
     archive_rows,
     build_archive,
 )
+from tests.package.test_pack import check_jsonld
 
 # Whatever the ids, a package's paths are plain ASCII letters, digits and "._/-", so
 # any file system and any BagIt tool takes them as they are.
@@ -57,3 +59,17 @@ def test_package_round_trip_is_the_identity(content: ArchiveContent) -> None:
             assert _without(archive_rows(restored), read.source_id) == content.rows()
             blobs = {sha: restored.blobs.path(sha).read_bytes() for sha in restored.blobs.hashes()}
         assert blobs == content.blobs()
+
+
+@settings(ARCHIVE_SETTINGS, max_examples=12)
+@given(content=archive_contents(max_items=12))
+def test_packages_of_generated_archives_pass_the_independent_validators(content: ArchiveContent) -> None:
+    """Whatever the values (odd ids, control characters, times outside the calendar), every
+    JSON-LD document expands offline and compacts back with PyLD without a term dropped,
+    and bagit-python validates the bag in full."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        build_archive(root / "archive", content)
+        pack(root / "archive", root / "package")
+        bagit.Bag(str(root / "package")).validate()
+        check_jsonld(root / "package")

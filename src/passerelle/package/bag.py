@@ -233,16 +233,21 @@ def _check_label(label: str) -> None:
         raise ValueError(f"bag-info label {label!r}: empty, or holds ':', a line break or outer spaces")
 
 
+# Line breaks other than LF: RFC 8493 ends lines with CR or LF, and tools that split with
+# Python's str.splitlines (bagit-python) also break on these.
+_OTHER_LINE_BREAKS = re.compile("[\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
 def format_bag_info(info: Iterable[tuple[str, str]]) -> str:
     """bag-info.txt's text: one ``Label: value`` per element, a value's later lines indented."""
     lines: list[str] = []
     for label, value in info:
         _check_label(label)
         text = f"{label}: " + "\n  ".join(value.split("\n"))
-        if "\r" in value or parse_bag_info(text, "bag-info.txt") != {label: [value]}:
+        if _OTHER_LINE_BREAKS.search(value) or parse_bag_info(text, "bag-info.txt") != {label: [value]}:
             raise ValueError(
-                f"bag-info {label}: {value!r} would not read back as written"
-                " (a CR, or a line after the first that starts with a space or tab)"
+                f"bag-info {label}: {value!r} would not read back as written (a CR or another"
+                " line break some tools split on, or a line after the first that starts with a space or tab)"
             )
         lines.append(text + "\n")
     return "".join(lines)

@@ -78,8 +78,9 @@ def default_object_id(archive: Archive) -> str:
 
 
 def _one_line(text: str) -> str:
-    """A value fit for bag-info.txt: control characters shown as escapes, no edge spaces."""
-    return re.sub(r"[\x00-\x1f\x7f]", lambda m: f"\\x{ord(m.group()):02x}", text).strip()
+    """A value fit for bag-info.txt: control characters and line separators shown as escapes
+    (tools split lines on more than LF), no edge spaces."""
+    return re.sub(r"[\x00-\x1f\x7f\x85\u2028\u2029]", lambda m: f"\\u{ord(m.group()):04x}", text).strip()
 
 
 def _bag_info(archive: Archive, counts: Counter[str]) -> dict[str, str | list[str]]:
