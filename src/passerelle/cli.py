@@ -174,13 +174,14 @@ def info_command(archive: Path, as_json: bool) -> None:
     "against",
     required=True,
     type=click.Path(exists=True, path_type=Path),
-    help="The source export the archive was made from, or an export passerelle wrote from it.",
+    help="The source export the archive was made from, an export passerelle wrote from it, or its package.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the reconciliation report as JSON.")
 @_errors
 def verify_command(archive: Path, against: Path, as_json: bool) -> None:
-    """Reconcile ARCHIVE with a source, or with an export written from it (the fidelity table),
-    by an independent path; exit 1 on anything unexplained."""
+    """Reconcile ARCHIVE with a source, with an export written from it (the fidelity table), or
+    with a package packed from it (every row compared), by an independent path; exit 1 on
+    anything unexplained."""
     display = display_for_stderr()
     try:
         with Archive.open(archive) as opened:
