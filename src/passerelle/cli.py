@@ -219,6 +219,13 @@ def verify_command(archive: Path, against: Path, as_json: bool) -> None:
     metavar="NAME URI",
     help="Who makes the OCFL version: a name and an address URI (mailto:…); default: passerelle itself.",
 )
+@click.option(
+    "--against",
+    "against",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="A source export to reconcile with the archive first; its report goes in the package (repeatable).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @_errors
 def pack_command(
@@ -227,6 +234,7 @@ def pack_command(
     ocfl_root: Path | None,
     object_id: str | None,
     ocfl_user: tuple[str, str] | None,
+    against: tuple[Path, ...],
     as_json: bool,
 ) -> None:
     """Write ARCHIVE as an open reversibility package: a BagIt bag of Activity Streams 2.0,
@@ -239,25 +247,31 @@ def pack_command(
             ocfl_root=ocfl_root,
             object_id=object_id,
             ocfl_user=ocfl_user or None,
+            against=against,
             display=display,
         )
     finally:
         display.close()
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2))
-        return
-    console = _stdout()
-    table = Table("packed", "count", box=None)
-    for name, count in sorted(report.counts.items()):
-        table.add_row(name, str(count))
-    console.print(table)
-    console.print(f"package: {report.package} (read back: identical to the archive)", highlight=False)
-    if report.ocfl is not None:
-        console.print(
-            f"OCFL: {report.ocfl.object_path} {report.ocfl.version}"
-            f" ({report.ocfl.added_files} files added, {report.ocfl.reused_files} kept from earlier versions)",
-            highlight=False,
-        )
+    else:
+        console = _stdout()
+        table = Table("packed", "count", box=None)
+        for name, count in sorted(report.counts.items()):
+            table.add_row(name, str(count))
+        console.print(table)
+        console.print(f"package: {report.package} (read back: identical to the archive)", highlight=False)
+        for source, ok in report.sources.items():
+            verdict = "reconciled" if ok else "[bold red]differences (see its report in the package)[/]"
+            console.print(f"source {source}: {verdict}", highlight=False)
+        if report.ocfl is not None:
+            console.print(
+                f"OCFL: {report.ocfl.object_path} {report.ocfl.version}"
+                f" ({report.ocfl.added_files} files added, {report.ocfl.reused_files} kept from earlier versions)",
+                highlight=False,
+            )
+    if not all(report.sources.values()):
+        sys.exit(ExitStatus.PROBLEMS_FOUND)
 
 
 def _option_pairs(values: tuple[str, ...]) -> dict[str, str]:

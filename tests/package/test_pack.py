@@ -403,3 +403,34 @@ def test_successive_packs_are_versions_of_one_ocfl_object(tmp_path: Path) -> Non
         for line in (package / "manifest-sha512.txt").read_text().splitlines():
             digest, path = line.split(maxsplit=1)
             assert state[path] == digest
+
+
+def test_pack_against_the_source_keeps_the_reconciliation_in_the_package(tmp_path: Path) -> None:
+    case = next(c for c in READER_CASES if c.id == "slack-generated-zip")
+    source = case.make(tmp_path)
+    archive = tmp_path / "archive"
+    ingest([source], archive, format=case.reader)
+    result = run("pack", str(archive), "-o", str(tmp_path / "package"), "--against", str(source), "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["sources_reconciled"] == {str(source): True}
+    [report] = sorted((tmp_path / "package" / layout.REPORTS).glob("source-*.json"))
+    assert json.loads(report.read_text())["ok"] is True
+    bagit.Bag(str(tmp_path / "package")).validate()
+    # An archive that lost a message is packed, and says so: the report in the package, exit 1.
+    with Archive.open(archive) as opened:
+        opened.store.conn.execute(
+            "DELETE FROM items WHERE id = (SELECT id FROM items WHERE kind = 'message'"
+            " AND id NOT IN (SELECT item_id FROM reactions) AND id NOT IN (SELECT item_id FROM item_files)"
+            " AND id NOT IN (SELECT coalesce(thread_root_id, '') FROM items) LIMIT 1)"
+        )
+    lost = run("pack", str(archive), "-o", str(tmp_path / "lost"), "--against", str(source))
+    assert lost.exit_code == ExitStatus.PROBLEMS_FOUND, lost.output
+    [report] = sorted((tmp_path / "lost" / layout.REPORTS).glob("source-*.json"))
+    assert json.loads(report.read_text())["ok"] is False
+    # Something that is not an export of the archive is refused before anything is written.
+    (tmp_path / "notes.txt").write_text("not an export")
+    refused = run(
+        "pack", str(archive), "-o", str(tmp_path / "refused"), "--against", str(tmp_path / "notes.txt")
+    )
+    assert refused.exit_code == ExitStatus.BAD_INPUT, refused.output
+    assert not (tmp_path / "refused").exists() and not (tmp_path / "refused.partial").exists()

@@ -22,6 +22,7 @@ FILES = "data/files/sha256"
 DATABASE = "data/archive/archive.sqlite"
 SCHEMA = "data/schema/model.schema.json"
 VERIFY_REPORT = "data/reports/verify.json"
+REPORTS = "data/reports"
 DIAGNOSTICS = "data/diagnostics.jsonl"
 SOURCES = "data/sources.jsonl"
 SUPERSEDED = "data/superseded.jsonl"
@@ -30,6 +31,11 @@ README = "README.html"  # a tag file, beside bagit.txt, where a person looks fir
 COLLECTION = "collection.jsonld"
 PAGE_SIZE = 1000  # objects per collection page
 PAGE_BYTES = 8 << 20  # a page closes early past this many bytes
+
+
+def source_report(source_id: str) -> str:
+    """Where the reconciliation of one source export with the archive goes (pack --against)."""
+    return f"{REPORTS}/source-{space_key(source_id)}.json"
 
 
 def page_name(number: int) -> str:

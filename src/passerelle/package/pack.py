@@ -16,7 +16,8 @@ import shutil
 import tempfile
 import time
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +31,7 @@ from passerelle.package.bag import BagWriter
 from passerelle.package.payload import ArchiveIntegrityError, PayloadWriter, description
 from passerelle.package.readme import render_readme
 from passerelle.progress import Display, NullDisplay
+from passerelle.verify import verify_source
 from passerelle.verify.package import PackageReport, compare_databases, read_back
 
 if TYPE_CHECKING:
@@ -50,12 +52,14 @@ class PackReport:
     check: PackageReport
     seconds: float
     ocfl: OcflResult | None = None
+    sources: dict[str, bool] = field(default_factory=dict)  # source export -> reconciled without a problem
 
     def as_dict(self) -> dict[str, Any]:
         result: dict[str, Any] = {
             "package": self.package,
             "counts": dict(sorted(self.counts.items())),
             "verified": self.check.ok,
+            "sources_reconciled": self.sources,
             "seconds": round(self.seconds, 3),
         }
         if self.ocfl is not None:
@@ -126,11 +130,13 @@ def pack(
     ocfl_root: Path | None = None,
     object_id: str | None = None,
     ocfl_user: tuple[str, str] | None = None,
+    against: Sequence[Path] = (),
     display: Display | None = None,
 ) -> PackReport:
     """Write the archive at ``archive_path`` as a package at ``out``; with ``ocfl_root``, also
     add it as a new version of the archive's OCFL object. ``ocfl_user``: (name, address URI)
-    of who makes the version (default: passerelle itself)."""
+    of who makes the version (default: passerelle itself). ``against``: source exports to
+    reconcile with the archive (``verify``) and keep the reports of in the package."""
     display = display or NullDisplay()
     started = time.perf_counter()
     if out.exists():
@@ -141,8 +147,17 @@ def pack(
     with Archive.open(archive_path) as archive, tempfile.TemporaryDirectory(prefix="passerelle-pack-") as tmp:
         scratch = Path(tmp)
         oid = object_id or default_object_id(archive)
+        # First, so that a source that is not an export fails before anything is written.
+        sources = {
+            r.source_id: r for r in (verify_source(archive, path, display=display) for path in against)
+        }
         bag = BagWriter(partial)
         try:
+            for source_id, source_report in sorted(sources.items()):
+                bag.add_bytes(
+                    layout.source_report(source_id),
+                    json.dumps(source_report.as_json(), indent=2).encode() + b"\n",
+                )
             counts = PayloadWriter(archive, bag, display).write()
             bag.add_bytes(layout.DESCRIPTION, description(counts, GENERATOR))
             _copy_database(archive, bag, scratch)
@@ -164,7 +179,7 @@ def pack(
             bag.abort()
             raise
     partial.rename(out)
-    report = PackReport(str(out), counts, check, 0.0)
+    report = PackReport(str(out), counts, check, 0.0, sources={r.source: r.ok for r in sources.values()})
     if ocfl_root is not None:
         from passerelle.package.ocfl import add_version  # only when asked
 

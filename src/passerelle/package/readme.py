@@ -412,16 +412,18 @@ def _layout() -> str:
         (layout.DATABASE, "the archive's SQLite database"),
         (layout.SCHEMA, "the JSON Schema of the canonical model"),
         (layout.VERIFY_REPORT, "this package read back and compared with the archive"),
+        (layout.source_report("<source id>"), "a source export reconciled with the archive (pack --against)"),
         (layout.DIAGNOSTICS, "every diagnostic of the archive, one JSON object per line"),
         (layout.SOURCES, "every source read, with the parts of it that were finished"),
         (layout.SUPERSEDED, "records a later export replaced, verbatim"),
     ]
     table = _table(["path", "what it holds"], ([_code(path), text(about)] for path, about in entries))
     note = (
-        "<p><code>&lt;space&gt;</code> is the space's archive id when that is a plain name (letters,"
-        " digits, <code>_</code> and <code>-</code>), else <code>x-</code> and 32 hexadecimal digits"
-        " of the id's SHA-256: the table of spaces above links each one. Archive ids become IRIs"
-        " <code>urn:passerelle:&lt;id&gt;</code> in the documents.</p>"
+        "<p><code>&lt;space&gt;</code> is the space's archive id when that is a plain name (lowercase"
+        " letters, digits, <code>_</code> and <code>-</code>), else <code>x-</code> and 32 hexadecimal"
+        " digits of the id's SHA-256: the table of spaces above links each one. Archive ids become IRIs"
+        " <code>urn:passerelle:&lt;kind&gt;:&lt;id&gt;</code> in the documents (kind: person, space,"
+        " item, file or revision).</p>"
     )
     return table + "\n" + note
 
