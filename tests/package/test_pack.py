@@ -434,3 +434,61 @@ def test_pack_against_the_source_keeps_the_reconciliation_in_the_package(tmp_pat
     )
     assert refused.exit_code == ExitStatus.BAD_INPUT, refused.output
     assert not (tmp_path / "refused").exists() and not (tmp_path / "refused.partial").exists()
+
+
+def test_an_interrupted_read_back_finishes_when_run_again(
+    packed: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import passerelle.readers.package as package_reader
+
+    archive, package = packed
+    original = package_reader._PackageRead._item
+    seen = 0
+
+    def crash_after_some(self: Any, obj: dict[str, Any]) -> None:
+        nonlocal seen
+        seen += 1
+        if seen > 700:
+            raise KeyboardInterrupt  # a crash in the middle of the items
+        original(self, obj)
+
+    from passerelle.archive.writer import ArchiveWriter
+
+    # Commit after every unit (a page), so the crash leaves pages done.
+    monkeypatch.setattr(ArchiveWriter.__init__, "__kwdefaults__", {"batch_size": 10_000, "commit_every": 1})
+    monkeypatch.setattr(package_reader._PackageRead, "_item", crash_after_some)
+    with pytest.raises(KeyboardInterrupt):
+        ingest([package], tmp_path / "restored")
+    with Archive.open(tmp_path / "restored") as partly:
+        assert partly.store.scalar("SELECT count(*) FROM source_units") > 0
+        assert partly.store.scalar("SELECT count(*) FROM items") > 0
+    monkeypatch.setattr(package_reader._PackageRead, "_item", original)
+    [again] = ingest([package], tmp_path / "restored")
+    assert again.status == "resumed"
+    comparison = _identical(archive, tmp_path / "restored")
+    assert comparison.ok, (comparison.tables, comparison.problems[:3])
+
+
+def test_an_object_that_does_not_read_is_kept_in_a_diagnostic(
+    packed: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A resealed package (checksums right) whose item lost its kind: the rest reads, the
+    object is kept verbatim in an error diagnostic at its place, and verify says so."""
+    archive, package = packed
+    package = _copy(package, tmp_path)
+    page = sorted((package / layout.SPACES).rglob("items/page-000001.jsonld"))[0]
+    doc = json.loads(page.read_text())
+    broken = doc["orderedItems"][0]
+    del broken["itemKind"]
+    page.write_text(json.dumps(doc))
+    _reseal(package)
+    ingest([package], tmp_path / "restored")
+    with Archive.open(tmp_path / "restored") as restored:
+        [(where, raw, dropped)] = restored.store.query(
+            "SELECT \"where\", raw, dropped FROM diagnostics WHERE code = 'package.unreadable_object'"
+        )
+    assert where == f"{page.relative_to(package).as_posix()}#0" and dropped == "item"
+    assert json.loads(raw) == broken
+    comparison = _identical(archive, tmp_path / "restored")
+    assert comparison.tables["items"].missing == 1 and comparison.reader_diagnostics == 1
+    assert not comparison.ok

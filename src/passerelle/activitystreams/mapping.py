@@ -171,6 +171,11 @@ def source_of(obj: Mapping[str, Any]) -> str:
     return _text(obj, "sourceId")
 
 
+def archive_id_of(obj: Mapping[str, Any], kind: str) -> str:
+    """The archive id of an object of that kind (``space``, ``person``…)."""
+    return _archive_id(obj.get("id"), "id", kind)
+
+
 # -- persons ------------------------------------------------------------------------------
 def person_object(row: Row) -> JSONObject:
     obj: JSONObject = {"id": iri(PERSON, row["id"]), "type": "Service" if row["is_bot"] else "Person"}

@@ -11,6 +11,7 @@ too, with the diagnostics and the superseded records.
 
 from __future__ import annotations
 
+import contextlib
 import posixpath
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
@@ -20,7 +21,7 @@ import msgspec
 from passerelle.activitystreams import mapping
 from passerelle.archive.writer import ArchiveWriter, table_row
 from passerelle.errors import BadInputError
-from passerelle.model.entities import MODEL_VERSION, Space
+from passerelle.model.entities import MODEL_VERSION
 from passerelle.package import layout
 from passerelle.package.bag import validate_bag
 from passerelle.progress import Display
@@ -150,7 +151,8 @@ class _PackageRead:
         self._restore_sources()
         self._collection(layout.PERSONS, "person", self._person)
         spaces: list[str] = []
-        self._collection(layout.SPACES, "space", lambda obj: spaces.append(self._space(obj)))
+        # Every space's collections are read, also those of spaces a resumed run wrote before.
+        self._collection(layout.SPACES, "space", self._space, known=spaces.append)
         self._collection(layout.MEMBERSHIPS, "membership", self._membership)
         self._collection(layout.FILES_COLLECTION, "file", self._file)
         for space_id in spaces:
@@ -167,10 +169,8 @@ class _PackageRead:
     def _person(self, obj: JSONObject) -> None:
         self._add(mapping.person_entity(obj), mapping.source_of(obj))
 
-    def _space(self, obj: JSONObject) -> str:
-        space: Space = mapping.space_entity(obj)
-        self._add(space, mapping.source_of(obj))
-        return space.id
+    def _space(self, obj: JSONObject) -> None:
+        self._add(mapping.space_entity(obj), mapping.source_of(obj))
 
     def _membership(self, obj: JSONObject) -> None:
         self._add(mapping.membership_entity(obj), mapping.source_of(obj))
@@ -219,7 +219,17 @@ class _PackageRead:
         path = posixpath.normpath(posixpath.join(folder, value))
         return path if path.startswith(folder + "/") else None
 
-    def _collection(self, folder: str, kind: str, take: Callable[[JSONObject], Any]) -> None:
+    def _collection(
+        self,
+        folder: str,
+        kind: str,
+        take: Callable[[JSONObject], Any],
+        *,
+        known: Callable[[str], Any] | None = None,
+    ) -> None:
+        """Read a collection page by page; ``take`` each object of a page not done yet, and
+        hand ``known`` the archive id of every object whose id reads, done or not (a space
+        whose other fields do not read still has its items read)."""
         collection_path = f"{folder}/{layout.COLLECTION}"
         if self.prefix + collection_path not in self.tree:
             self.out.diagnose(
@@ -248,9 +258,14 @@ class _PackageRead:
                 )
                 break
             count += len(objects)
-            if not self.out.is_done(page_path):
-                for index, obj in enumerate(objects):
+            done = self.out.is_done(page_path)
+            for index, obj in enumerate(objects):
+                if not done:
                     self._take(take, kind, obj, f"{page_path}#{index}")
+                if known is not None and isinstance(obj, dict):
+                    with contextlib.suppress(mapping.MappingError):
+                        known(mapping.archive_id_of(obj, kind))
+            if not done:
                 self.out.complete(page_path)
             page_path = self._link(folder, page, "next")
         if declared != count:
@@ -261,6 +276,7 @@ class _PackageRead:
             )
 
     def _take(self, take: Callable[[JSONObject], Any], kind: str, obj: Any, where: str) -> None:
+        """Take one object, or keep it in a diagnostic when it cannot be read."""
         try:
             if not isinstance(obj, dict):
                 raise mapping.MappingError("not an object")
