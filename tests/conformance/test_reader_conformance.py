@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -99,3 +100,34 @@ def test_archive_is_consistent(case: ReaderCase, tmp_path: Path) -> None:
         assert archive.store.query("PRAGMA integrity_check") == [("ok",)]
         assert archive.store.query("PRAGMA foreign_key_check") == []
         assert archive.store.scalar("SELECT count(*) FROM sources WHERE status != 'complete'") == 0
+
+
+def test_a_run_interrupted_midway_finishes_when_run_again(
+    case: ReaderCase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Resumable: a crash halfway through (after some units were committed) and a second run
+    give the archive a clean run gives."""
+    from passerelle.archive.writer import ArchiveWriter
+
+    source = case.make(tmp_path)
+    ingest([source], tmp_path / "clean", format=case.reader)
+    with Archive.open(tmp_path / "clean") as clean:
+        rows = sum(table_counts(clean.store).values())
+    monkeypatch.setattr(ArchiveWriter.__init__, "__kwdefaults__", {"batch_size": 10_000, "commit_every": 1})
+    original = ArchiveWriter.add_row
+    written = 0
+
+    def crash_halfway(self: ArchiveWriter, table: str, row: tuple[Any, ...]) -> None:
+        nonlocal written
+        written += 1
+        if written > rows // 2:
+            raise KeyboardInterrupt
+        original(self, table, row)
+
+    monkeypatch.setattr(ArchiveWriter, "add_row", crash_halfway)
+    with pytest.raises(KeyboardInterrupt):
+        ingest([source], tmp_path / "resumed", format=case.reader)
+    monkeypatch.setattr(ArchiveWriter, "add_row", original)
+    [again] = ingest([source], tmp_path / "resumed", format=case.reader)
+    assert again.status == "resumed"
+    assert canonical_dump(tmp_path / "resumed") == canonical_dump(tmp_path / "clean")

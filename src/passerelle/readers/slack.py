@@ -897,6 +897,13 @@ class SlackReader:
 
     # -- accounting ------------------------------------------------------------------------
     def _report_leftovers(self, tree: SourceTree, out: ArchiveWriter, state: _State) -> None:
+        # A resumed run skipped the units that read some uploads: the archive knows they were read.
+        for (native,) in out.query(
+            "SELECT native_id FROM files WHERE source_id = ? AND sha256 IS NOT NULL", (out.source_id,)
+        ):
+            entry = state.uploads.get(native)
+            if entry is not None:
+                state.consumed.add(entry)
         for problem in tree.problems:
             out.diagnose(problem.code, problem.entry, problem.message, dropped=problem.dropped)
         for name in tree.names():
