@@ -204,7 +204,7 @@ def verify_command(archive: Path, against: Path, as_json: bool) -> None:
     "out",
     required=True,
     type=click.Path(path_type=Path),
-    help="The package folder to write.",
+    help="The package folder to write (ending in .zip: that folder, zipped).",
 )
 @click.option(
     "--ocfl",

@@ -492,3 +492,24 @@ def test_an_object_that_does_not_read_is_kept_in_a_diagnostic(
     comparison = _identical(archive, tmp_path / "restored")
     assert comparison.tables["items"].missing == 1 and comparison.reader_diagnostics == 1
     assert not comparison.ok
+
+
+def test_a_package_can_be_one_zip(packed: tuple[Path, Path], tmp_path: Path) -> None:
+    """-o NAME.zip: the sealed bag folder NAME/, zipped (same bytes for the same bag), read back
+    and verified as it is; BagIt tools validate it once unzipped."""
+    archive, _ = packed
+    result = run("pack", str(archive), "-o", str(tmp_path / "package.zip"))
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["package.zip"]  # nothing left beside it
+    with zipfile.ZipFile(tmp_path / "package.zip") as zf:
+        names = zf.namelist()
+        assert names == sorted(names) and all(n.startswith("package/") for n in names)
+        zf.extractall(tmp_path / "unzipped")
+    bagit.Bag(str(tmp_path / "unzipped" / "package")).validate()
+    assert run("verify", str(archive), "--against", str(tmp_path / "package.zip")).exit_code == 0
+    ingest([tmp_path / "package.zip"], tmp_path / "restored")
+    assert _identical(archive, tmp_path / "restored").ok
+    again = tmp_path / "again"
+    again.mkdir()
+    pack(archive, again / "package.zip")
+    assert (again / "package.zip").read_bytes() == (tmp_path / "package.zip").read_bytes()

@@ -33,6 +33,7 @@ from passerelle.package.readme import render_readme
 from passerelle.progress import Display, NullDisplay
 from passerelle.verify import verify_source
 from passerelle.verify.package import PackageReport, compare_databases, read_back
+from passerelle.writers.output import ZipOutput
 
 if TYPE_CHECKING:
     from passerelle.package.ocfl import OcflResult
@@ -141,9 +142,14 @@ def pack(
     started = time.perf_counter()
     if out.exists():
         raise BadInputError(f"{out} exists; a package is written under a new name")
+    zipped = out.suffix.lower() == ".zip"
+    folder = out.with_suffix("") if zipped else out  # the bag's own folder (inside the zip)
     partial = out.with_name(out.name + ".partial")
-    if partial.exists():
-        shutil.rmtree(partial)  # what an interrupted pack left
+    for leftover in (partial, out.with_name(out.name + ".bag.partial")):
+        if leftover.is_dir():
+            shutil.rmtree(leftover)  # what an interrupted pack left
+    if zipped:
+        partial = out.with_name(out.name + ".bag.partial")
     with Archive.open(archive_path) as archive, tempfile.TemporaryDirectory(prefix="passerelle-pack-") as tmp:
         scratch = Path(tmp)
         oid = object_id or default_object_id(archive)
@@ -178,22 +184,42 @@ def pack(
         except BaseException:
             bag.abort()
             raise
-    partial.rename(out)
     report = PackReport(str(out), counts, check, 0.0, sources={r.source: r.ok for r in sources.values()})
-    if ocfl_root is not None:
+    if ocfl_root is not None:  # from the sealed bag's folder, before it is zipped or renamed
         from passerelle.package.ocfl import add_version  # only when asked
 
         name, address = ocfl_user or (GENERATOR, AGENT_URI)
         report.ocfl = add_version(
             ocfl_root,
             oid,
-            out,
+            partial,
             message=f"passerelle pack of {archive_path.name}",
             user_name=name,
             user_address=address,
         )
+    if zipped:
+        try:
+            _zip_bag(partial, out, folder.name)
+        finally:
+            shutil.rmtree(partial)
+    else:
+        partial.rename(out)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _zip_bag(bag: Path, out: Path, top: str) -> None:
+    """The sealed bag as one zip (RFC 8493 §4: a serialised bag is the bag's folder, whole):
+    members in order under ``top/``, fixed dates, so the same bag gives the same bytes."""
+    output = ZipOutput(out)
+    try:
+        for name in sorted(p.relative_to(bag).as_posix() for p in bag.rglob("*") if p.is_file()):
+            with (bag / name).open("rb") as source, output.open(f"{top}/{name}") as member:
+                shutil.copyfileobj(source, member, 1 << 20)
+        output.finish()
+    except BaseException:
+        output.abort()
+        raise
 
 
 def _check(archive: Archive, payload: Path, scratch: Path, display: Display) -> PackageReport:

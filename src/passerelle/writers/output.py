@@ -79,9 +79,9 @@ class ZipOutput:
     # Level 1: several times faster than the default for JSON, and within a few percent of its size.
     COMPRESS_LEVEL = 1
 
-    def __init__(self, path: Path, blobs: LocalBlobStore) -> None:
+    def __init__(self, path: Path, blobs: LocalBlobStore | None = None) -> None:
         self.path = path
-        self.blobs = blobs
+        self.blobs = blobs  # where write_blob takes bytes from (none: a zip of other files)
         self._partial = path.with_name(path.name + ".partial")
         self._zip = zipfile.ZipFile(
             self._partial, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=self.COMPRESS_LEVEL
@@ -107,6 +107,8 @@ class ZipOutput:
         self._zip.writestr(self._info(name), data)
 
     def write_blob(self, name: str, sha256: str) -> bool:
+        if self.blobs is None:
+            raise ValueError("this zip takes no blobs")
         source = self.blobs.path(sha256)
         if not source.is_file():
             return False
