@@ -710,6 +710,14 @@ CODES: dict[str, Code] = {
             _E,
             "A collection holds another number of objects than its totalItems says.",
         ),
+        # The CSV writer (`export --to csv`): every column is written exactly; only what the
+        # archive itself lacks is noted.
+        Code(
+            "csv.export_bytes_missing",
+            _W,
+            "The archive's blob store lacks a file's bytes: its row is written with no path, and"
+            " reads back without them (sha256 empty).",
+        ),
     ]
 }
 
