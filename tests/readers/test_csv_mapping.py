@@ -157,6 +157,7 @@ def test_fields_include_the_exact_fields_of_each_table() -> None:
     assert field_kind("memberships", "source_id") == "text"  # accepted, ignored
     assert field_kind("memberships", "raw") is None  # memberships have no raw record
     assert field_kind("items", "members") is None
+    assert field_kind("reactions", "empty_fields") == "field_list"
 
 
 def test_dump_is_commented_deterministic_and_reads_back() -> None:
@@ -178,7 +179,6 @@ def test_dump_writes_the_notes_and_comments_it_is_given() -> None:
                 delimiter=";",
                 dates="%d/%m/%Y %H:%M",
                 decimal=",",
-                null="\\N",
                 columns={"author": "auteur", "created_at": "date_creation", "body": "contenu"},
                 comment="messages: author, date and text (high)\nsecond line",
                 notes={"encoding": "bytes 0x80-0x9F: € and œ\nseen", "columns.author": "refers to users.csv"},
@@ -193,7 +193,6 @@ def test_dump_writes_the_notes_and_comments_it_is_given() -> None:
     assert "# messages: author, date and text (high)\n# second line\n[[file]]" in text
     assert 'encoding = "cp1252"  # bytes 0x80-0x9F: € and œ seen\n' in text
     assert 'author = "auteur"  # refers to users.csv\n' in text
-    assert 'null = "\\\\N"' in text
     back = parse(text)
     assert back == Mapping(
         files=(FileMapping(**{**mapping.files[0].__dict__, "comment": "", "notes": {}}),),

@@ -33,14 +33,15 @@ FALSE_WORDS = frozenset({"false", "no", "0", "non", "faux"})
 # ids; "*_list" fields hold several, split by the separator their `lists` entry gives.
 TEXT, BOOL, DATE, INT, JSON = "text", "bool", "date", "int", "json"
 PERSON, SPACE, ITEM, FILE = "person", "space", "item", "file"
-PERSON_LIST, FILE_LIST = "person_list", "file_list"
+PERSON_LIST, FILE_LIST, FIELD_LIST = "person_list", "file_list", "field_list"
 SPACE_KIND, ITEM_KIND, VISIBILITY = "space_kind", "item_kind", "visibility"
 ENUMS: dict[str, frozenset[str]] = {
     SPACE_KIND: frozenset(k.value for k in SpaceKind),
     ITEM_KIND: frozenset(k.value for k in ItemKind),
     VISIBILITY: frozenset(v.value for v in Visibility),
 }
-LIST_KINDS = frozenset({PERSON_LIST, FILE_LIST})
+LIST_KINDS = frozenset({PERSON_LIST, FILE_LIST, FIELD_LIST})
+EMPTY_FIELDS = "empty_fields"  # a row's list of its fields whose empty cell is the empty text, not None
 
 FIELDS: dict[str, dict[str, str]] = {
     "persons": {
@@ -136,7 +137,7 @@ EXACT_FIELDS: dict[str, dict[str, str]] = {
         "body_refs": JSON,
     },
     "reactions": {"item_id": TEXT, "person_id": TEXT},
-    "files": {**_RECORD_EXACT, "sha256": TEXT, "missing_reason": TEXT},
+    "files": {**_RECORD_EXACT, "author_id": TEXT, "sha256": TEXT, "missing_reason": TEXT},
     "revisions": {
         **_RECORD_EXACT,
         "item_id": TEXT,
@@ -162,6 +163,8 @@ def field_kind(entity: str, name: str) -> str | None:
     """What the field holds (TEXT, BOOL…), or None when the entity has no such field."""
     if name in IGNORED_FIELDS:
         return TEXT
+    if name == EMPTY_FIELDS:
+        return FIELD_LIST
     return FIELDS[entity].get(name) or EXACT_FIELDS[entity].get(name)
 
 
@@ -181,7 +184,6 @@ class FileMapping:
     skip_initial_space: bool = False
     dates: str = "iso8601"
     decimal: str = "."
-    null: str = ""  # the cell text that means "no value" (when not "", an empty cell is the empty text)
     columns: dict[str, str | int] = field(default_factory=dict)
     lists: dict[str, str] = field(default_factory=dict)
     values: dict[str, dict[str, Constant]] = field(default_factory=dict)
@@ -341,7 +343,6 @@ class _Checker:
             ),
             dates=dates,
             decimal=decimal,
-            null=self.text(f"{key}.null", doc.get("null", ""), empty=True),
             columns=columns,
             lists=lists,
             values=values,
@@ -460,7 +461,6 @@ _FILE_KEYS = (
     "skip_initial_space",
     "dates",
     "decimal",
-    "null",
     "columns",
     "lists",
     "values",
@@ -537,7 +537,6 @@ _SETTING_NOTES = {
     "skip_initial_space": "ignore a space after the delimiter",
     "dates": "iso8601 | epoch_s | epoch_ms | epoch_us | a strftime pattern",
     "decimal": '"," for the French spreadsheet form',
-    "null": "the cell text that means no value",
 }
 
 
@@ -555,7 +554,6 @@ def dump_mapping(mapping: Mapping) -> str:
     deterministic (the same mapping gives the same text), with a comment on each setting
     (the file's ``notes`` where given). Settings at their default are written too, so a
     person sees every choice."""
-    fm_defaults = FileMapping(path="-", entity="items")
     lines = _comment_lines(mapping.comment)
     if lines:
         lines.append("")
@@ -566,10 +564,8 @@ def dump_mapping(mapping: Mapping) -> str:
         lines.append("")
         lines += _comment_lines(fm.comment)
         lines.append("[[file]]")
-        for setting in _FILE_KEYS[:10]:
+        for setting in _FILE_KEYS[:9]:
             value = getattr(fm, setting)
-            if setting == "null" and value == fm_defaults.null and "null" not in fm.notes:
-                continue  # rarely used: written when it says something
             lines.append(_line(setting, value, fm.notes.get(setting, _SETTING_NOTES[setting])))
         tables: tuple[tuple[str, dict[str, Any], str], ...] = (
             ("columns", fm.columns, "model field = column name, or 1-based column number"),
