@@ -40,6 +40,7 @@ from passerelle.model.entities import (
     SpaceKind,
     Visibility,
 )
+from passerelle.readers.csv_mapping import parse_mapping
 from passerelle.writers.base import ENTITY_TABLES
 from tests.archive_strategies import (
     ARCHIVE_SETTINGS,
@@ -244,6 +245,8 @@ def test_the_mapping_names_every_column_but_those_for_people(tmp_path: Path) -> 
     text = (tmp_path / "out" / "mapping.toml").read_bytes()
     assert (tmp_path / "out" / "passerelle-mapping.toml").read_bytes() == text
     mapping = tomllib.loads(text.decode("utf-8"))
+    parsed = parse_mapping(text, "mapping.toml")  # what the CSV reader will accept
+    assert [f.columns for f in parsed.files] == [f["columns"] for f in mapping["file"]]
     assert mapping["version"] == 1 and mapping["platform"] == "mattermost" and mapping["timezone"] == "UTC"
     assert [f["path"] for f in mapping["file"]] == [f"{t}.csv" for t in TABLES]
     assert [f["entity"] for f in mapping["file"]] == list(TABLES)

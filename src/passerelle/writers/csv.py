@@ -29,7 +29,8 @@ from __future__ import annotations
 import base64
 import csv
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
+from collections.abc import Mapping as AnyMapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any, ClassVar
@@ -41,11 +42,11 @@ from passerelle.archive.writer import ROW_COLUMNS
 from passerelle.errors import BadInputError
 from passerelle.model.entities import File, Item, ItemFile, Membership, Person, Reaction, Revision, Space
 from passerelle.progress import Display
+from passerelle.readers.csv_mapping import EMPTY_FIELDS, FileMapping, Mapping, dump_mapping
 from passerelle.writers.base import ExportLog, Note, Outcome, Output, RuleCheck, WriterInfo, WriterOption
 
 MAPPING_NAMES = ("mapping.toml", "passerelle-mapping.toml")
 FILES_FOLDER = "files"
-EMPTY_FIELDS = "empty_fields"
 ISO_SUFFIX = "_iso"
 DIALECTS = {"rfc4180": ",", "excel-fr": ";"}  # the dialect's delimiter; excel-fr adds a BOM
 BOM = b"\xef\xbb\xbf"
@@ -238,9 +239,9 @@ class CsvWriter:
         ),
     )
     version: ClassVar[str] = "1"
-    rule_checks: ClassVar[Mapping[str, RuleCheck]] = {}
+    rule_checks: ClassVar[AnyMapping[str, RuleCheck]] = {}
 
-    def __init__(self, options: Mapping[str, str]) -> None:
+    def __init__(self, options: AnyMapping[str, str]) -> None:
         self.dialect = options.get("dialect", "rfc4180")
         if self.dialect not in DIALECTS:
             raise BadInputError(f"csv: no dialect {self.dialect!r} (dialects: {', '.join(DIALECTS)})")
@@ -357,58 +358,52 @@ class _Export:
 # -- the mapping ---------------------------------------------------------------------------------
 
 
+def mapping(platform: str, delimiter: str, bom: bool) -> Mapping:
+    """The mapping (docs/csv.md) that reads the tables back: every column by its own name."""
+    return Mapping(
+        files=tuple(
+            FileMapping(
+                path=table_layout.table.file,
+                entity=table_layout.table.entity,
+                encoding="utf-8-sig" if bom else "utf-8",
+                delimiter=delimiter,
+                quote='"',
+                header=True,
+                skip_initial_space=False,
+                dates="epoch_us",
+                decimal=".",
+                columns={name: name for name in table_layout.mapped},
+                lists={EMPTY_FIELDS: " "},
+                comment=f"{table_layout.table.file}: the archive's {table_layout.table.table} table",
+                notes={
+                    "dates": "the archive's times: integers of microseconds",
+                    "lists.empty_fields": "the row's fields whose empty cell is the empty text, not NULL",
+                },
+            )
+            for table_layout in LAYOUTS
+        ),
+        platform=platform,
+        timezone="UTC",
+        comment="The mapping of a passerelle CSV export: `passerelle ingest DIR --from csv` reads the\n"
+        "tables back into the archive they were written from. Every column is the archive's own\n"
+        '(docs/csv.md, "Exact fields"); the <time>_iso, origin, source_id and sha256 columns are\n'
+        "for people and are not read.",
+    )
+
+
 def mapping_text(platform: str, delimiter: str, bom: bool) -> str:
-    """The mapping (docs/csv.md) that reads the tables back, as TOML."""
-    lines = [
-        "# The mapping of a passerelle CSV export: `passerelle ingest DIR --from csv` reads the",
-        "# tables back into the archive they were written from. Every column is the archive's own",
-        '# (docs/csv.md, "Exact fields"); the <time>_iso, origin, source_id and sha256 columns are',
-        "# for people and are not read.",
-        "version = 1",
-        f"platform = {_toml_string(platform)}",
-        'timezone = "UTC"',
-    ]
-    for table_layout in LAYOUTS:
-        lines += [
-            "",
-            "[[file]]",
-            f"path = {_toml_string(table_layout.table.file)}",
-            f"entity = {_toml_string(table_layout.table.entity)}",
-            f"encoding = {_toml_string('utf-8-sig' if bom else 'utf-8')}",
-            f"delimiter = {_toml_string(delimiter)}",
-            "quote = '\"'",
-            "header = true",
-            "skip_initial_space = false",
-            'dates = "epoch_us"',
-            'decimal = "."',
-            "",
-            "[file.columns]",
-            *(f"{_toml_key(c)} = {_toml_string(c)}" for c in table_layout.mapped),
-            "",
-            "[file.lists]",
-            f'{EMPTY_FIELDS} = " "',
-        ]
-    return "\n".join(lines) + "\n"
+    """The mapping as TOML."""
+    return dump_mapping(mapping(platform, delimiter, bom))
 
 
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
-_TOML_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
-
-
-def _toml_string(value: str) -> str:
-    out = []
-    for ch in value:
-        if ch in _TOML_ESCAPES:
-            out.append(_TOML_ESCAPES[ch])
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
-
-
-def _toml_key(key: str) -> str:
-    return key if _BARE_KEY.match(key) else _toml_string(key)
-
-
-__all__ = ["LAYOUTS", "MAPPING_NAMES", "TABLES", "CsvWriter", "Layout", "Table", "iso", "mapping_text"]
+__all__ = [
+    "LAYOUTS",
+    "MAPPING_NAMES",
+    "TABLES",
+    "CsvWriter",
+    "Layout",
+    "Table",
+    "iso",
+    "mapping",
+    "mapping_text",
+]
