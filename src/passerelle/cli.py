@@ -374,5 +374,46 @@ def formats_command(diagnostics: bool) -> None:
             console.print(f"  option --set {option.name}=…: {option.help}{default}", highlight=False)
 
 
+@cli.group("csv")
+def csv_group() -> None:
+    """CSV exports: propose the mapping `ingest --from csv --mapping` reads them with."""
+
+
+@csv_group.command("guess")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the mapping (TOML) to this file instead of stdout.",
+)
+@click.option("--force", is_flag=True, help="Overwrite the -o file if it exists.")
+@click.option("--timezone", help="IANA zone of dates without an offset, e.g. Europe/Paris (default UTC).")
+@click.option("--platform", default="csv", show_default=True, help="The platform the records come from.")
+@_errors
+def csv_guess_command(
+    files: tuple[Path, ...], output: Path | None, force: bool, timezone: str | None, platform: str
+) -> None:
+    """Sample FILES (CSV files, or one folder or zip of them) and propose a mapping, each guess commented."""
+    from passerelle.csv_guess import guess, render, summary
+
+    mapping = guess(list(files), timezone=timezone, platform=platform)
+    text = render(mapping)
+    if output is None:
+        click.echo(text, nl=False)
+        for path, entity, encoding, confidence in summary(mapping):
+            click.echo(f"{path}: {entity} ({confidence}), {encoding}", err=True)
+        return
+    if output.exists() and not force:
+        raise BadInputError(f"{output} exists (it may hold your edits); use --force to overwrite it")
+    output.write_text(text, encoding="utf-8", newline="\n")
+    table = Table("file", "entity", "confidence", "encoding", box=None)
+    for path, entity, encoding, confidence in summary(mapping):
+        table.add_row(path, entity, confidence, encoding)
+    console = _stdout()
+    console.print(table)
+    console.print(f"mapping: {output}", highlight=False)
+
+
 def main() -> None:
     cli()
