@@ -431,3 +431,22 @@ def test_an_unknown_dialect_is_refused_before_anything_is_written(tmp_path: Path
     result = run("export", str(archive), "--to", "csv", "-o", str(tmp_path / "out"), "--set", "dialect=excel")
     assert result.exit_code == ExitStatus.BAD_INPUT and "excel-fr" in result.stderr
     assert not list(tmp_path.glob("out*"))
+
+
+@pytest.mark.parametrize(
+    ("platforms", "named"), [(("test",), "test"), (("",), "passerelle"), (("a", "b"), "passerelle")]
+)
+def test_the_mapping_names_the_archive_s_platform_when_it_has_one(
+    tmp_path: Path, platforms: tuple[str, ...], named: str
+) -> None:
+    archive = _small_archive(tmp_path / "archive")
+    with Archive.open(archive) as opened:
+        for table in ("persons", "spaces", "items", "files"):
+            opened.store.conn.execute(f"UPDATE {table} SET platform = ?", (platforms[0],))
+        opened.store.conn.execute("UPDATE files SET platform = ? WHERE id = 'fil_2'", (platforms[-1],))
+    export(archive, "csv", tmp_path / "out")
+    text = (tmp_path / "out" / "mapping.toml").read_bytes()
+    assert parse_mapping(text, "mapping.toml").platform == named  # never empty: a mapping needs one
+    rows = {r["archive_id"]: r for r in read_table(tmp_path / "out", "files")}
+    assert rows["fil_2"]["platform"] == platforms[-1]  # each row says its own
+    assert ("platform" in rows["fil_2"]["empty_fields"].split()) == (platforms[-1] == "")

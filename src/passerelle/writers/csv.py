@@ -281,13 +281,15 @@ class _Export:
                 self.missing.add(sha256)
 
     def _platform(self) -> str:
-        """The archive's platform, when it has one; else ``passerelle`` (every row says its own)."""
+        """The archive's platform, when it has one (and it is a name); else ``passerelle``: the
+        mapping's platform names the export, every row says its own."""
         found = {
             p
             for table in ("persons", "spaces", "items", "files")
             for (p,) in self.conn.execute(f"SELECT DISTINCT platform FROM {table}")
         }
-        return found.pop() if len(found) == 1 else "passerelle"
+        only = found.pop() if len(found) == 1 else ""
+        return only if only.strip() else "passerelle"
 
     def _table(self, table_layout: Layout) -> None:
         t = table_layout.table
