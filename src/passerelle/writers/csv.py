@@ -53,6 +53,7 @@ BOM = b"\xef\xbb\xbf"
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_PROGRESS_EVERY = 10_000
 _FLUSH_CHARS = 1 << 20  # write to the output once a batch of rows holds this many characters
 
 
@@ -265,10 +266,8 @@ class _Export:
 
     def run(self) -> None:
         self._bytes()
-        task = self.display.task("CSV tables", total=len(LAYOUTS))
         for table_layout in LAYOUTS:
             self._table(table_layout)
-            task.advance()
         text = mapping_text(self._platform(), self.delimiter, self.dialect == "excel-fr")
         for name in MAPPING_NAMES:
             self.out.write_bytes(name, text.encode("utf-8"))
@@ -299,11 +298,14 @@ class _Export:
             sink = _Sink(stream)
             writer = csv.writer(sink, delimiter=self.delimiter, quotechar='"', lineterminator="\r\n")
             writer.writerow(table_layout.header)
+            task = self.display.task(t.file, total=self.view.count(t.table))
             written = 0
             for values in self._rows(table_layout):
                 line = sink.lines + 1
                 writer.writerow(values)
                 written += 1
+                if written % _PROGRESS_EVERY == 0:
+                    task.advance(_PROGRESS_EVERY)
                 if t.tally is None:
                     continue
                 if t.table == "persons":
@@ -315,6 +317,7 @@ class _Export:
                     self.log.account(t.tally, notes)
                 else:
                     self.log.carried(t.tally)
+            task.advance(written % _PROGRESS_EVERY)
             sink.flush()
 
     def _rows(self, table_layout: Layout) -> Iterator[list[Any]]:
