@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from passerelle import csv_guess
 from passerelle.csv_guess import (
@@ -503,6 +505,30 @@ def test_memberships_comments_and_headerless_references(tmp_path: Path) -> None:
     assert comments["columns"]["id"] == 1 and comments["columns"]["parent"] == 5
 
 
+def test_headerless_reactions_refer_to_items_and_persons(tmp_path: Path) -> None:
+    write_csv(tmp_path / "users.csv", [["ann", "ann@x.org"], ["bob", "bob@x.org"]], "utf-8")
+    write_csv(
+        tmp_path / "posts.csv",
+        [["p1", "ann", "1700000000000", "A first post about the new office"], ["p2", "bob", "1700000100000", "Welcome to everyone who joined us"]],
+        "utf-8",
+    )  # fmt: skip
+    write_csv(
+        tmp_path / "likes.csv",
+        [["p1", "bob", ":thumbsup:"], ["p1", "ann", "\U0001f44d\U0001f3fd"], ["p2", "ann", ":heart:"]],
+        "utf-8",
+    )
+    (tmp_path / "passerelle-mapping.toml").write_text("version = 1\n")
+    text = render(guess([tmp_path]))
+    files = by_path(tomllib.loads(text))
+    assert files["posts.csv"]["constants"] == {"kind": "post"}
+    assert files["posts.csv"]["columns"] == {"id": 1, "author": 2, "created_at": 3, "body": 4}
+    likes = files["likes.csv"]
+    assert likes["entity"] == "reactions"
+    assert likes["columns"] == {"item": 1, "person": 2, "emoji": 3}
+    assert "3 of 3 sampled values are items of posts.csv" in text
+    assert "# skipped: passerelle-mapping.toml: the source holds its own mapping" in text
+
+
 # -- hostile and large input -------------------------------------------------------------
 
 
@@ -607,3 +633,41 @@ def test_comments_name_their_post_beside_their_own_id(tmp_path: Path) -> None:
         "body": "text",
     }
     assert f["dates"] == "epoch_s" and f["constants"] == {"kind": "comment"}
+
+
+# -- whatever the bytes, a valid mapping or a reason --------------------------------------
+
+CELLS = st.text(alphabet=st.sampled_from("ab é1,;\t|\"'@.:-/\n€"), max_size=12)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    tables=st.lists(st.lists(st.lists(CELLS, min_size=1, max_size=5), max_size=12), min_size=1, max_size=3),
+    delimiter=st.sampled_from([",", ";", "\t", "|"]),
+    encoding=st.sampled_from(["utf-8", "utf-8-sig", "cp1252", "utf-16"]),
+    junk=st.binary(max_size=64),
+)
+def test_any_input_gives_a_mapping_the_reader_accepts_or_a_reason(
+    tmp_path_factory: pytest.TempPathFactory,
+    tables: list[list[list[str]]],
+    delimiter: str,
+    encoding: str,
+    junk: bytes,
+) -> None:
+    import csv
+
+    folder = tmp_path_factory.mktemp("any")
+    for n, rows in enumerate(tables):
+        with (folder / f"t{n}.csv").open("w", encoding=encoding, newline="") as handle:
+            csv.writer(handle, delimiter=delimiter).writerows(rows)
+    (folder / "junk.csv").write_bytes(junk)
+    try:
+        found = guess([folder])
+    except BadInputError as exc:
+        assert "no CSV file to read" in str(exc)
+        return
+    text = render(found)
+    mapping = parse_mapping(text.encode(), "guessed.toml")
+    assert render(guess([folder])) == text
+    for f in mapping.files:
+        assert f.entity in csv_guess.ENTITIES

@@ -46,7 +46,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from passerelle.errors import BadInputError
-from passerelle.readers.csv_mapping import FileMapping, Mapping, dump_mapping
+from passerelle.readers.csv_mapping import MAPPING_NAME, FileMapping, Mapping, dump_mapping
 from passerelle.readers.source_tree import BadSourceError, EntryError, SourceTree
 
 SAMPLE_BYTES = 64 * 1024
@@ -336,7 +336,14 @@ _NUMERIC_DATE = re.compile(
 _YEAR_FIRST = re.compile(r"(\d{4})([/.])(\d{1,2})\2(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?")
 _IDENTIFIER = re.compile(r"[\w.:@-]*\d[\w.:@-]*")
 _URL = re.compile(r"(?:https?|ftp)://\S+", re.IGNORECASE)
-_EMOJI_NAME = re.compile(r":[a-z0-9_+\-]+:|[a-z0-9_+\-]{1,40}")
+_EMOJI_CODE = re.compile(r":[a-z0-9_+\-]+:(?::skin-tone-\d:)?", re.IGNORECASE)
+
+
+def _is_emoji_char(ch: str) -> bool:
+    """A pictograph (from the arrows block on), a skin tone, a joiner or a variation selector."""
+    return (ord(ch) >= 0x2190 and unicodedata.category(ch) in ("So", "Sk")) or ch in "\u200d\ufe0f\u20e3"
+
+
 _BOOLEAN = frozenset(
     {"true", "false", "yes", "no", "oui", "non", "vrai", "faux", "0", "1", "y", "n", "t", "f"}
 )
@@ -797,6 +804,10 @@ def _kinds_from_values(column: Column, delimiter: str, *, first: bool) -> None:
     if words <= _BOOLEAN:
         column.reason = f"booleans ({', '.join(sorted(set(filled)))}): kept in raw only"
         return
+    emoji = sum(1 for v in filled if _EMOJI_CODE.fullmatch(v) or all(_is_emoji_char(ch) for ch in v))
+    if emoji == n:
+        column.set(Kind.EMOJI, HIGH, f"all {n} sampled values are emoji (:name: or pictographs)")
+        return
     separator = _list_separator(filled, delimiter)
     lengths = [len(v) for v in filled]
     word_counts = [len(v.split()) for v in filled]
@@ -865,6 +876,11 @@ def _inputs(paths: Sequence[Path]) -> tuple[list[_Input], list[str]]:
             tree = SourceTree.open(paths[0])
             names = [n for n in tree.names() if n.lower().endswith(CSV_SUFFIXES)]
             skipped += [f"{p.entry}: {p.message}" for p in tree.problems]
+            if MAPPING_NAME in tree:
+                skipped.append(
+                    f"{MAPPING_NAME}: the source holds its own mapping, which `ingest --from csv` reads "
+                    "without --mapping (an export of passerelle's: prefer it to this guess)"
+                )
             trees.append((tree, names, lambda n: n))
         else:
             for p in paths:
@@ -924,7 +940,9 @@ def sample_file(path: str, data: bytes, *, truncated: bool) -> FileSample | str:
     if not rows:
         return f"no complete row in the first {len(data)} bytes"
     header = _header_guess(rows)
-    width = max(len(r) for r in rows)
+    # The first row (header or not) sets the columns, as the reader counts them: rows of
+    # another width are the reader's to report.
+    width = len(rows[0])
     names: list[str | None] = [None] * width
     data_rows = rows
     if header.value == "true":
@@ -1093,8 +1111,30 @@ def _resolve_references(samples: list[FileSample]) -> None:
                 why = f"{hits} of {total} sampled values are spaces of {', '.join(where)}"
                 if c.kind in (Kind.SPACE, Kind.SPACE_ID):
                     c.reason += f"; {why}"
-                elif not (c.index == 0 and c.header is None):
+                else:
                     c.set(Kind.SPACE, HIGH if hits == total else MEDIUM, why)
+        s.entity = _choose_entity(s)
+    # Columns of reactions, files… whose values are the items' ids.
+    items = [s for s in samples if s.entity and s.entity.value == "items"]
+    item_tokens: dict[str, str] = {}
+    for s in items:
+        for c in s.columns:
+            if c.kind in (Kind.ID, Kind.ITEM_ID) or (
+                c.kind == Kind.NAME and c.index == 0 and c.header is None
+            ):
+                for t in c.tokens:
+                    item_tokens.setdefault(t, s.path)
+    for s in samples:
+        if s in items or s in persons or s in spaces:
+            continue
+        for c in s.columns:
+            if c.kind not in (None, Kind.ID, Kind.NAME) or c.list_separator:
+                continue
+            hits, total = _overlap(c, set(item_tokens))
+            if total and hits * 2 >= total:
+                where = sorted({item_tokens[t] for t in c.tokens if t in item_tokens})
+                why = f"{hits} of {total} sampled values are items of {', '.join(where)}"
+                c.set(Kind.ITEM_ID, HIGH if hits == total else MEDIUM, why)
         s.entity = _choose_entity(s)
 
 
@@ -1179,6 +1219,35 @@ class _Assigned:
     confidence: str
 
 
+# What a row of an entity cannot do without (the mapping module refuses a file without them).
+_REQUIRED: dict[str, tuple[str, ...]] = {
+    "memberships": ("space", "person"),
+    "reactions": ("item", "person", "emoji"),
+}
+
+
+def _settle(sample: FileSample) -> dict[str, _Assigned]:
+    """The fields of the file's entity; an entity whose required fields no column fills
+    gives way to the next best (items need nothing)."""
+    fields = _assign(sample)
+    assert sample.entity is not None
+    missing = [f for f in _REQUIRED.get(sample.entity.value, ()) if f not in fields]
+    if not missing:
+        return fields
+    first = sample.entity
+    scores = _entity_scores(sample)
+    for entity in sorted(ENTITIES, key=lambda e: (-scores[e], ENTITIES.index(e))):
+        if entity == first.value:
+            continue
+        sample.entity = Guessed(
+            entity, LOW, f"{first.value} first ({first.reason}), but no column gives its {', '.join(missing)}"
+        )
+        fields = _assign(sample)
+        if all(f in fields for f in _REQUIRED.get(entity, ())):
+            return fields
+    raise AssertionError("items need no field")  # pragma: no cover
+
+
 def _assign(sample: FileSample) -> dict[str, _Assigned]:
     entity = sample.entity.value if sample.entity else "items"
     used: set[int] = set()
@@ -1225,6 +1294,11 @@ def _assign(sample: FileSample) -> dict[str, _Assigned]:
             c = min(other, key=lambda c: (c.rank, c.index))
             fields["parent"] = _Assigned(c, f"{c.shown}: another item's id beside the row's own", MEDIUM)
             used.add(c.index)
+    if entity == "items" and "id" not in fields:
+        first = sample.columns[0]
+        if first.header is None and first.kind == Kind.NAME and first.index not in used:
+            fields["id"] = _Assigned(first, f"{first.shown}: {first.reason}", first.confidence)
+            used.add(first.index)
     if entity == "items" and "parent" not in fields and "id" in fields:
         # A column whose values are the file's own ids is the item replied to.
         own = fields["id"].column.tokens
@@ -1485,7 +1559,7 @@ def guess(paths: Sequence[Path], *, timezone: str | None = None, platform: str =
     for s in samples:
         s.entity = _choose_entity(s)
     _resolve_references(samples)
-    assigned = {s.path: _assign(s) for s in samples}
+    assigned = {s.path: _settle(s) for s in samples}
     _cross_file_ids(samples, assigned)
     files = [_build_file(s, assigned[s.path]) for s in samples]
     comments.append(
