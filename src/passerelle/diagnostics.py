@@ -439,6 +439,123 @@ CODES: dict[str, Code] = {
             _W,
             "A file that is not part of a Mastodon archive: kept as a file attached to no item.",
         ),
+        # Yammer / Viva Engage network data exports (reader).
+        Code(
+            "yammer.empty_file",
+            _I,
+            "A CSV file of the export is empty (no header, no row): there is nothing to read in it.",
+        ),
+        Code(
+            "yammer.invalid_header",
+            _E,
+            "A CSV file whose header cannot be read, or lacks the column its rows are keyed by: none of"
+            " its rows is read; its bytes are kept in the blob store.",
+        ),
+        Code(
+            "yammer.unknown_column",
+            _I,
+            "Columns passerelle does not model in a CSV file: their values are kept in each row's raw record.",
+        ),
+        Code(
+            "yammer.invalid_row",
+            _E,
+            "A row the CSV parser cannot read (broken quoting, a field or line over the size limit): it is"
+            " kept, as text, in this diagnostic.",
+        ),
+        Code(
+            "yammer.wrong_column_count",
+            _E,
+            "A row with more or fewer values than its file's header has columns: kept in this diagnostic.",
+        ),
+        Code(
+            "yammer.invalid_record",
+            _E,
+            "A row without what it needs to become data (an id, the message or user it names): kept in"
+            " this diagnostic.",
+        ),
+        Code(
+            "yammer.duplicate_record",
+            _W,
+            "A row whose id an earlier row of the same file has: the first is kept, this one in this diagnostic.",
+        ),
+        Code(
+            "yammer.invalid_value",
+            _W,
+            "A value not of the form the export gives it (a time, true/false, a participant, a reply"
+            " that starts its thread): kept in raw, the field left empty.",
+        ),
+        Code(
+            "yammer.unknown_user",
+            _I,
+            "A user the rows use (sender, participant, mention, uploader…) is not in Users.csv, which"
+            " lists only the users that changed in the export's range: a placeholder person was made.",
+        ),
+        Code(
+            "yammer.unknown_group",
+            _I,
+            "A group messages use is not in Groups.csv (which lists the groups that changed in the"
+            " range): a community was made from the messages' group name and privacy.",
+        ),
+        Code(
+            "yammer.parent_not_in_export",
+            _I,
+            "A reply whose parent, or whose thread's first message, is not in the export (a date range"
+            " cuts threads): its parent or thread root names the item that message would be.",
+        ),
+        Code(
+            "yammer.unknown_file",
+            _W,
+            "An uploadedfile attachment whose id Files.csv does not list: a file record was made, with"
+            " the bytes when Files/ holds them.",
+        ),
+        Code(
+            "yammer.file_bytes_missing",
+            _W,
+            "A file whose bytes are not in the export (kept in SharePoint, exported without attachments,"
+            " or its path leads nowhere): the record is kept, the reason recorded.",
+        ),
+        Code(
+            "yammer.unknown_attachment",
+            _I,
+            "An attachment of a kind passerelle does not model (not uploadedfile or opengraphobject): kept in raw.",
+        ),
+        Code(
+            "yammer.version_of_unknown_message",
+            _W,
+            "A version (MessageVersions.csv) of a message Messages.csv does not hold: kept in this diagnostic.",
+        ),
+        Code(
+            "yammer.topic",
+            _I,
+            "A topic (Topics.csv): the model has no topics, so the row is kept in this diagnostic (bodies"
+            " show its name).",
+        ),
+        Code(
+            "yammer.page",
+            _I,
+            "A page (Pages.csv) without content (the file lists ids, dates and owners): kept in this diagnostic.",
+        ),
+        Code(
+            "yammer.admin",
+            _I,
+            "An admin (Admins.csv): an admin membership of the home network; the row is kept in this diagnostic.",
+        ),
+        Code(
+            "yammer.export_log",
+            _I,
+            "log.txt or request.txt: the export's summary or parameters, kept in this diagnostic.",
+        ),
+        Code(
+            "yammer.unreferenced_file",
+            _I,
+            "A file of Files/ that no row of Files.csv or attachment names: kept as a file attached to no item.",
+        ),
+        Code(
+            "yammer.unknown_entry",
+            _I,
+            "A file passerelle does not read in a Yammer export (Campaigns.csv, Viva Topics files…):"
+            " kept as a file attached to no item.",
+        ),
         # The Mattermost bulk-import writer (`export --to mattermost`): what the import format forces.
         Code(
             "mattermost.user_renamed",

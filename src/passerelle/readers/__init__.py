@@ -15,6 +15,7 @@ def available_readers() -> dict[str, type[Reader]]:
     from passerelle.readers.package import PackageReader
     from passerelle.readers.slack import SlackReader
     from passerelle.readers.slackdump import SlackdumpReader
+    from passerelle.readers.yammer import YammerReader
 
     readers: dict[str, type[Reader]] = {
         MastodonReader.info.name: MastodonReader,
@@ -22,6 +23,7 @@ def available_readers() -> dict[str, type[Reader]]:
         PackageReader.info.name: PackageReader,
         SlackReader.info.name: SlackReader,
         SlackdumpReader.info.name: SlackdumpReader,
+        YammerReader.info.name: YammerReader,
     }
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name not in readers:

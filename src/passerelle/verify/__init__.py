@@ -13,6 +13,7 @@ from passerelle.verify.package import PackageReport, is_package, verify_package
 from passerelle.verify.report import VerifyReport
 from passerelle.verify.slack import verify_slack
 from passerelle.verify.slackdump import is_slackdump_source, verify_slackdump
+from passerelle.verify.yammer import is_yammer_source, verify_yammer
 
 
 def verify(
@@ -34,6 +35,8 @@ def verify_source(archive: Archive, against: Path, *, display: Display | None = 
         return verify_mastodon(archive, against)
     if is_mattermost_source(against):
         return verify_mattermost(archive, against)
+    if is_yammer_source(against):
+        return verify_yammer(archive, against)
     if is_slackdump_source(against):
         return verify_slackdump(archive, against)
     return verify_slack(archive, against, display or NullDisplay())
