@@ -15,6 +15,7 @@ from tests.helpers import sample
 from tests.mastodon_builder import ZIP_NAME
 from tests.mastodon_builder import write_generated as write_mastodon
 from tests.mattermost_builder import write_generated
+from tests.yammer_builder import write_generated as write_yammer
 
 
 @dataclass(frozen=True)
@@ -98,4 +99,6 @@ READER_CASES = [
     ReaderCase("mastodon-generated-folder", "mastodon", _generated_mastodon("folder")),
     ReaderCase("package-of-slack-sample", "package", _package("slack-testarchive")),
     ReaderCase("package-of-mattermost-generated", "package", _package("mattermost-generated-zip")),
+    ReaderCase("yammer-generated-zip", "yammer", lambda tmp: write_yammer(tmp / "export.zip", layout="zip")),
+    ReaderCase("yammer-generated-folder", "yammer", lambda tmp: write_yammer(tmp / "export", layout="folder")),
 ]
