@@ -610,3 +610,45 @@ def test_parse_attachments() -> None:
     assert parse_attachments("") == [] and parse_attachments(None) == []
     broken = parse_attachments("opengraphobject:[no url here]")
     assert [(a.kind, a.target) for a in broken] == [("opengraphobject", "opengraphobject:[no url here]")]
+
+
+def test_pages_with_content_versions_by_message_id_and_admins_by_user_id(tmp_path: Path) -> None:
+    """The undocumented headers read other ways: a Pages.csv with a body (page items), a
+    MessageVersions.csv whose id is the message's, an Admins.csv naming its user in user_id."""
+    entries = {
+        "Pages.csv": csv_bytes(
+            ["id", "title", "body", "group_id", "owner_id", "created_at"],
+            [
+                ["8001", "Handbook", "Welcome,\r\nread me", "", "1", "2021-03-01 09:00:00 UTC"],
+                ["8002", "Team page", "Ours", "2001", "7", "2021-03-01 10:00:00 UTC"],
+            ],
+        ),
+        "MessageVersions.csv": csv_bytes(
+            ["id", "version", "body", "created_at"], [["10", "1", "hello (v1)", "2021-03-01T08:00:00Z"]]
+        ),
+        "Admins.csv": csv_bytes(["user_id", "email"], [["1", ""], ["", "ann@contoso.com"]]),
+    }
+    archive = ingest_verified(tmp_path, small(tmp_path, entries))
+    pages = rows(archive, "SELECT native_id, kind, space_id, author_id, title, body_format, body_source, body_text"
+                          " FROM items WHERE kind = 'page' ORDER BY 1")  # fmt: skip
+    assert pages == [
+        (
+            "8001",
+            "page",
+            spc("all-company"),
+            per("1"),
+            "Handbook",
+            "text",
+            "Welcome,\r\nread me",
+            "Welcome,\nread me",
+        ),
+        ("8002", "page", spc("2001"), per("7"), "Team page", "text", "Ours", "Ours"),
+    ]
+    assert ("yammer.unknown_group", "Pages.csv#4", None) in diagnostics(archive)  # 8001 spans lines 2, 3
+    assert ("yammer.unknown_user", "Pages.csv#4", None) in diagnostics(archive)  # user 7 is not listed
+    [(revision, native)] = rows(archive, "SELECT item_id, native_id FROM revisions")
+    assert (revision, native) == (itm("10", "10"), "1")
+    assert rows(archive, "SELECT person_id, role, origin FROM memberships ORDER BY origin") == [
+        (per("1"), "admin", "Admins.csv#2"),
+    ]  # the second row names the same user, by email: the membership is kept once
+    assert [d[1] for d in diagnostics(archive) if d[0] == "yammer.admin"] == ["Admins.csv#2", "Admins.csv#3"]
