@@ -84,17 +84,32 @@ def cli() -> None:
 )
 @click.option("--from", "format", help="The source format, when detection is not wanted.")
 @click.option(
+    "--mapping",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="With --from csv: the mapping (TOML, docs/csv.md) to read the CSV files with; csv guess"
+    " proposes one. Without it, passerelle-mapping.toml in the source is used.",
+)
+@click.option(
     "--strict", is_flag=True, help="Fail (exit 1) when any warning or error diagnostic is reported."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @_errors
 def ingest_command(
-    sources: tuple[Path, ...], archive: Path, format: str | None, strict: bool, as_json: bool
+    sources: tuple[Path, ...],
+    archive: Path,
+    format: str | None,
+    mapping: Path | None,
+    strict: bool,
+    as_json: bool,
 ) -> None:
-    """Read SOURCES (exports, zip or folder) into an archive; re-running finishes or adds only what is new."""
+    """Read SOURCES (exports, zip or folder; CSV files given one by one are one source) into an
+    archive; re-running finishes or adds only what is new."""
+    if mapping is not None and format != "csv":
+        raise BadInputError("--mapping is only valid with --from csv")
     display = display_for_stderr()
     try:
-        reports = ingest(list(sources), archive, format=format, display=display)
+        options = {"mapping": mapping} if mapping is not None else None
+        reports = ingest(list(sources), archive, format=format, options=options, display=display)
     finally:
         display.close()
     if as_json:

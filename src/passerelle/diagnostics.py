@@ -439,6 +439,90 @@ CODES: dict[str, Code] = {
             _W,
             "A file that is not part of a Mastodon archive: kept as a file attached to no item.",
         ),
+        # CSV files read with a mapping (reader: `ingest --from csv`); `where` is `<file>#<line>`.
+        Code(
+            "csv.mapping",
+            _I,
+            "The mapping the CSV files were read with; its TOML text is kept in this diagnostic.",
+        ),
+        Code(
+            "csv.broken_quoting",
+            _E,
+            "A row's quoting is broken (a character after a closing quote, or a quote that never"
+            " closes: then the row is its first line and the next lines are read again); kept here.",
+        ),
+        Code(
+            "csv.column_count",
+            _E,
+            "A row has another number of columns than the header (or, without one, the first row);"
+            " kept in this diagnostic.",
+        ),
+        Code("csv.too_large", _E, "A row is larger than a row may be; its bytes are kept as a blob."),
+        Code(
+            "csv.bad_header",
+            _E,
+            "A mapped file's header row cannot be read, or lacks a column the mapping names; not read.",
+        ),
+        Code(
+            "csv.undecodable",
+            _W,
+            "A row holds bytes its file's encoding does not define; read as cp1252 (UTF-16: U+FFFD),"
+            " the row's bytes kept in this diagnostic.",
+        ),
+        Code("csv.bad_date", _W, "A date does not read in the file's date format; the field is left empty."),
+        Code("csv.bad_number", _W, "A number is not a whole number; the field is left empty."),
+        Code(
+            "csv.unknown_value",
+            _W,
+            "A value is none the field takes (a boolean, a model value, the mapping's values);"
+            " the field is left empty or at its default.",
+        ),
+        Code(
+            "csv.missing_field",
+            _E,
+            "A row lacks what its record cannot do without (a membership's space or person, a"
+            " reaction's item, person or emoji…); kept in this diagnostic.",
+        ),
+        Code(
+            "csv.duplicate_id",
+            _W,
+            "A row defines an id an earlier row defined; it is kept in this diagnostic.",
+        ),
+        Code(
+            "csv.unknown_person",
+            _W,
+            "A person is used but no row defines it; a placeholder person was made.",
+        ),
+        Code(
+            "csv.unknown_space",
+            _W,
+            "A space is used but no row defines it; a private placeholder space was made.",
+        ),
+        Code(
+            "csv.unknown_item",
+            _W,
+            "An item is used (parent, thread, reaction, file) but no row defines it; a placeholder"
+            " item (subtype placeholder) was made.",
+        ),
+        Code(
+            "csv.unknown_file",
+            _W,
+            "A file is used (an item's attachments) but no row defines it; a file record without"
+            " bytes was made.",
+        ),
+        Code(
+            "csv.file_missing",
+            _W,
+            "A file row names no bytes of the source; the record is kept without them.",
+        ),
+        Code(
+            "csv.no_space",
+            _I,
+            "Items with no space, no recipients and no parent in a space are kept in a private"
+            " space named after their file.",
+        ),
+        Code("csv.reply_cycle", _W, "Items whose parents form a cycle; the thread is cut at this item."),
+        Code("csv.empty_file", _I, "A mapped file holds no rows."),
         # Yammer / Viva Engage network data exports (reader).
         Code(
             "yammer.empty_file",

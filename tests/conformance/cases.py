@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from passerelle.demo.slack_export import ExportSpec, write_export
+from tests.csv_builder import write_generated as write_csv
 from tests.helpers import sample
 from tests.mastodon_builder import ZIP_NAME
 from tests.mastodon_builder import write_generated as write_mastodon
@@ -99,6 +100,8 @@ READER_CASES = [
     ReaderCase("mastodon-generated-folder", "mastodon", _generated_mastodon("folder")),
     ReaderCase("package-of-slack-sample", "package", _package("slack-testarchive")),
     ReaderCase("package-of-mattermost-generated", "package", _package("mattermost-generated-zip")),
+    ReaderCase("csv-generated-folder", "csv", lambda tmp: write_csv(tmp / "export", layout="folder")),
+    ReaderCase("csv-generated-zip", "csv", lambda tmp: write_csv(tmp / "export.zip", layout="zip")),
     ReaderCase("yammer-generated-zip", "yammer", lambda tmp: write_yammer(tmp / "export.zip", layout="zip")),
     ReaderCase("yammer-generated-folder", "yammer", lambda tmp: write_yammer(tmp / "export", layout="folder")),
 ]

@@ -10,6 +10,7 @@ ENTRY_POINT_GROUP = "passerelle.readers.v1"
 
 
 def available_readers() -> dict[str, type[Reader]]:
+    from passerelle.readers.csv import CsvReader
     from passerelle.readers.mastodon import MastodonReader
     from passerelle.readers.mattermost import MattermostReader
     from passerelle.readers.package import PackageReader
@@ -18,6 +19,7 @@ def available_readers() -> dict[str, type[Reader]]:
     from passerelle.readers.yammer import YammerReader
 
     readers: dict[str, type[Reader]] = {
+        CsvReader.info.name: CsvReader,
         MastodonReader.info.name: MastodonReader,
         MattermostReader.info.name: MattermostReader,
         PackageReader.info.name: PackageReader,

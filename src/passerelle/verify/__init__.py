@@ -6,6 +6,7 @@ from pathlib import Path
 
 from passerelle.archive import Archive
 from passerelle.progress import Display, NullDisplay
+from passerelle.verify.csv import holds_mapping, is_csv_source, verify_csv
 from passerelle.verify.fidelity import FidelityReport, is_passerelle_export, verify_export
 from passerelle.verify.mastodon import is_mastodon_source, verify_mastodon
 from passerelle.verify.mattermost import is_mattermost_source, verify_mattermost
@@ -31,12 +32,16 @@ def verify(
 
 def verify_source(archive: Archive, against: Path, *, display: Display | None = None) -> VerifyReport:
     """Reconcile with the source export the archive was made from."""
+    if holds_mapping(against):
+        return verify_csv(archive, against)
     if is_mastodon_source(against):
         return verify_mastodon(archive, against)
     if is_mattermost_source(against):
         return verify_mattermost(archive, against)
     if is_yammer_source(against):
         return verify_yammer(archive, against)
+    if is_csv_source(against, archive):
+        return verify_csv(archive, against)
     if is_slackdump_source(against):
         return verify_slackdump(archive, against)
     return verify_slack(archive, against, display or NullDisplay())
