@@ -38,6 +38,7 @@ from __future__ import annotations
 import base64
 import codecs
 import csv
+import functools
 import hashlib
 import io
 import os
@@ -487,6 +488,8 @@ class _Row:
 
     def cell(self, name: str) -> Constant | None:
         """The field's value: a constant, or the cell (None when empty), translated by ``values``."""
+        if name not in self.file.given:
+            return None
         fm = self.file.fm
         if name in fm.constants:
             return fm.constants[name]
@@ -715,32 +718,35 @@ class _Items:
         return self.at[appearance] if appearance < len(self.at) else self.NONE
 
     def settle(self, default_space: Callable[[int], int]) -> None:
-        sequence = sorted(range(len(self.keys)), key=self.keys.__getitem__)  # stable: first row first
-        keys, parents, roots, spaces, order = (
-            array(a.typecode) for a in (self.keys, self.parents, self.roots, self.spaces, self.order)
-        )
+        sequence = _argsort(self.keys)
+        kept = array("I")  # the first row of each id
         for i in sequence:
-            if keys and keys[-1] == self.keys[i]:
-                self.duplicates[self.order[i]] = order[-1]
-                continue
-            keys.append(self.keys[i])
-            parents.append(self.parents[i])
-            roots.append(self.roots[i])
-            spaces.append(self.spaces[i])
-            order.append(self.order[i])
+            if kept and self.keys[kept[-1]] == self.keys[i]:
+                self.duplicates[self.order[i]] = self.order[kept[-1]]
+            else:
+                kept.append(i)
         del sequence
-        self.keys, self.parents, self.roots, self.spaces, self.order = keys, parents, roots, spaces, order
+        # One array at a time, so memory holds one copy more of one array only.
+        self.keys = array("Q", (self.keys[i] for i in kept))
+        self.parents = array("Q", (self.parents[i] for i in kept))
+        self.roots = array("Q", (self.roots[i] for i in kept))
+        self.spaces = array("i", (self.spaces[i] for i in kept))
+        self.order = array("I", (self.order[i] for i in kept))
+        del kept
         self.at = array("I", [self.NONE]) * self.count
-        for position, appearance in enumerate(order):
+        for position, appearance in enumerate(self.order):
             self.at[appearance] = position
-        by_appearance = [p for p in self.at if p != self.NONE]
-        for position in by_appearance:
+        for position in self._by_appearance():
             self._space(position, default_space)
             for key in (self.parents[position], self.roots[position]):  # the parent, the root given
                 if key and self.find(key) < 0 and key not in self.missing:
                     self.missing[key] = self.order[position]
-        for position in by_appearance:
+        for position in self._by_appearance():
             self._root(position)
+
+    def _by_appearance(self) -> Iterator[int]:
+        """Positions in reading order."""
+        return (p for p in self.at if p != self.NONE)
 
     def _space(self, position: int, default_space: Callable[[int], int]) -> None:
         """An item without a space of its own is in its parent's, else in its file's."""
@@ -892,8 +898,39 @@ class _Scan:
         return _item_id(self.platform, key)
 
 
+def _argsort(keys: array[int]) -> array[int]:
+    """The positions of the keys in key order, equal keys in their order: a bucket sort on the
+    top bits (keys are hashes, so buckets are even), then each small bucket sorted. 4 bytes
+    a key, where sorted(range(n), key=…) takes some 100 transiently."""
+    n = len(keys)
+    bits = max(4, min(22, n.bit_length() - 2))
+    shift = 64 - bits
+    starts = array("I", [0]) * ((1 << bits) + 1)
+    for key in keys:
+        starts[(key >> shift) + 1] += 1
+    for bucket in range(1 << bits):
+        starts[bucket + 1] += starts[bucket]
+    cursor = array("I", starts)
+    positions = array("I", [0]) * n
+    for i, key in enumerate(keys):
+        bucket = key >> shift
+        positions[cursor[bucket]] = i
+        cursor[bucket] += 1
+    del cursor
+    for bucket in range(1 << bits):
+        start, end = starts[bucket], starts[bucket + 1]
+        if end - start > 1:
+            positions[start:end] = array("I", sorted(positions[start:end], key=keys.__getitem__))
+    return positions
+
+
+@functools.lru_cache(maxsize=64)
+def _item_prefix(platform: str) -> str:
+    return ids.item_id(platform, ITEMS, "")[:12]
+
+
 def _item_id(platform: str, key: int) -> str:
-    return ids.item_id(platform, ITEMS, "")[:12] + f"{key:016x}"
+    return _item_prefix(platform) + f"{key:016x}"
 
 
 # -- the reader ---------------------------------------------------------------------------------------------
