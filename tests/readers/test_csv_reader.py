@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -719,3 +720,23 @@ def content_with_raw(archive: Path) -> dict[str, list[tuple[Any, ...]]]:
             )
             for table in tables
         }
+
+
+def test_a_hostile_zip_is_read_entry_by_entry(tmp_path: Path) -> None:
+    """Names climbing out of the zip are refused and said; everything else is read."""
+    files = {MAPPING_NAME: HOSTILE_MAPPING.encode(), **{k: v for k, v in HOSTILE.items() if k != "notes.txt"}}
+    files["../outside.csv"] = b"id,name,bot\nu9,evil,false\n"
+    files["/etc/passwd.csv"] = b"root\n"
+    zipped = tmp_path / "hostile.zip"
+    with zipfile.ZipFile(zipped, "w") as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    archive = ingest_verified(zipped, tmp_path / "archive")
+    said = rows(
+        archive, "SELECT code, \"where\", dropped FROM diagnostics WHERE code LIKE 'source.%' ORDER BY 2"
+    )
+    assert said == [
+        ("source.unsafe_path", "../outside.csv", "entry"),
+        ("source.unsafe_path", "/etc/passwd.csv", "entry"),
+    ]
+    assert rows(archive, "SELECT count(*) FROM persons WHERE native_id = 'u9'") == [(0,)]
