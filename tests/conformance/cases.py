@@ -103,5 +103,7 @@ READER_CASES = [
     ReaderCase("csv-generated-folder", "csv", lambda tmp: write_csv(tmp / "export", layout="folder")),
     ReaderCase("csv-generated-zip", "csv", lambda tmp: write_csv(tmp / "export.zip", layout="zip")),
     ReaderCase("yammer-generated-zip", "yammer", lambda tmp: write_yammer(tmp / "export.zip", layout="zip")),
-    ReaderCase("yammer-generated-folder", "yammer", lambda tmp: write_yammer(tmp / "export", layout="folder")),
+    ReaderCase(
+        "yammer-generated-folder", "yammer", lambda tmp: write_yammer(tmp / "export", layout="folder")
+    ),
 ]
