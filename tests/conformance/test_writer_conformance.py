@@ -41,7 +41,7 @@ class WriterCase:
 
 def _case(writer: str, reader_case: str) -> WriterCase:
     reader = next(c for c in READER_CASES if c.id == reader_case).reader
-    own = {"slack": {"slack"}, "mattermost": {"mattermost"}}[writer]
+    own = {"slack": {"slack"}, "mattermost": {"mattermost"}, "csv": {"csv"}}[writer]
     return WriterCase(f"{writer}-from-{reader_case}", writer, reader_case, reader in own)
 
 
@@ -56,6 +56,15 @@ WRITER_CASES = [
     _case("mattermost", "slack-testarchive"),
     _case("mattermost", "slack-slackdump-zip"),
     _case("mattermost", "slack-generated-zip"),
+    _case("csv", "csv-generated-folder"),
+    _case("csv", "csv-generated-zip"),
+    _case("csv", "slack-testarchive"),
+    _case("csv", "slack-generated-zip"),
+    _case("csv", "slackdump-chunks"),
+    _case("csv", "mattermost-zulip-export"),
+    _case("csv", "mattermost-generated-zip"),
+    _case("csv", "yammer-generated-zip"),
+    _case("csv", "package-of-slack-sample"),
 ]
 
 
