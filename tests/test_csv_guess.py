@@ -8,14 +8,17 @@ import shutil
 import time
 import tomllib
 import zipfile
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from passerelle import csv_guess
+from passerelle.archive import Archive
 from passerelle.csv_guess import (
     SAMPLE_BYTES,
     Kind,
@@ -633,6 +636,147 @@ def test_comments_name_their_post_beside_their_own_id(tmp_path: Path) -> None:
         "body": "text",
     }
     assert f["dates"] == "epoch_s" and f["constants"] == {"kind": "comment"}
+
+
+# -- end to end: guess, ingest with the guess unedited, verify ----------------------------
+
+
+def ingest_with_guess(source: Path | list[Path], tmp_path: Path, *guess_options: str) -> Path:
+    sources = [str(p) for p in source] if isinstance(source, list) else [str(source)]
+    mapping, archive = tmp_path / "mapping.toml", tmp_path / "archive"
+    result = run("csv", "guess", *sources, "-o", str(mapping), *guess_options)
+    assert result.exit_code == 0, result.output
+    result = run(
+        "ingest", *sources, "--from", "csv", "--mapping", str(mapping), "-o", str(archive), "--strict"
+    )
+    assert result.exit_code == 0, result.output
+    if len(sources) == 1:  # verify takes one source: a folder or a zip
+        checked = run("verify", str(archive), "--against", sources[0])
+        assert checked.exit_code == 0, checked.output
+        assert "everything accounted for" in checked.stdout
+    return archive
+
+
+def query(archive: Path, sql: str) -> list[tuple[Any, ...]]:
+    with Archive.open(archive) as opened:
+        return sorted(opened.store.query(sql), key=repr)
+
+
+def test_rocketchat_samples_ingest_through_the_guessed_mapping_unedited(tmp_path: Path) -> None:
+    source = tmp_path / "rocketchat"
+    source.mkdir()
+    for f in rc_files():
+        shutil.copy(f, source / f.name)
+    archive = ingest_with_guess(source, tmp_path)
+    assert query(
+        archive, "SELECT native_id, name, display_name, real_name, email, is_placeholder FROM persons"
+    ) == [
+        ("U03TVFGMH", "user6.test", None, "user6.test", "user6@email.com.br", 0),
+        ("U03TVFGMHUY", "user4.test", None, "user4.test", "user4@email.com.br", 0),
+        ("U0G9QF9C6", "user5.test", None, "user5.test", "user5@email.com.br", 0),
+        ("billy.bob", "billy.bob", "Billy Bob Jr.", None, "billy.bob@example.com", 0),
+        ("billy.joe", "billy.joe", "Billy Joe Jr.", None, "billy.joe@example.com", 0),
+    ]
+    assert query(
+        archive,
+        "SELECT s.native_id, s.kind, s.visibility, p.native_id FROM spaces s LEFT JOIN persons p ON p.id = s.creator_id",
+    ) == [
+        ("direct:billy.bob,billy.joe", "direct_message", "private", None),
+        ("imported-csv-channel", "public_channel", "public", "billy.bob"),
+        ("imported-csv-channel-with-members", "public_channel", "public", "billy.bob"),
+        ("imported-csv-group", "private_channel", "private", "billy.bob"),
+        ("imported-csv-group-with-members", "private_channel", "private", "billy.bob"),
+    ]
+    assert query(
+        archive,
+        "SELECT s.native_id, p.native_id FROM memberships m JOIN spaces s ON s.id = m.space_id"
+        " JOIN persons p ON p.id = m.person_id",
+    ) == [
+        ("direct:billy.bob,billy.joe", "billy.bob"),
+        ("direct:billy.bob,billy.joe", "billy.joe"),
+        ("imported-csv-channel-with-members", "billy.bob"),
+        ("imported-csv-channel-with-members", "billy.joe"),
+        ("imported-csv-group-with-members", "billy.bob"),
+        ("imported-csv-group-with-members", "billy.joe"),
+    ]
+    assert query(
+        archive,
+        "SELECT s.kind, p.native_id, i.created_at, i.body_source FROM items i JOIN spaces s ON s.id = i.space_id"
+        " JOIN persons p ON p.id = i.author_id",
+    ) == [
+        ("direct_message", "billy.bob", 1479162481654000, "this is another message, a test message"),
+        ("direct_message", "billy.joe", 1479162481336000, "this is a test message"),
+    ]
+
+
+def test_rocketchat_sample_files_given_one_by_one(tmp_path: Path) -> None:
+    archive = ingest_with_guess(rc_files(), tmp_path, "--platform", "rocketchat")
+    counts = {
+        table: query(archive, f"SELECT count(*) FROM {table}")[0][0]
+        for table in ("persons", "spaces", "memberships", "items")
+    }
+    assert counts == {"persons": 5, "spaces": 5, "memberships": 6, "items": 2}
+    assert query(archive, "SELECT DISTINCT platform FROM persons") == [("rocketchat",)]
+
+
+@pytest.mark.parametrize(("encoding", "delimiter"), [("cp1252", ";"), ("utf-8-sig", ";"), ("utf-16", "\t")])
+def test_a_french_export_ingests_through_the_guessed_mapping(
+    tmp_path: Path, encoding: str, delimiter: str
+) -> None:
+    folder = write_french(tmp_path / "fr", encoding, delimiter)
+    archive = ingest_with_guess(folder, tmp_path, "--timezone", "Europe/Paris")
+    assert query(archive, "SELECT native_id, real_name, email FROM persons") == [
+        ("jdupont", "Dupont", "jean.dupont@exemple.fr"),
+        ("mmartin", "Martin", "marie.martin@exemple.fr"),
+        ("plefevre", "Lefèvre", "pierre.lefevre@exemple.fr"),
+    ]
+    assert query(archive, "SELECT native_id, kind, visibility, purpose FROM spaces") == [
+        ("Comité de direction", "private_channel", "private", "Réservé à la direction"),
+        ("Général", "public_channel", "public", "Tout le monde"),
+    ]
+
+    def paris(day: int, hour: int, minute: int) -> int:
+        return (
+            int(datetime(2024, 2, day, hour, minute, tzinfo=ZoneInfo("Europe/Paris")).timestamp()) * 1_000_000
+        )
+
+    assert query(
+        archive,
+        "SELECT i.native_id, s.native_id, p.native_id, i.created_at, parent.native_id, i.body_source"
+        " FROM items i JOIN spaces s ON s.id = i.space_id JOIN persons p ON p.id = i.author_id"
+        " LEFT JOIN items parent ON parent.id = i.parent_id",
+    ) == [
+        (
+            "100",
+            "Général",
+            "jdupont",
+            paris(3, 9, 15),
+            None,
+            "Bonjour à tous, voici le compte rendu",
+        ),
+        (
+            "101",
+            "Général",
+            "mmartin",
+            paris(3, 10, 2),
+            "100",
+            "Merci Jean ! Budget « 2024 » : 1 234,50 €",
+        ),
+        (
+            "102",
+            "Comité de direction",
+            "plefevre",
+            paris(14, 17, 45),
+            None,
+            "Réunion reportée au 15/02; même heure",
+        ),
+        ("103", "Comité de direction", "jdupont", paris(15, 8, 0), "102", "D\u2019accord,\nnoté"),
+    ]
+    assert query(
+        archive,
+        "SELECT i.native_id, p.native_id, r.emoji FROM reactions r JOIN items i ON i.id = r.item_id"
+        " JOIN persons p ON p.id = r.person_id",
+    ) == [("100", "mmartin", "+1"), ("101", "jdupont", "coeur")]
 
 
 # -- whatever the bytes, a valid mapping or a reason --------------------------------------
