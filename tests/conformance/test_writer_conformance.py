@@ -64,6 +64,7 @@ WRITER_CASES = [
     _case("csv", "mattermost-zulip-export"),
     _case("csv", "mattermost-generated-zip"),
     _case("csv", "yammer-generated-zip"),
+    _case("csv", "mastodon-generated-zip"),
     _case("csv", "package-of-slack-sample"),
 ]
 

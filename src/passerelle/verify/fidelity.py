@@ -366,7 +366,9 @@ class _Comparison:
             f"SELECT a.id, o.id, {_pairs(_ITEM_ATTRS)},"
             " (SELECT o FROM pair_space WHERE a = a.space_id), o.space_id,"
             " (SELECT o FROM pair_person WHERE a = a.author_id), o.author_id,"
-            " (SELECT o FROM pair_item WHERE a = a.thread_root_id), o.thread_root_id,"
+            # A root outside the archive (a dangling id) pairs with itself: carried as it is.
+            " coalesce((SELECT o FROM pair_item WHERE a = a.thread_root_id), CASE WHEN a.thread_root_id"
+            " NOT IN (SELECT id FROM main.items) THEN a.thread_root_id END), o.thread_root_id,"
             f" a.body_text, CASE WHEN o.id IS NULL THEN NULL ELSE {body} END,"
             f" {a_files}, CASE WHEN o.id IS NULL THEN NULL ELSE {o_files} END"
             " FROM main.items a LEFT JOIN pair_item p ON p.a = a.id LEFT JOIN out.items o ON o.id = p.o"
