@@ -29,6 +29,19 @@ def cli_reference() -> str:
         assert command is not None
         sub = click.Context(command, info_name=name, parent=context)
         lines += [f"## passerelle {name}", "", "```", command.get_help(sub), "```", ""]
+        if isinstance(command, click.Group):  # its own commands (`csv guess`) too
+            for inner_name in sorted(command.list_commands(sub)):
+                inner = command.get_command(sub, inner_name)
+                assert inner is not None
+                inner_context = click.Context(inner, info_name=inner_name, parent=sub)
+                lines += [
+                    f"### passerelle {name} {inner_name}",
+                    "",
+                    "```",
+                    inner.get_help(inner_context),
+                    "```",
+                    "",
+                ]
     return "\n".join(lines)
 
 
