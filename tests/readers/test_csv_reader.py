@@ -740,3 +740,31 @@ def test_a_hostile_zip_is_read_entry_by_entry(tmp_path: Path) -> None:
         ("source.unsafe_path", "/etc/passwd.csv", "entry"),
     ]
     assert rows(archive, "SELECT count(*) FROM persons WHERE native_id = 'u9'") == [(0,)]
+
+
+@pytest.mark.parametrize(
+    ("entity", "columns", "data"),
+    [
+        ("items", "body = 2", b',",\t",\r\n""\r\n""\r\n""\r\n'),
+        ("persons", "id = 2\ndisplay_name = 2", b',",\t"\r\n""\r\n""\r\n'),
+    ],
+)
+def test_a_file_refused_at_its_first_row_stays_refused_on_the_second_pass(
+    entity: str, columns: str, data: bytes, tmp_path: Path
+) -> None:
+    """A quote that never closes leaves a first row too short for the mapping: the file is
+    refused, on both passes (the first pass must not leave the refused columns settled)."""
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "t0.csv").write_bytes(data)
+    (source / MAPPING_NAME).write_text(
+        f'version = 1\nplatform = "csv"\n\n[[file]]\npath = "t0.csv"\nentity = "{entity}"\n'
+        f'encoding = "utf-8"\ndelimiter = "\\t"\nheader = false\n\n[file.columns]\n{columns}\n'
+    )
+    ingest([source], tmp_path / "archive", format="csv")
+    with Archive.open(tmp_path / "archive") as archive:
+        codes = {r[0] for r in archive.store.query("SELECT code FROM diagnostics")}
+        assert "csv.bad_header" in codes
+        assert archive.store.scalar(f"SELECT count(*) FROM {entity}") == 0
+        report = verify(archive, source)
+    assert report.ok, report.problems

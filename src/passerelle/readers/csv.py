@@ -389,7 +389,9 @@ class _File:
             entry.close()
 
     def header(self, names: list[str]) -> None:
-        self.expected = len(names)
+        # Nothing is kept until the whole header is accepted: a refused file stays refused
+        # when it is read again (the second pass must not take it as settled).
+        columns: dict[str, int] = {}
         stripped = [n.strip() for n in names]
         for name, column in self.fm.columns.items():
             if isinstance(column, int):
@@ -403,15 +405,19 @@ class _File:
                 raise _Refused(f"column {column!r} ({name}) is not in its header row ({shown})")
             if at >= len(names):
                 raise _Refused(f"column {column} ({name}): its header row has {len(names)} columns")
-            self.columns[name] = at
+            columns[name] = at
+        self.columns.update(columns)
+        self.expected = len(names)
 
     def first_row(self, fields: list[str]) -> None:
-        self.expected = len(fields)
+        columns: dict[str, int] = {}
         for name, column in self.fm.columns.items():
             assert isinstance(column, int)  # checked with the mapping: no header, numbers only
             if column > len(fields):
                 raise _Refused(f"column {column} ({name}): its first row has {len(fields)} columns")
-            self.columns[name] = column - 1
+            columns[name] = column - 1
+        self.columns.update(columns)
+        self.expected = len(fields)
 
     # -- values --
     def number(self, text: str) -> Decimal:
