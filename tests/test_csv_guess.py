@@ -815,3 +815,37 @@ def test_any_input_gives_a_mapping_the_reader_accepts_or_a_reason(
     assert render(guess([folder])) == text
     for f in mapping.files:
         assert f.entity in csv_guess.ENTITIES
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    tables=st.lists(st.lists(st.lists(CELLS, min_size=1, max_size=5), max_size=8), min_size=1, max_size=3),
+    delimiter=st.sampled_from([",", ";", "\t", "|"]),
+    encoding=st.sampled_from(["utf-8", "utf-8-sig", "cp1252", "utf-16"]),
+)
+def test_any_input_guessed_ingests_and_verifies(
+    tmp_path_factory: pytest.TempPathFactory, tables: list[list[list[str]]], delimiter: str, encoding: str
+) -> None:
+    """End to end on any tables: guess, ingest with the guess unedited, verify: every row
+    accounted (as data or a diagnostic at its line), whatever the files hold."""
+    import csv
+
+    from passerelle.archive import Archive
+    from passerelle.ingest import ingest
+    from passerelle.verify import verify
+
+    folder = tmp_path_factory.mktemp("tables")
+    for n, rows in enumerate(tables):
+        with (folder / f"t{n}.csv").open("w", encoding=encoding, errors="replace", newline="") as handle:
+            csv.writer(handle, delimiter=delimiter).writerows(rows)
+    try:
+        found = guess([folder])
+    except BadInputError:
+        return
+    mapping = tmp_path_factory.mktemp("mapping") / "mapping.toml"
+    mapping.write_text(render(found), encoding="utf-8")
+    archive = tmp_path_factory.mktemp("archive") / "a"
+    ingest([folder], archive, format="csv", options={"mapping": mapping})
+    with Archive.open(archive) as opened:
+        report = verify(opened, folder)
+    assert report.ok, report.problems[:5]
