@@ -11,6 +11,8 @@ from click.testing import CliRunner, Result
 
 from passerelle.archive import Archive
 from passerelle.cli import cli
+from passerelle.ingest import ingest
+from passerelle.verify import verify
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 SAMPLES = SHARED / "samples"
@@ -55,3 +57,31 @@ def canonical_dump(archive_path: Path) -> dict[str, list[tuple[Any, ...]]]:
     blobs = archive_path / "blobs" / "sha256"
     dump["blobs"] = sorted((p.name,) for p in blobs.rglob("*") if p.is_file()) if blobs.exists() else []
     return dump
+
+
+def ingest_verified(tmp_path: Path, source: Path, name: str = "archive") -> Path:
+    """Ingest a source (format detected) and check that verify accounts for all of it."""
+    ingest([source], tmp_path / name)
+    with Archive.open(tmp_path / name) as archive:
+        report = verify(archive, source)
+    assert report.ok, report.problems
+    return tmp_path / name
+
+
+def rows(archive: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    with Archive.open(archive) as opened:
+        return opened.store.query(sql, params)
+
+
+def item_by_native(archive: Path, native: str) -> dict[str, Any]:
+    """The one item with this native id, column by column."""
+    with Archive.open(archive) as opened:
+        cursor = opened.store.conn.execute("SELECT * FROM items WHERE native_id = ?", (native,))
+        row = cursor.fetchone()
+        assert row is not None, native
+        return dict(zip([d[0] for d in cursor.description], row, strict=True))
+
+
+def diagnostics(archive: Path) -> list[tuple[str, str, str | None]]:
+    """Every diagnostic as (code, where, dropped), sorted."""
+    return sorted(rows(archive, 'SELECT code, "where", dropped FROM diagnostics'))

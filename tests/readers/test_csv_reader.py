@@ -28,7 +28,7 @@ from passerelle.verify import csv as csv_verify
 from passerelle.verify import verify
 from tests.archive_strategies import ARCHIVE_SETTINGS, ArchiveContent, archive_contents, build_archive
 from tests.csv_builder import DIALECTS, MAPPING_NAME, PDF, PNG, write_export
-from tests.helpers import canonical_dump, run, sample
+from tests.helpers import canonical_dump, rows, run, sample
 
 P = "intranet"
 
@@ -39,11 +39,6 @@ def ingest_verified(source: Path, archive: Path, **options: Any) -> Path:
         report = verify(opened, source)
     assert report.ok, report.problems
     return archive
-
-
-def rows(archive: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    with Archive.open(archive) as opened:
-        return opened.store.query(sql, params)
 
 
 def content(archive: Path) -> dict[str, list[tuple[Any, ...]]]:

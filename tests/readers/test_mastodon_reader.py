@@ -21,8 +21,8 @@ from passerelle.model import ids
 from passerelle.readers import mastodon
 from passerelle.readers.mastodon import MastodonReader, html_text, status_item_id
 from passerelle.readers.source_tree import SourceTree
-from passerelle.verify import verify
-from tests.helpers import canonical_dump
+from tests.helpers import canonical_dump, diagnostics, ingest_verified, rows
+from tests.helpers import item_by_native as item
 from tests.mastodon_builder import (
     ACTOR,
     BOB,
@@ -47,31 +47,6 @@ from tests.mattermost_builder import build_export, feature_lines
 
 P = "mastodon"
 BOB_78 = "https://remote.example/users/bob/statuses/78"
-
-
-def ingest_verified(tmp_path: Path, source: Path, name: str = "archive") -> Path:
-    ingest([source], tmp_path / name)
-    with Archive.open(tmp_path / name) as archive:
-        report = verify(archive, source)
-    assert report.ok, report.problems
-    return tmp_path / name
-
-
-def rows(archive: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    with Archive.open(archive) as opened:
-        return opened.store.query(sql, params)
-
-
-def item(archive: Path, native: str) -> dict[str, Any]:
-    with Archive.open(archive) as opened:
-        cursor = opened.store.conn.execute("SELECT * FROM items WHERE native_id = ?", (native,))
-        row = cursor.fetchone()
-        assert row is not None, native
-        return dict(zip([d[0] for d in cursor.description], row, strict=True))
-
-
-def diagnostics(archive: Path) -> list[tuple[str, str, str | None]]:
-    return sorted(rows(archive, 'SELECT code, "where", dropped FROM diagnostics'))
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from passerelle.ingest import ingest
 from passerelle.model import ids
 from passerelle.readers import mattermost
 from passerelle.verify import verify
-from tests.helpers import canonical_dump, sample
+from tests.helpers import canonical_dump, diagnostics, ingest_verified, rows, sample
 from tests.mattermost_builder import (
     FEATURE_FILES,
     PDF,
@@ -46,21 +46,8 @@ SAMPLE = "mattermost/zulip-fixtures/export.json"
 BASE = [VERSION, team("acme"), channel("acme", "general"), user("ada", membership("acme", "general"))]
 
 
-def ingest_verified(tmp_path: Path, source: Path, name: str = "archive") -> Path:
-    ingest([source], tmp_path / name)
-    with Archive.open(tmp_path / name) as archive:
-        report = verify(archive, source)
-    assert report.ok, report.problems
-    return tmp_path / name
-
-
 def ingest_lines(tmp_path: Path, lines: list[Any], files: dict[str, bytes] | None = None) -> Path:
     return ingest_verified(tmp_path, build_export(tmp_path / "export", lines, files))
-
-
-def rows(archive: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    with Archive.open(archive) as opened:
-        return opened.store.query(sql, params)
 
 
 def item(archive: Path, space: str, native: str) -> dict[str, Any]:
@@ -71,10 +58,6 @@ def item(archive: Path, space: str, native: str) -> dict[str, Any]:
         row = cursor.fetchone()
         assert row is not None, (space, native)
         return dict(zip([d[0] for d in cursor.description], row, strict=True))
-
-
-def diagnostics(archive: Path) -> list[tuple[str, str, str | None]]:
-    return sorted(rows(archive, 'SELECT code, "where", dropped FROM diagnostics'))
 
 
 # -- the shared sample --------------------------------------------------------------------------------

@@ -21,8 +21,8 @@ from passerelle.model import ids
 from passerelle.readers import yammer
 from passerelle.readers.source_tree import SourceTree
 from passerelle.readers.yammer import YammerReader, parse_attachments, parse_time
-from passerelle.verify import verify
-from tests.helpers import canonical_dump
+from tests.helpers import canonical_dump, diagnostics, ingest_verified, rows
+from tests.helpers import item_by_native as item
 from tests.mastodon_builder import ZIP_NAME, build_feature_archive
 from tests.mattermost_builder import build_export as build_mattermost
 from tests.mattermost_builder import feature_lines
@@ -44,31 +44,6 @@ from tests.yammer_builder import (
 )
 
 P = "yammer"
-
-
-def ingest_verified(tmp_path: Path, source: Path, name: str = "archive") -> Path:
-    ingest([source], tmp_path / name)
-    with Archive.open(tmp_path / name) as archive:
-        report = verify(archive, source)
-    assert report.ok, report.problems
-    return tmp_path / name
-
-
-def rows(archive: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    with Archive.open(archive) as opened:
-        return opened.store.query(sql, params)
-
-
-def item(archive: Path, native: str) -> dict[str, Any]:
-    with Archive.open(archive) as opened:
-        cursor = opened.store.conn.execute("SELECT * FROM items WHERE native_id = ?", (native,))
-        row = cursor.fetchone()
-        assert row is not None, native
-        return dict(zip([d[0] for d in cursor.description], row, strict=True))
-
-
-def diagnostics(archive: Path) -> list[tuple[str, str, str | None]]:
-    return sorted(rows(archive, 'SELECT code, "where", dropped FROM diagnostics'))
 
 
 def without_source(archive: Path) -> dict[str, list[tuple[Any, ...]]]:
