@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 from typing import Any
 
@@ -85,3 +86,11 @@ def item_by_native(archive: Path, native: str) -> dict[str, Any]:
 def diagnostics(archive: Path) -> list[tuple[str, str, str | None]]:
     """Every diagnostic as (code, where, dropped), sorted."""
     return sorted(rows(archive, 'SELECT code, "where", dropped FROM diagnostics'))
+
+
+def parse_raw(raw: bytes) -> Any:
+    """A raw record as a value to compare: a JSON document parsed, an XML one (a wiki's
+    record) canonicalised (C14N 2.0), so two copies of one record compare equal."""
+    if raw.lstrip().startswith(b"<"):
+        return ElementTree.canonicalize(raw.decode())
+    return json.loads(raw)

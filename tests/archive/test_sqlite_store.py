@@ -6,6 +6,7 @@ from pathlib import Path
 
 from passerelle.archive import Archive
 from passerelle.ingest import ingest
+from passerelle.model.entities import MODEL_VERSION
 from tests.slack_builder import build_export, message
 
 
@@ -48,7 +49,7 @@ def test_an_archive_of_model_1_0_is_migrated_and_written_by_column_name(tmp_path
     with Archive.open(root) as archive:
         store = archive.store
         assert store.columns("spaces")[-1] == "display_name"  # added at the end
-        assert store.scalar("SELECT value FROM meta WHERE key = 'model_version'") == "1.1"
+        assert store.scalar("SELECT value FROM meta WHERE key = 'model_version'") == MODEL_VERSION
         # Every value went to its own column despite the new order.
         name, kind, source = store.query("SELECT name, kind, source_id FROM spaces WHERE name = 'general'")[0]
         assert (name, kind) == ("general", "public_channel") and source.startswith("src_")

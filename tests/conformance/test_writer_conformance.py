@@ -29,6 +29,7 @@ from passerelle.verify.fidelity import FidelityReport
 from passerelle.writers import available_writers
 from passerelle.writers.base import ENTITY_TABLES
 from tests.conformance.cases import READER_CASES
+from tests.helpers import parse_raw
 
 
 @dataclass(frozen=True)
@@ -154,7 +155,7 @@ _CONTENT_TABLES = (
 
 def canonical_content(archive: Path) -> dict[str, list[tuple[Any, ...]]]:
     """Every content table's rows, sorted, without what records where a row was read
-    from (source, origin); raw records compared as JSON values."""
+    from (source, origin); raw records compared as JSON values (XML ones canonicalised)."""
     with Archive.open(archive) as opened:
         store = opened.store
         content: dict[str, list[tuple[Any, ...]]] = {}
@@ -166,7 +167,7 @@ def canonical_content(archive: Path) -> dict[str, list[tuple[Any, ...]]]:
             for row in rows:
                 values = list(row)
                 if at is not None and values[at] is not None:
-                    values[at] = json.dumps(json.loads(values[at]), sort_keys=True)
+                    values[at] = json.dumps(parse_raw(values[at]), sort_keys=True)
                 normalised.append(tuple(values))
             content[table] = sorted(normalised, key=repr)
     return content

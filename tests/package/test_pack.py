@@ -18,6 +18,7 @@ from passerelle.archive import DATABASE, Archive
 from passerelle.errors import BadInputError
 from passerelle.exit_status import ExitStatus
 from passerelle.ingest import ingest
+from passerelle.model.entities import MODEL_VERSION
 from passerelle.package import layout
 from passerelle.package.pack import pack
 from passerelle.verify import verify
@@ -107,7 +108,7 @@ def test_package_layout_and_contents(packed: tuple[Path, Path]) -> None:
     ):
         assert (package / path).is_file(), path
     info = bagit.Bag(str(package)).info
-    assert info["Passerelle-Model-Version"] == "1.1"
+    assert info["Passerelle-Model-Version"] == MODEL_VERSION
     assert int(info["Passerelle-Count-Items"]) > 0
     assert json.loads((package / layout.VERIFY_REPORT).read_text())["ok"] is True
     with Archive.open(archive) as opened:
@@ -285,7 +286,7 @@ def test_a_package_of_an_older_model_is_migrated(packed: tuple[Path, Path], tmp_
     result = run("ingest", str(package), "-o", str(tmp_path / "migrated"))
     assert result.exit_code == 0, result.output
     with Archive.open(tmp_path / "migrated") as migrated:
-        assert migrated.store.scalar("SELECT value FROM meta WHERE key = 'model_version'") == "1.1"
+        assert migrated.store.scalar("SELECT value FROM meta WHERE key = 'model_version'") == MODEL_VERSION
         assert migrated.store.scalar("SELECT count(*) FROM spaces WHERE display_name IS NOT NULL") == 0
         assert migrated.store.scalar("SELECT count(*) FROM spaces") > 0
 

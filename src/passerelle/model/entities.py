@@ -16,7 +16,7 @@ from enum import StrEnum
 
 import msgspec
 
-MODEL_VERSION = "1.1"  # 1.1: Space.display_name
+MODEL_VERSION = "1.2"  # 1.1: Space.display_name; 1.2: RefKind page and file (wiki links)
 
 
 class SpaceKind(StrEnum):
@@ -50,6 +50,8 @@ class RefKind(StrEnum):
     LINK = "link"
     EMOJI = "emoji"
     DATE = "date"
+    PAGE = "page"  # an internal wiki link: target as written ("Help:Contents"), target_id the page item
+    FILE = "file"  # an embedded image or attachment link: target the file name, target_id the file
 
 
 class Severity(StrEnum):

@@ -44,10 +44,12 @@ def _version(text: str) -> tuple[int, ...]:
 
 # Model versions a package may have been written with, each with what turns its objects
 # into the next version's. 1.0 had no Space.display_name: its Groups carry no `name`, so
-# an absent display name is exactly what the object already says.
+# an absent display name is exactly what the object already says. 1.2 only added
+# reference kinds (wiki page and file links), which no earlier package holds.
 Migration = Callable[[str, JSONObject], JSONObject]
 MIGRATIONS: dict[str, tuple[str, Migration]] = {
     "1.0": ("1.1", lambda kind, obj: obj),
+    "1.1": ("1.2", lambda kind, obj: obj),
 }
 
 

@@ -41,7 +41,8 @@ UNEXPLAINED = "unexplained"
 def _carried(paths: tuple[str, ...], key: str) -> str:
     """SQL for the value of ``key`` (``id``, ``part``) in the first ``passerelle`` object found
     at one of ``paths`` in a re-read item's raw record."""
-    raw = "CAST(o.raw AS TEXT)"
+    # Raw records that are not JSON (a wiki's XML) carry nothing at a JSON path.
+    raw = "CASE WHEN json_valid(CAST(o.raw AS TEXT)) THEN CAST(o.raw AS TEXT) END"
     found = [f"json_extract({raw}, '{path}.{key}')" for path in paths]
     return found[0] if len(found) == 1 else f"coalesce({', '.join(found)})"
 
