@@ -919,6 +919,114 @@ CODES: dict[str, Code] = {
             "The archive's blob store lacks a file's bytes: its row is written with no path, and"
             " reads back without them (sha256 empty).",
         ),
+        # The MediaWiki XML writer (`export --to mediawiki`): what a MediaWiki dump cannot hold as
+        # the archive has it (reader codes are in the MediaWiki reader's section).
+        Code(
+            "mediawiki.not_a_page",
+            _W,
+            "An item that is not a wiki page (a message, a post, a comment, an event) and its revisions"
+            " are not written: a MediaWiki dump holds pages.",
+        ),
+        Code(
+            "mediawiki.title_path",
+            _I,
+            "A page of another wiki gets a MediaWiki title: its namespaces or spaces become subpage"
+            " path segments in the main namespace (ns:sub:page -> Ns/Sub/Page, Space.Page -> Space/Page).",
+        ),
+        Code(
+            "mediawiki.title_characters",
+            _W,
+            "A title holds characters MediaWiki forbids in titles (# < > [ ] | { } and controls):"
+            " each replaced; the original in the note.",
+        ),
+        Code(
+            "mediawiki.title_too_long",
+            _W,
+            "A title longer than MediaWiki's 255 bytes: shortened, with ~N to keep it unique; the"
+            " original in the note.",
+        ),
+        Code(
+            "mediawiki.title_conflict",
+            _W,
+            "Two pages would have the same MediaWiki title: the later one gets ' (2)', ' (3)'…",
+        ),
+        Code(
+            "mediawiki.space_as_path",
+            _I,
+            "A space that is not a MediaWiki namespace of the written wiki (another wiki's namespace,"
+            " a chat channel): not written as a space; its pages carry its name in their titles.",
+        ),
+        Code(
+            "mediawiki.user_renamed",
+            _I,
+            "A person's name is not a valid MediaWiki user name (# < > [ ] | { } / @ : or too long):"
+            " adapted; the original in the note.",
+        ),
+        Code(
+            "mediawiki.user_fields",
+            _I,
+            "A dump names contributors by user name (and id) only: display names, real names, emails"
+            " and titles are not written.",
+        ),
+        Code(
+            "mediawiki.user_no_edits",
+            _I,
+            "A person who wrote no revision and uploaded no file does not appear in a dump.",
+        ),
+        Code("mediawiki.membership_lost", _I, "A dump has no space memberships: they are not written."),
+        Code("mediawiki.reaction_lost", _I, "A dump has no reactions: they are not written."),
+        Code(
+            "mediawiki.markup_converted",
+            _I,
+            "A body in another markup is converted to wikitext (links rewritten to the new titles);"
+            " what did not survive is named in the note.",
+        ),
+        Code(
+            "mediawiki.markup_unconverted",
+            _W,
+            "A body in another markup is written as it is: no conversion to wikitext was available.",
+        ),
+        Code(
+            "mediawiki.time_seconds", _I, "MediaWiki timestamps are to the second: sub-second parts are cut."
+        ),
+        Code(
+            "mediawiki.page_id_changed",
+            _I,
+            "A page's id is not a MediaWiki page id, or another page has it: a free id is given.",
+        ),
+        Code(
+            "mediawiki.revision_id_changed",
+            _I,
+            "A revision's id is not a MediaWiki revision id, or another revision has it: a free id is"
+            " given (parent ids follow).",
+        ),
+        Code(
+            "mediawiki.no_revisions",
+            _I,
+            "A page without revisions in the archive is written with one revision: its current body.",
+        ),
+        Code(
+            "mediawiki.deleted_page",
+            _W,
+            "A dump holds no deleted pages: a page deleted in its source is written as a live page"
+            " with its history.",
+        ),
+        Code(
+            "mediawiki.file_page",
+            _I,
+            "A file of another platform is written as an upload of its own File: page (MediaWiki keeps"
+            " uploads on file pages); the page that had it keeps a link to it.",
+        ),
+        Code(
+            "mediawiki.file_renamed",
+            _I,
+            "A file name MediaWiki does not accept (forbidden characters, no extension, taken): adapted.",
+        ),
+        Code(
+            "mediawiki.file_bytes_missing",
+            _W,
+            "The archive lacks a file's bytes: its upload record is written without a file.",
+        ),
     ]
 }
 
