@@ -640,6 +640,148 @@ CODES: dict[str, Code] = {
             "A file passerelle does not read in a Yammer export (Campaigns.csv, Viva Topics files…):"
             " kept as a file attached to no item.",
         ),
+        # DokuWiki data folders (reader: `ingest --from dokuwiki`); `where` is the entry, or
+        # `<changelog>#<line>`.
+        Code(
+            "dokuwiki.not_data",
+            _I,
+            "A folder or file of a DokuWiki install root that is the application, not wiki data (inc/, lib/…); not read.",
+        ),
+        Code(
+            "dokuwiki.regenerated",
+            _I,
+            "What DokuWiki regenerates (cache/, index/, locks/, tmp/, log/, .indexed and .mlist files); one diagnostic per folder, not read.",
+        ),
+        Code(
+            "dokuwiki.internal_file",
+            _I,
+            "An internal DokuWiki file (_dummy, a secret salt…); not read, its bytes not kept.",
+        ),
+        Code(
+            "dokuwiki.global_changelog",
+            _I,
+            "The recent-changes log (meta/_dokuwiki.changes, _media.changes): its lines are in the per-page changelogs; not read.",
+        ),
+        Code(
+            "dokuwiki.config_file",
+            _I,
+            "A configuration file other than users.auth.php and acl.auth.php; not read into the archive (it may hold secrets).",
+        ),
+        Code(
+            "dokuwiki.password_hashes_dropped",
+            _I,
+            "users.auth.php's password hashes are never read into the archive (by design); the users are.",
+        ),
+        Code(
+            "dokuwiki.invalid_user_line",
+            _W,
+            "A users.auth.php line that is not login:hash:name:email:groups; kept here without its hash field.",
+        ),
+        Code(
+            "dokuwiki.invalid_acl_line",
+            _W,
+            "An acl.auth.php line that is not 'scope subject level'; kept here.",
+        ),
+        Code(
+            "dokuwiki.page_acl",
+            _I,
+            "An ACL rule on a single page: the archive keeps visibility per namespace; the rule is kept here.",
+        ),
+        Code(
+            "dokuwiki.invalid_changelog_line",
+            _W,
+            "A changelog line without date and page id; kept here.",
+        ),
+        Code(
+            "dokuwiki.duplicate_changelog_entry",
+            _W,
+            "A second changelog entry at the same second; the first is the revision, this one is kept here.",
+        ),
+        Code(
+            "dokuwiki.changelog_out_of_order",
+            _I,
+            "A changelog entry older than the one before it; the history is in timestamp order.",
+        ),
+        Code(
+            "dokuwiki.empty_changelog",
+            _I,
+            "A changelog with no entry, and no page or attic file: no page is made.",
+        ),
+        Code(
+            "dokuwiki.attic_missing",
+            _W,
+            "A changelog entry whose attic file is missing: a revision without body.",
+        ),
+        Code(
+            "dokuwiki.changelog_missing",
+            _I,
+            "An attic file (or old media version) no changelog entry names: a revision (or file) without author.",
+        ),
+        Code(
+            "dokuwiki.external_edit",
+            _I,
+            "The page (or media) file's mtime is not its last changelog entry: an external edit, a revision without author, as DokuWiki shows it.",
+        ),
+        Code(
+            "dokuwiki.mtime_inexact",
+            _I,
+            "A zip's DOS time (no exact timestamp field) differs from the last changelog entry, but the text is that revision's: taken as current.",
+        ),
+        Code(
+            "dokuwiki.page_file_missing",
+            _W,
+            "The last changelog entry is not a deletion but the page file is missing (deleted outside DokuWiki): the page is deleted.",
+        ),
+        Code(
+            "dokuwiki.size_mismatch",
+            _W,
+            "A changelog entry's sizechange does not match the sizes of the texts.",
+        ),
+        Code(
+            "dokuwiki.attic_unreadable",
+            _E,
+            "An attic file that does not decompress or expands beyond the limits: a revision without body; its bytes are kept in the blob store.",
+        ),
+        Code(
+            "dokuwiki.duplicate_attic",
+            _W,
+            "Two attic files for one revision (.txt and .txt.gz…); the first is read, the other's bytes are kept in the blob store.",
+        ),
+        Code(
+            "dokuwiki.not_utf8",
+            _W,
+            "A page, attic or meta file that is not UTF-8: read with U+FFFD for the invalid bytes; the original bytes are kept here.",
+        ),
+        Code(
+            "dokuwiki.invalid_meta",
+            _W,
+            "A .meta file that is not PHP serialize() data passerelle decodes (objects are refused); its bytes are kept here.",
+        ),
+        Code(
+            "dokuwiki.orphan_meta",
+            _I,
+            "A .meta file of a page that has no page file, changelog or attic file; its bytes are kept here.",
+        ),
+        Code(
+            "dokuwiki.unknown_user",
+            _I,
+            "A login used by changelogs or the ACL but defined neither by users.auth.php nor by a .meta file: a placeholder person.",
+        ),
+        Code(
+            "dokuwiki.media_attic_missing",
+            _W,
+            "A media changelog entry whose version is neither the current file nor in media_attic: its bytes are lost; kept here.",
+        ),
+        Code(
+            "dokuwiki.media_deleted",
+            _I,
+            "A media deletion entry: the archive keeps files, not their deletion; kept here.",
+        ),
+        Code(
+            "dokuwiki.unknown_entry",
+            _W,
+            "A file outside DokuWiki's data layout: kept as a file attached to no page.",
+        ),
         # The Mattermost bulk-import writer (`export --to mattermost`): what the import format forces.
         Code(
             "mattermost.user_renamed",
