@@ -1037,6 +1037,143 @@ CODES: dict[str, Code] = {
             _W,
             "A file attached to no item that is not a custom emoji: a bulk import has no place for it.",
         ),
+        # XWiki XAR packages (reader `xwiki`, writer `xar`); `where` is `<entry>#<element>`.
+        Code(
+            "xwiki.package",
+            _I,
+            "package.xml's infos (name, author, version, backupPack, preserveVersion), kept in raw.",
+        ),
+        Code(
+            "xwiki.invalid_package",
+            _E,
+            "package.xml is not a <package> document; the documents are read without its list.",
+        ),
+        Code(
+            "xwiki.missing_document",
+            _W,
+            "package.xml lists a document that no file of the package defines.",
+        ),
+        Code(
+            "xwiki.unlisted_document",
+            _W,
+            "A document of the package is not listed in package.xml; it is read all the same.",
+        ),
+        Code(
+            "xwiki.duplicate_document",
+            _W,
+            "Two files define one document (reference and locale); the second is kept in this diagnostic.",
+        ),
+        Code(
+            "xwiki.unsafe_xml",
+            _E,
+            "A document declares a DOCTYPE or entities (XXE, billion laughs); refused unparsed, kept in this diagnostic.",
+        ),
+        Code(
+            "xwiki.invalid_xml",
+            _E,
+            "A document is not well-formed XML (truncated, malformed) at the place said; kept in this diagnostic.",
+        ),
+        Code(
+            "xwiki.unknown_user",
+            _I,
+            "A user is named (author, creator, comment, rights) but its user document is not in the package; a placeholder person was made.",
+        ),
+        Code(
+            "xwiki.history_unreadable",
+            _W,
+            "A JRCS history archive (<versions>) cannot be read past some version; the archive is kept in this diagnostic.",
+        ),
+        Code(
+            "xwiki.head_mismatch",
+            _W,
+            "The document's version is not the newest of its history archive; the current version is added as a revision.",
+        ),
+        Code(
+            "xwiki.attachment_content_missing",
+            _W,
+            "An attachment has no <content> (exported without it); the file is kept with the reason.",
+        ),
+        Code(
+            "xwiki.attachment_invalid",
+            _E,
+            "An attachment's content is not base64; the file is kept without bytes, the text in this diagnostic.",
+        ),
+        Code(
+            "xwiki.attachment_size_mismatch",
+            _W,
+            "An attachment's filesize differs from the bytes of its content.",
+        ),
+        Code(
+            "xwiki.comment_parent_missing",
+            _W,
+            "A comment replies to a comment number the document does not hold; kept as a comment on the page.",
+        ),
+        Code(
+            "xwiki.page_rights",
+            _W,
+            "A page has view rights of its own; the archive's visibility is per space, the rights stay in the page's raw.",
+        ),
+        Code(
+            "xwiki.objects",
+            _I,
+            "The objects of one class in the package, counted: comments become items, users persons, the rest stays in raw.",
+        ),
+        Code(
+            "xwiki.class_definition",
+            _I,
+            "Documents of the package define an XWiki class; the definition stays in their raw.",
+        ),
+        # The XAR writer (`export --to xar`): what an XWiki package cannot hold as the archive has it.
+        Code(
+            "xwiki.export_reference",
+            _I,
+            "A page of another wiki is named by an XWiki reference (Space.Page, nested pages as Space.Page.WebHome).",
+        ),
+        Code(
+            "xwiki.export_markup",
+            _W,
+            "A body in another markup is written in XWiki 2.1 syntax (converted), or kept as it was when it cannot be.",
+        ),
+        Code(
+            "xwiki.export_not_a_page",
+            _W,
+            "An item that is neither a page nor a comment on a page (a chat message, a post) has no place in a XAR; not written.",
+        ),
+        Code(
+            "xwiki.export_file_unattached",
+            _W,
+            "A file attached to no page has no place in a XAR; not written.",
+        ),
+        Code(
+            "xwiki.export_bytes_missing",
+            _W,
+            "The archive lacks a file's bytes: the attachment is written empty, with its declared size.",
+        ),
+        Code(
+            "xwiki.export_membership",
+            _I,
+            "A space's member is written as a user allowed to view the space (XWikiGlobalRights); members of public spaces are not written.",
+        ),
+        Code(
+            "xwiki.export_person",
+            _I,
+            "A person is written as an XWiki user reference (XWiki.Name) in authors, with no user document of its own.",
+        ),
+        Code(
+            "xwiki.export_reaction",
+            _W,
+            "XWiki pages and comments have no reactions; not written.",
+        ),
+        Code(
+            "xwiki.export_time",
+            _I,
+            "XWiki keeps times to the millisecond: microseconds are cut.",
+        ),
+        Code(
+            "xwiki.export_space",
+            _I,
+            "A space that is not a wiki space is written as an XWiki space (its pages under it), its kind not kept.",
+        ),
         # -- reversibility packages (readers/package.py) --
         Code(
             "package.unreadable_document",
