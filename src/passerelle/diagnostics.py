@@ -1198,6 +1198,111 @@ CODES: dict[str, Code] = {
             "The archive's blob store lacks a file's bytes: its row is written with no path, and"
             " reads back without them (sha256 empty).",
         ),
+        # Any XML source (safe_xml): what the parser met.
+        Code(
+            "xml.malformed",
+            _E,
+            "The XML stops being well-formed (truncated, malformed or undecodable) at the line and byte"
+            " named; everything before is kept.",
+        ),
+        # The MediaWiki XML reader (`--from mediawiki`): dumps of export schemas 0.3 to 0.11.
+        Code(
+            "mediawiki.truncated",
+            _E,
+            "The dump stops (truncated, malformed XML or a broken compressed stream) at the line and byte"
+            " named; everything before is kept, the page being read with its complete revisions.",
+        ),
+        Code(
+            "mediawiki.sha1_mismatch",
+            _W,
+            "A revision's sha1 (or its text's) is not the SHA-1 of its text: the text is kept as the dump"
+            " has it.",
+        ),
+        Code(
+            "mediawiki.bytes_mismatch",
+            _W,
+            "A revision's text 'bytes' is not the UTF-8 length of its text: the text is kept as the dump"
+            " has it.",
+        ),
+        Code(
+            "mediawiki.contributor_hidden",
+            _I,
+            "A revision's, upload's or log entry's contributor is hidden (deleted): no author.",
+        ),
+        Code(
+            "mediawiki.text_deleted",
+            _I,
+            "A revision's text is suppressed (deleted): the revision is kept without a body.",
+        ),
+        Code(
+            "mediawiki.comment_deleted",
+            _I,
+            "An edit summary or log comment is suppressed (deleted): kept without it.",
+        ),
+        Code(
+            "mediawiki.text_stub",
+            _W,
+            "A stub dump: the revision's text is not in the dump (only its location); kept without a body.",
+        ),
+        Code(
+            "mediawiki.slots_not_modelled",
+            _I,
+            "Revisions hold non-main slots (0.11 <content>): they stay in the revisions' raw records;"
+            " said once per dump.",
+        ),
+        Code(
+            "mediawiki.unknown_element",
+            _I,
+            "An element the reader does not interpret: inside a record it stays in the record's raw; at"
+            " the top level it is kept in this diagnostic. Said once per element name per dump.",
+        ),
+        Code(
+            "mediawiki.bad_timestamp",
+            _W,
+            "A timestamp that is not ISO 8601: no time is set; the text is kept (created_native, raw).",
+        ),
+        Code(
+            "mediawiki.duplicate_revision",
+            _W,
+            "A page holds two revisions with one id: the second is kept in this diagnostic only.",
+        ),
+        Code(
+            "mediawiki.page_without_revisions",
+            _I,
+            "A page with no revision in the dump: kept as a page without a body.",
+        ),
+        Code(
+            "mediawiki.default_namespaces",
+            _I,
+            "The dump lists no namespaces: MediaWiki's canonical English names are used to read titles.",
+        ),
+        Code(
+            "mediawiki.upload_missing",
+            _W,
+            "An upload's bytes are neither in the dump (<contents>) nor in a files folder: the file is"
+            " kept without bytes.",
+        ),
+        Code(
+            "mediawiki.upload_size_mismatch",
+            _W,
+            "An upload's bytes are not as long as its <size> says: the bytes are kept as found.",
+        ),
+        Code(
+            "mediawiki.upload_sha1_mismatch",
+            _W,
+            "An upload's bytes do not have the SHA-1 its <sha1base36> says: the bytes are kept as found.",
+        ),
+        Code(
+            "mediawiki.upload_undecodable",
+            _E,
+            "An upload's <contents> is not valid base64 (or another encoding): the file is kept without"
+            " bytes, the contents in this diagnostic.",
+        ),
+        Code(
+            "mediawiki.unlisted_file",
+            _I,
+            "A file beside the dump that no upload names: kept as a file linked to no page.",
+        ),
         # The MediaWiki XML writer (`export --to mediawiki`): what a MediaWiki dump cannot hold as
         # the archive has it (reader codes are in the MediaWiki reader's section).
         Code(
