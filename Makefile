@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 DEMO := demo-output
 
-.PHONY: demo test lint typecheck unit bench docs clean
+.PHONY: demo test test-deps lint typecheck unit bench docs clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,7 +33,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+# A real MediaWiki (Debian's mediawiki and php-sqlite3) for the MediaWiki writer's import tests.
+test-deps:
+	sh scripts/install-test-deps.sh
+
+unit: $(STAMP) test-deps
 	$(BIN)/python -m pytest
 
 test: lint typecheck unit

@@ -35,7 +35,7 @@ MANIFEST = "passerelle-export.json"
 MANIFEST_FORMAT = "passerelle-export"
 
 
-class Manifest(msgspec.Struct, frozen=True, kw_only=True):
+class Manifest(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     format: str
     writer: str
     writer_version: str
@@ -46,6 +46,12 @@ class Manifest(msgspec.Struct, frozen=True, kw_only=True):
     notes: list[Note]
     persons: dict[str, str]
     spaces: dict[str, str]
+    # Where the output has no place for archive ids (a MediaWiki dump): the output's native id
+    # of each archive item (page id), revision (revision id), and of the item that holds
+    # each file written as an item of its own (a File: page). Empty for other writers.
+    items: dict[str, str] = {}
+    revisions: dict[str, str] = {}
+    files: dict[str, str] = {}
 
 
 @dataclass
@@ -128,6 +134,9 @@ def export(
                 notes=log.notes,
                 persons=dict(sorted(log.persons.items())),
                 spaces=dict(sorted(log.spaces.items())),
+                items=dict(sorted(log.items.items())),
+                revisions=dict(sorted(log.revisions.items())),
+                files=dict(sorted(log.files.items())),
             )
             out.write_bytes(MANIFEST, msgspec.json.format(msgspec.json.encode(manifest), indent=1) + b"\n")
             out.finish()

@@ -7,6 +7,7 @@ archive. A message comes with its reactions and the ids of its files, gathered b
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,7 @@ from passerelle.model.entities import (
     Person,
     Reaction,
     Reference,
+    Revision,
     Space,
     SpaceKind,
     Visibility,
@@ -36,6 +38,10 @@ _PERSON_COLUMNS = list(Person.__struct_fields__)
 _SPACE_COLUMNS = list(Space.__struct_fields__)
 _FILE_COLUMNS = list(File.__struct_fields__)
 _ITEM_FIELDS = Item.__struct_fields__
+_BODY_COLUMNS = ("body_format", "body_source", "body_text", "body_refs")
+_REVISION_COLUMNS = [
+    *(c for f in Revision.__struct_fields__ for c in (_BODY_COLUMNS if f == "body" else (f,)))
+]
 _ITEM_COLUMNS = [
     f"i.{c}"
     for f in _ITEM_FIELDS
@@ -395,6 +401,35 @@ class ArchiveView:
         )
         value = row.fetchone()[0]
         return int(value) if value else None
+
+    # -- wiki pages, for the wiki writers (MediaWiki) -------------------------------------
+    def item(self, item_id: str) -> Message | None:
+        """One item with its reactions and file ids, or None."""
+        sql = f"SELECT {', '.join(_ITEM_COLUMNS)}, {', '.join(_EXTRAS)} FROM items i WHERE i.id = ?"
+        row = self._conn.execute(sql, (item_id,)).fetchone()
+        return _message(row) if row is not None else None
+
+    def item_revisions(self, item_id: str) -> Iterator[Revision]:
+        """An item's revisions, oldest first (by time, then by the source's id as a number, then
+        as text), one at a time."""
+        rows = self._conn.execute(
+            f"SELECT {', '.join(_REVISION_COLUMNS)} FROM revisions WHERE item_id = ?"
+            " ORDER BY created_at IS NULL, created_at, length(native_id), native_id, id",
+            (item_id,),
+        )
+        for row in rows:
+            values = dict(zip(_REVISION_COLUMNS, row, strict=True))
+            body_format, source, text, refs = (values.pop(k) for k in _BODY_COLUMNS)
+            body = None
+            if body_format is not None:
+                references = _REFS.decode(refs) if refs else ()
+                body = Body(format=body_format, source=source, normalised=text, references=references)
+            yield Revision(**values, body=body)
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The view's SQLite connection (for a writer's ``TEMP`` tables and its own queries)."""
+        return self._conn
 
 
 def _booleans(row: Sequence[Any], cls: type[msgspec.Struct]) -> list[Any]:

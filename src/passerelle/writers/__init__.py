@@ -22,7 +22,12 @@ def available_writers() -> dict[str, type[Writer]]:
 def _builtin() -> list[type[Writer]]:
     found: list[type[Writer]] = []
     # Each built-in writer is its own module; one that is not there yet is simply absent.
-    for module, name in (("csv", "CsvWriter"), ("mattermost", "MattermostWriter"), ("slack", "SlackWriter")):
+    for module, name in (
+        ("csv", "CsvWriter"),
+        ("mattermost", "MattermostWriter"),
+        ("mediawiki", "MediaWikiWriter"),
+        ("slack", "SlackWriter"),
+    ):
         try:
             mod = __import__(f"passerelle.writers.{module}", fromlist=[name])
         except ModuleNotFoundError as exc:

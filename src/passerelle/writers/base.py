@@ -109,6 +109,11 @@ class ExportLog:
     notes: list[Note] = field(default_factory=list)
     persons: dict[str, str] = field(default_factory=dict)  # archive id -> the target's key
     spaces: dict[str, str] = field(default_factory=dict)
+    # For targets that cannot carry the archive's ids in their records (a wiki dump): the
+    # target's native id of what each archive item, revision and file became.
+    items: dict[str, str] = field(default_factory=dict)  # archive item id -> the output item's native id
+    revisions: dict[str, str] = field(default_factory=dict)  # archive revision id -> the output's
+    files: dict[str, str] = field(default_factory=dict)  # archive file id -> native id of the item holding it
     _rules: dict[tuple[str, str, str | None], int] = field(default_factory=dict)
 
     def carried(self, entity: str, n: int = 1) -> None:

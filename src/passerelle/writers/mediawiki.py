@@ -1,0 +1,1025 @@
+"""The MediaWiki XML writer (``export --to mediawiki``): an archive's wiki pages with their
+whole history, as a dump ``maintenance/importDump.php`` imports (docs/wikis.md, "Writing
+MediaWiki").
+
+The output holds ``dump.xml`` (MediaWiki's export schema, as ``XmlDumpWriter.php`` writes
+it: siteinfo, then every page with every revision oldest first, then its uploads) and the
+uploaded files' bytes under ``images/<a>/<ab>/<Name>`` (MediaWiki's hashed layout: the md5
+of the name with underscores). Import with::
+
+    php maintenance/importDump.php --uploads --image-base-path=OUT/images OUT/dump.xml
+
+Pages of a MediaWiki archive (the *home* wiki: the MediaWiki workspace with the most
+pages) are written from their raw records: the same titles, namespaces, page and revision
+ids, contributors, comments, flags and texts, in the schema version the source dump had
+(0.11 when it had none or an older one than 0.10). Everything else that is a page (another
+wiki's, or another MediaWiki's) gets a MediaWiki title by one rule (its namespaces or
+spaces become subpage segments: ``ns:sub:page`` → ``Ns/sub/page``, ``Space.Sub.WebHome`` →
+``Space/Sub``), a body converted to wikitext, free page and revision ids, and uploads on
+``File:`` pages. Items that are not pages are not written (``mediawiki.not_a_page``).
+
+Memory holds one revision at a time; the titles of every page are planned first into a
+temporary SQLite table (so that conflicts and links resolve without holding them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping as AnyMapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import IO, Any, ClassVar
+from xml.sax.saxutils import escape, quoteattr
+
+import msgspec
+from lxml import etree
+
+from passerelle import __version__
+from passerelle.archive.view import ArchiveView, Message
+from passerelle.model.entities import File, Item, Person, Revision, Space, SpaceKind
+from passerelle.progress import Display
+from passerelle.readers.safe_xml import safe_parser
+from passerelle.writers.base import ExportLog, Note, Outcome, Output, RuleCheck, WriterInfo
+
+PLATFORM = "mediawiki"
+DUMP = "dump.xml"
+IMAGES = "images"
+DEFAULT_SCHEMA = "0.11"
+_NS_URI = "http://www.mediawiki.org/xml/export-{}/"
+_SCHEMA_OF = re.compile(r"http://www\.mediawiki\.org/xml/export-(\d+\.\d+)/")
+_MAX_TITLE_BYTES = 255
+_FORBIDDEN_TITLE = re.compile(r"[#<>\[\]|{}\x00-\x1f\x7f]")
+_FORBIDDEN_USER = re.compile(r"[#<>\[\]|{}/@:\x00-\x1f\x7f]")
+_IP = re.compile(r"^(\d{1,3}(\.\d{1,3}){3}|[0-9A-Fa-f:]+:[0-9A-Fa-f:]*)$")
+
+# MediaWiki's canonical namespaces (Namespace.php), written when the archive has no siteinfo.
+CANONICAL_NAMESPACES: tuple[tuple[int, str], ...] = (
+    (-2, "Media"), (-1, "Special"), (0, ""), (1, "Talk"), (2, "User"), (3, "User talk"),
+    (4, "Project"), (5, "Project talk"), (6, "File"), (7, "File talk"), (8, "MediaWiki"),
+    (9, "MediaWiki talk"), (10, "Template"), (11, "Template talk"), (12, "Help"), (13, "Help talk"),
+    (14, "Category"), (15, "Category talk"),
+)  # fmt: skip
+FILE_NAMESPACE = 6
+# Where another platform's page title splits into segments (its namespaces or spaces).
+_SEPARATORS = {"dokuwiki": ":", "xwiki": "."}
+_MODELS = {  # body format -> (content model, content format) of MediaWiki
+    "mediawiki": ("wikitext", "text/x-wiki"),
+    "css": ("css", "text/css"),
+    "javascript": ("javascript", "text/javascript"),
+    "json": ("json", "application/json"),
+    "text": ("text", "text/plain"),
+}
+
+
+def sha1_base36(data: bytes) -> str:
+    """MediaWiki's sha1: the SHA-1 of the bytes in base 36, zero-padded to 31 digits."""
+    return _base36(hashlib.sha1(data).digest())
+
+
+def _base36(digest: bytes) -> str:
+    number = int.from_bytes(digest, "big")
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while number:
+        number, rest = divmod(number, 36)
+        out = digits[rest] + out
+    return out.rjust(31, "0")
+
+
+def timestamp(micros: int | None) -> str:
+    """``YYYY-MM-DDTHH:MM:SSZ`` (UTC), the sub-second part cut; the epoch when unknown."""
+    seconds = (micros or 0) // 1_000_000
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def to_seconds(micros: Any) -> Any:
+    return micros - micros % 1_000_000 if isinstance(micros, int) else micros
+
+
+def image_path(name: str) -> str:
+    """``a/ab/Name.png``: where MediaWiki keeps an upload (md5 of the name with underscores)."""
+    stored = name.replace(" ", "_")
+    digest = hashlib.md5(stored.encode("utf-8")).hexdigest()
+    return f"{digest[0]}/{digest[:2]}/{stored}"
+
+
+def _capitalise(title: str) -> str:
+    return title[:1].upper() + title[1:]
+
+
+def _shorten(title: str, limit: int = _MAX_TITLE_BYTES) -> str:
+    """The title cut to ``limit`` UTF-8 bytes, ending with ``~`` and 8 hex digits of its hash."""
+    tag = "~" + hashlib.sha1(title.encode("utf-8")).hexdigest()[:8]
+    data = title.encode("utf-8")[: limit - len(tag)]
+    return data.decode("utf-8", "ignore").rstrip() + tag
+
+
+def title_for(platform: str, title: str) -> tuple[str, list[tuple[str, str]]]:
+    """A page of another platform's MediaWiki title, and what was adapted: [(code, detail)].
+
+    Its namespaces or spaces become subpage segments (``ns:sub:page`` → ``Ns/sub/page``,
+    ``Space.Sub.Page`` → ``Space/Sub/Page``, an XWiki ``WebHome`` page is its space's path),
+    underscores are spaces, the first letter is upper case, characters MediaWiki forbids are
+    replaced with ``-``, and a title over 255 bytes is shortened."""
+    changes: list[tuple[str, str]] = []
+    sep = _SEPARATORS.get(platform)
+    text = title
+    if sep == ":":
+        text = "/".join(s for s in title.split(":") if s)
+    elif sep == ".":
+        segments = [s.replace("\\.", ".").replace("\\\\", "\\") for s in re.split(r"(?<!\\)\.", title)]
+        if len(segments) > 1 and segments[-1] == "WebHome":
+            segments.pop()
+        text = "/".join(segments)
+    if platform == "dokuwiki":
+        text = text.replace("_", " ")
+    text = " ".join(text.split())
+    if text != title and sep is not None:
+        changes.append(("mediawiki.title_path", f"{title} -> {text}"))
+    cleaned = _FORBIDDEN_TITLE.sub("-", text)
+    if cleaned != text:
+        changes.append(("mediawiki.title_characters", title))
+    cleaned = _capitalise(cleaned) or "Untitled"
+    if len(cleaned.encode("utf-8")) > _MAX_TITLE_BYTES:
+        changes.append(("mediawiki.title_too_long", title))
+        cleaned = _shorten(cleaned)
+    return cleaned, changes
+
+
+def user_name(person: Person) -> str:
+    """A person's MediaWiki user name: its name, else display name, else native id; the
+    characters MediaWiki forbids replaced with ``-``, first letter upper case."""
+    name = person.name or person.display_name or person.native_id
+    name = " ".join(_FORBIDDEN_USER.sub("-", name.replace("_", " ")).split()) or "Unknown"
+    name = _capitalise(name)
+    if len(name.encode("utf-8")) > _MAX_TITLE_BYTES:
+        name = _shorten(name)
+    return name
+
+
+def _strip_root_xmlns(text: str, uri: str | None) -> str:
+    """``<x xmlns="uri" …>`` → ``<x …>``: the element is written inside a document whose
+    default namespace is that URI already."""
+    if not uri:
+        return text
+    end = text.index(">")
+    return text[:end].replace(f' xmlns="{uri}"', "", 1) + text[end:]
+
+
+@dataclass(frozen=True)
+class _Raw:
+    """A raw record of the MediaWiki reader, parsed: its element name, namespace and XML."""
+
+    name: str
+    uri: str | None
+    element: etree._Element
+
+
+def _parse_raw(raw: bytes | None) -> _Raw | None:
+    if not raw or not raw.lstrip().startswith(b"<"):
+        return None
+    try:
+        element = etree.fromstring(raw, safe_parser())
+    except etree.XMLSyntaxError:
+        return None
+    tag = element.tag if isinstance(element.tag, str) else ""
+    uri, _, name = tag[1:].partition("}") if tag.startswith("{") else ("", "", tag)
+    return _Raw(name, uri or None, element)
+
+
+class _Xml:
+    """Writes the dump as text, a few kilobytes at a time."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+        self._parts: list[str] = []
+        self._size = 0
+
+    def write(self, text: str) -> None:
+        self._parts.append(text)
+        self._size += len(text)
+        if self._size > 1 << 16:
+            self.flush()
+
+    def element(self, indent: int, name: str, text: str | None, attrs: str = "") -> None:
+        pad = " " * indent
+        if text is None or text == "":
+            self.write(f"{pad}<{name}{attrs} />\n")
+        else:
+            self.write(f"{pad}<{name}{attrs}>{escape(text)}</{name}>\n")
+
+    def flush(self) -> None:
+        if self._parts:
+            self._stream.write("".join(self._parts).encode("utf-8"))
+            self._parts.clear()
+            self._size = 0
+
+
+@dataclass
+class _Wiki:
+    """The wiki the dump is: its siteinfo, namespaces and schema."""
+
+    workspace: Space | None
+    schema: str
+    uri: str
+    siteinfo: str  # the <siteinfo> element, indented, with its line end
+    namespaces: dict[str, int]  # a namespace's name (and canonical name) -> key
+    spaces: dict[str, int]  # the archive's namespace spaces of this wiki -> key
+
+
+class MediaWikiWriter:
+    info: ClassVar[WriterInfo] = WriterInfo(
+        name="mediawiki",
+        description="A MediaWiki XML dump with every revision of every page and the uploaded files,"
+        " for maintenance/importDump.php --uploads --image-base-path",
+        keeps=(
+            "every page with every revision, oldest first: text, time, contributor, comment",
+            "pages of a MediaWiki archive exactly as their dump had them (raw records: titles,"
+            " namespaces, page and revision ids, minor flags, models, sha1), in its schema version",
+            "pages of other wikis under a MediaWiki title (namespaces as subpage paths), their"
+            " bodies converted to wikitext with links rewritten",
+            "uploads and their older versions, bytes under images/<a>/<ab>/<Name>",
+            "log items of a MediaWiki archive",
+        ),
+        cannot_carry=(
+            "items that are not pages (messages, posts, comments), reactions, memberships",
+            "persons' display names, real names and emails; persons who edited nothing",
+            "sub-second times",
+            "deletion of a page (written as a live page with its history)",
+        ),
+        reader="mediawiki",
+    )
+    version: ClassVar[str] = "1"
+    rule_checks: ClassVar[AnyMapping[str, RuleCheck]] = {
+        "mediawiki.user_fields": lambda archive, output: output is None,
+        "mediawiki.time_seconds": lambda archive, output: to_seconds(archive) == output,
+    }
+
+    def __init__(self, options: AnyMapping[str, str]) -> None:
+        self.options = dict(options)
+
+    # -- the whole export -----------------------------------------------------------------
+    def write(self, view: ArchiveView, out: Output, log: ExportLog, display: Display) -> None:
+        run = _Run(view, out, log, display)
+        run.write()
+
+
+class _Run:
+    def __init__(self, view: ArchiveView, out: Output, log: ExportLog, display: Display) -> None:
+        self.view = view
+        self.out = out
+        self.log = log
+        self.display = display
+        self.conn = view.connection
+        self.persons: dict[str, Person] = {p.id: p for p in view.persons()}
+        self.spaces: dict[str, Space] = {s.id: s for s in view.spaces()}
+        self.written_persons: dict[str, str] = {}  # person id -> the user name written
+        self.renamed: dict[str, str] = {}  # person id -> user name, where it differs from the name
+        self.home = self._home_wiki()
+        self.wiki = self._wiki()
+        self.next_revision = 1 + int(
+            self.conn.execute(
+                "SELECT coalesce(max(CAST(r.native_id AS INTEGER)), 0) FROM revisions r"
+                " JOIN items i ON i.id = r.item_id WHERE i.platform = ? AND i.kind = 'page'",
+                (PLATFORM,),
+            ).fetchone()[0]
+        )
+
+    # -- which wiki ---------------------------------------------------------------------
+    def _home_wiki(self) -> Space | None:
+        """The MediaWiki workspace holding the most pages (its pages keep their ids)."""
+        best: tuple[int, str] | None = None
+        for space in self.spaces.values():
+            if space.platform != PLATFORM or space.kind is not SpaceKind.WORKSPACE:
+                continue
+            pages = self.conn.execute(
+                "SELECT count(*) FROM items WHERE kind = 'page' AND platform = ? AND space_id IN"
+                " (SELECT id FROM spaces WHERE parent_id = ? OR id = ?)",
+                (PLATFORM, space.id, space.id),
+            ).fetchone()[0]
+            key = (-int(pages), space.id)
+            if best is None or key < best:
+                best = key
+        return self.spaces[best[1]] if best is not None else None
+
+    def _in_home(self, space_id: str) -> bool:
+        if self.home is None:
+            return False
+        space = self.spaces.get(space_id)
+        return space is not None and (space.id == self.home.id or space.parent_id == self.home.id)
+
+    def _wiki(self) -> _Wiki:
+        home = self.home
+        spaces: dict[str, int] = {}
+        if home is not None:
+            for space in self.spaces.values():
+                if space.parent_id == home.id and space.native_id.startswith("ns:"):
+                    try:
+                        spaces[space.id] = int(space.native_id[3:])
+                    except ValueError:
+                        continue
+        raw = _parse_raw(home.raw) if home is not None else None
+        schema = DEFAULT_SCHEMA
+        if raw is not None and raw.name == "siteinfo" and raw.uri:
+            found = _SCHEMA_OF.fullmatch(raw.uri)
+            if found and tuple(int(p) for p in found.group(1).split(".")) >= (0, 10):
+                schema = found.group(1)
+        uri = _NS_URI.format(schema)
+        namespaces: dict[str, int] = {}
+        if raw is not None and raw.name == "siteinfo":
+            for ns in raw.element.iter("{*}namespace"):
+                try:
+                    key = int(ns.get("key", ""))
+                except ValueError:
+                    continue
+                namespaces[(ns.text or "").strip()] = key
+            text = etree.tostring(raw.element, encoding="unicode", with_tail=False)
+            if raw.uri != uri:
+                text = text.replace(f' xmlns="{raw.uri}"', f' xmlns="{uri}"', 1) if raw.uri else text
+            siteinfo = "  " + _strip_root_xmlns(text, uri) + "\n"
+        else:
+            namespaces = {name: key for key, name in CANONICAL_NAMESPACES}
+            for space_id, key in spaces.items():
+                name = self.spaces[space_id].name
+                if name and name != "(main)":
+                    namespaces.setdefault(name, key)
+            siteinfo = self._siteinfo(home, namespaces)
+        for key, name in CANONICAL_NAMESPACES:
+            namespaces.setdefault(name, key)
+        return _Wiki(home, schema, uri, siteinfo, namespaces, spaces)
+
+    def _siteinfo(self, home: Space | None, namespaces: dict[str, int]) -> str:
+        name = (home.display_name or home.name or home.native_id) if home is not None else "passerelle"
+        dbname = home.native_id if home is not None else "passerelle"
+        lines = ["  <siteinfo>\n"]
+        lines.append(f"    <sitename>{escape(name)}</sitename>\n")
+        lines.append(f"    <dbname>{escape(dbname)}</dbname>\n")
+        lines.append("    <base />\n")
+        lines.append(f"    <generator>passerelle {escape(__version__)}</generator>\n")
+        lines.append("    <case>first-letter</case>\n")
+        lines.append("    <namespaces>\n")
+        for key, ns in sorted({k: n for n, k in namespaces.items()}.items()):
+            text = f">{escape(ns)}</namespace>" if ns else " />"
+            lines.append(f'      <namespace key="{key}" case="first-letter"{text}\n')
+        lines.append("    </namespaces>\n  </siteinfo>\n")
+        return "".join(lines)
+
+    # -- the plan: every page's title and id ------------------------------------------------
+    def _plan(self) -> None:
+        c = self.conn
+        c.execute("DROP TABLE IF EXISTS temp.mw_pages")
+        c.execute(
+            "CREATE TEMP TABLE mw_pages (item_id TEXT PRIMARY KEY, title TEXT NOT NULL UNIQUE,"
+            " source_title TEXT, page_id INTEGER NOT NULL UNIQUE, ns INTEGER NOT NULL, home INTEGER NOT NULL,"
+            " file_id TEXT)"
+        )
+        c.execute("CREATE INDEX temp.mw_pages_source ON mw_pages (source_title)")
+        c.execute("DROP TABLE IF EXISTS temp.mw_files")
+        c.execute("CREATE TEMP TABLE mw_files (file_id TEXT PRIMARY KEY) WITHOUT ROWID")
+        home_ids = tuple(self.wiki.spaces) + ((self.home.id,) if self.home is not None else ())
+        marks = ",".join("?" * len(home_ids)) or "NULL"
+        # Home pages first, by page id, then the others by title.
+        rows = c.execute(
+            "SELECT id, platform, native_id, space_id, title FROM items WHERE kind = 'page'"
+            f" ORDER BY NOT (platform = ? AND space_id IN ({marks})), length(native_id), native_id, title, id",
+            (PLATFORM, *home_ids),
+        ).fetchall()
+        next_page = 1 + max(
+            (int(r[2]) for r in rows if r[1] == PLATFORM and r[3] in home_ids and r[2].isdigit()), default=0
+        )
+        self.page_notes: dict[str, list[Note]] = {}
+        for item_id, platform, native, space_id, title in rows:
+            notes: list[Note] = []
+            home = platform == PLATFORM and space_id in home_ids
+            source_title = title or native
+            if platform == PLATFORM:
+                written = _capitalise(" ".join(source_title.replace("_", " ").split())) or "Untitled"
+                changes: list[tuple[str, str]] = []
+                if _FORBIDDEN_TITLE.search(written):
+                    changes.append(("mediawiki.title_characters", source_title))
+                    written = _FORBIDDEN_TITLE.sub("-", written)
+                if len(written.encode("utf-8")) > _MAX_TITLE_BYTES:
+                    changes.append(("mediawiki.title_too_long", source_title))
+                    written = _shorten(written)
+            else:
+                written, changes = title_for(platform, source_title)
+            for code, detail in changes:
+                notes.append(self._note(code, "item", item_id, "title", detail, original=source_title))
+            candidate, n = written, 1
+            while c.execute("SELECT 1 FROM mw_pages WHERE title = ?", (candidate,)).fetchone():
+                n += 1
+                candidate = f"{written} ({n})"
+            if candidate != written:
+                notes.append(self._note("mediawiki.title_conflict", "item", item_id, "title", candidate))
+            page_id: int
+            if (
+                home
+                and native.isdigit()
+                and not c.execute("SELECT 1 FROM mw_pages WHERE page_id = ?", (int(native),)).fetchone()
+            ):
+                page_id = int(native)
+            else:
+                page_id, next_page = next_page, next_page + 1
+                if platform == PLATFORM:
+                    notes.append(self._note("mediawiki.page_id_changed", "item", item_id, None, str(page_id)))
+            ns = self._namespace_of(candidate)
+            c.execute(
+                "INSERT INTO mw_pages VALUES (?, ?, ?, ?, ?, ?, NULL)",
+                (item_id, candidate, source_title, page_id, ns, int(home)),
+            )
+            if notes:
+                self.page_notes[item_id] = notes
+        self.next_page = next_page
+
+    def _namespace_of(self, title: str) -> int:
+        prefix, colon, _ = title.partition(":")
+        if colon and prefix in self.wiki.namespaces:
+            return self.wiki.namespaces[prefix]
+        return 0
+
+    def _note(
+        self,
+        code: str,
+        entity: str,
+        entity_id: str | None,
+        attribute: str | None,
+        message: str,
+        *,
+        outcome: Outcome = Outcome.ADAPTED,
+        original: str | None = None,
+        where: str = DUMP,
+    ) -> Note:
+        return Note(
+            code=code,
+            entity=entity,
+            outcome=outcome,
+            message=message,
+            where=where,
+            entity_id=entity_id,
+            attribute=attribute,
+            original=original,
+        )
+
+    # -- writing --------------------------------------------------------------------------
+    def write(self) -> None:
+        self._plan()
+        pages = int(self.conn.execute("SELECT count(*) FROM temp.mw_pages").fetchone()[0])
+        task = self.display.task("pages", total=pages)
+        with self.out.open(DUMP) as stream:
+            xml = _Xml(stream)
+            uri = self.wiki.uri
+            xml.write(
+                f'<mediawiki xmlns="{uri}" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
+                f' xsi:schemaLocation="{uri} http://www.mediawiki.org/xml/export-{self.wiki.schema}.xsd"'
+                f' version="{self.wiki.schema}" xml:lang="en">\n'
+            )
+            xml.write(self.wiki.siteinfo)
+            rows = self.conn.execute(
+                "SELECT item_id, title, page_id, ns, home FROM temp.mw_pages ORDER BY home DESC, page_id"
+            ).fetchall()
+            for item_id, title, page_id, ns, home in rows:
+                self._page(xml, item_id, title, page_id, ns, bool(home))
+                task.advance()
+            self._loose_files(xml)
+            self._logitems(xml)
+            xml.write("</mediawiki>\n")
+            xml.flush()
+        self._not_pages()
+        self._spaces()
+        self._persons()
+
+    # -- one page -------------------------------------------------------------------------
+    def _page(self, xml: _Xml, item_id: str, title: str, page_id: int, ns: int, home: bool) -> None:
+        message = self.view.item(item_id)
+        assert message is not None
+        item = message.item
+        notes = list(self.page_notes.get(item_id, ()))
+        raw = _parse_raw(item.raw) if home else None
+        if raw is not None and raw.name == "page":
+            text = etree.tostring(raw.element, encoding="unicode", with_tail=False)
+            text = _strip_root_xmlns(
+                text.replace(f' xmlns="{raw.uri}"', f' xmlns="{self.wiki.uri}"', 1), self.wiki.uri
+            )
+            if text.endswith("/>"):
+                head, tail = text[:-2] + ">", "</page>"
+            else:
+                head, tail = text[: text.rindex("</")], text[text.rindex("</") :]
+            xml.write("  " + head)
+        else:
+            head = None
+            xml.write("  <page>\n")
+            xml.element(4, "title", title)
+            xml.element(4, "ns", str(ns))
+            xml.element(4, "id", str(page_id))
+            redirect = self._redirect(item)
+            if redirect:
+                xml.write(f"    <redirect title={quoteattr(redirect)} />\n")
+            tail = "</page>"
+        if item.deleted:
+            notes.append(
+                self._note("mediawiki.deleted_page", "item", item_id, "deleted", "written as a live page")
+            )
+        written = self._revisions(xml, item, home, notes)
+        if written == 0:
+            self._current_as_revision(xml, item, notes)
+        others = self._uploads(xml, message, home)
+        if others:
+            notes.append(
+                self._note("mediawiki.file_page", "item", item_id, "files", "on File: pages of their own")
+            )
+        xml.write(("" if head is not None else "  ") + tail + "\n")
+        self.log.items[item_id] = str(page_id)
+        self.log.account("item", notes)
+        for file in others:
+            self._file_page(xml, file)
+
+    def _redirect(self, item: Item) -> str | None:
+        if item.subtype != "redirect" or item.body is None:
+            return None
+        found = re.match(r"\s*#[^\[]*\[\[([^\]|#]+)", item.body.source)
+        return found.group(1).strip() if found else None
+
+    def _revisions(self, xml: _Xml, item: Item, home: bool, page_notes: list[Note]) -> int:
+        written = 0
+        parent: int | None = None
+        for revision in self.view.item_revisions(item.id):
+            notes: list[Note] = []
+            raw = _parse_raw(revision.raw) if home else None
+            if raw is not None and raw.name == "revision":
+                text = etree.tostring(raw.element, encoding="unicode", with_tail=False)
+                if raw.uri != self.wiki.uri and raw.uri:
+                    text = text.replace(f' xmlns="{raw.uri}"', f' xmlns="{self.wiki.uri}"', 1)
+                xml.write(_strip_root_xmlns(text, self.wiki.uri) + "\n    ")
+                rev_id = revision.native_id
+            else:
+                rev_id, notes = self._revision(xml, item, revision, parent)
+            self.log.revisions[revision.id] = rev_id
+            if revision.author_id is not None:
+                self._contributed(revision.author_id)
+            parent = int(rev_id) if rev_id.isdigit() else parent
+            self.log.account("revision", notes)
+            written += 1
+        return written
+
+    def _revision(
+        self, xml: _Xml, item: Item, revision: Revision, parent: int | None
+    ) -> tuple[str, list[Note]]:
+        """A revision written from the archive's fields (not from a MediaWiki raw record)."""
+        notes: list[Note] = []
+        if (
+            item.platform == PLATFORM
+            and revision.native_id.isdigit()
+            and int(revision.native_id) >= self.next_revision
+        ):
+            rev_id = int(revision.native_id)
+        else:
+            rev_id = self.next_revision
+            if item.platform == PLATFORM:
+                notes.append(
+                    self._note("mediawiki.revision_id_changed", "revision", revision.id, None, str(rev_id))
+                )
+        self.next_revision = max(self.next_revision, rev_id + 1)
+        text, body_notes = self._body(
+            item,
+            revision.body.format if revision.body else None,
+            revision.body.source if revision.body else "",
+        )
+        for code, message in body_notes:
+            notes.append(self._note(code, "revision", revision.id, "body", message))
+        if revision.created_at is not None and revision.created_at % 1_000_000:
+            notes.append(
+                self._note("mediawiki.time_seconds", "revision", None, "created_at", "cut to the second")
+            )
+        fmt = revision.body.format if revision.body else "mediawiki"
+        self._write_revision(
+            xml, rev_id, parent, revision.created_at, revision.author_id, revision.comment, text, fmt
+        )
+        return str(rev_id), notes
+
+    def _write_revision(
+        self,
+        xml: _Xml,
+        rev_id: int,
+        parent: int | None,
+        created_at: int | None,
+        author_id: str | None,
+        comment: str | None,
+        text: str,
+        fmt: str,
+    ) -> None:
+        schema11 = self.wiki.schema == "0.11"
+        xml.write("    <revision>\n")
+        xml.element(6, "id", str(rev_id))
+        if parent is not None:
+            xml.element(6, "parentid", str(parent))
+        xml.element(6, "timestamp", timestamp(created_at))
+        self._contributor(xml, author_id, 6)
+        if comment:
+            xml.element(6, "comment", comment)
+        if schema11:
+            xml.element(6, "origin", str(rev_id))
+        model, content_format = _MODELS.get(fmt, _MODELS["mediawiki"])
+        xml.element(6, "model", model)
+        xml.element(6, "format", content_format)
+        data = text.encode("utf-8")
+        sha1 = sha1_base36(data)
+        attrs = f' bytes="{len(data)}"' + (f' sha1="{sha1}"' if schema11 else "") + ' xml:space="preserve"'
+        xml.element(6, "text", text, attrs)
+        xml.element(6, "sha1", sha1)
+        xml.write("    </revision>\n")
+
+    def _current_as_revision(self, xml: _Xml, item: Item, notes: list[Note]) -> None:
+        """A page without revisions: one revision, its current body."""
+        rev_id = self.next_revision
+        self.next_revision += 1
+        text, body_notes = self._body(
+            item, item.body.format if item.body else None, item.body.source if item.body else ""
+        )
+        for code, message in body_notes:
+            notes.append(self._note(code, "item", item.id, "body", message))
+        notes.append(self._note("mediawiki.no_revisions", "item", item.id, None, f"revision {rev_id}"))
+        at = item.edited_at if item.edited_at is not None else item.created_at
+        author = item.edited_by_id or item.author_id
+        if author is not None:
+            self._contributed(author)
+        xml.write("\n")
+        self._write_revision(
+            xml, rev_id, None, at, author, None, text, item.body.format if item.body else "mediawiki"
+        )
+
+    def _body(self, item: Item, fmt: str | None, source: str) -> tuple[str, list[tuple[str, str]]]:
+        """A body as wikitext, and what was adapted."""
+        if fmt is None or fmt == "mediawiki" or fmt in _MODELS:
+            return source, []
+        try:
+            from passerelle.markup import convert  # type: ignore[attr-defined]
+        except ImportError:
+            return source, [("mediawiki.markup_unconverted", f"written in its {fmt} markup")]
+        conversion = convert(source, fmt, "mediawiki", page=item.title or item.native_id, link=self._link)
+        losses = "; ".join(f"{loss.construct}" for loss in conversion.losses)
+        return conversion.text, [
+            (
+                "mediawiki.markup_converted",
+                f"from {fmt} ({conversion.method}){': lost ' + losses if losses else ''}",
+            )
+        ]
+
+    def _link(self, target: str) -> str | None:
+        row = self.conn.execute(
+            "SELECT title FROM temp.mw_pages WHERE source_title = ? LIMIT 1", (target,)
+        ).fetchone()
+        return row[0] if row else None
+
+    # -- contributors ---------------------------------------------------------------------
+    def _contributed(self, person_id: str) -> None:
+        if person_id in self.written_persons:
+            return
+        person = self.persons.get(person_id)
+        if person is None:
+            return
+        self.written_persons[person_id] = self._key(person)
+
+    def _key(self, person: Person) -> str:
+        """The native id the MediaWiki reader gives the contributor written for this person."""
+        if person.platform == PLATFORM and person.native_id.isdigit():
+            return person.native_id
+        if person.native_id.startswith("ip:") or (person.is_guest and _IP.match(person.name or "")):
+            return "ip:" + (person.native_id[3:] if person.native_id.startswith("ip:") else person.name or "")
+        if person.platform == PLATFORM and person.native_id.startswith("name:"):
+            return person.native_id
+        name = user_name(person)
+        if name != (person.name or ""):
+            self.renamed[person.id] = name
+        return "name:" + name
+
+    def _contributor(self, xml: _Xml, author_id: str | None, indent: int) -> None:
+        pad = " " * indent
+        person = self.persons.get(author_id) if author_id is not None else None
+        if person is None:
+            xml.write(f'{pad}<contributor deleted="deleted" />\n')
+            return
+        key = self._key(person)
+        self._contributed(person.id)
+        if key.startswith("ip:"):
+            xml.write(f"{pad}<contributor>\n")
+            xml.element(indent + 2, "ip", key[3:])
+            xml.write(f"{pad}</contributor>\n")
+            return
+        xml.write(f"{pad}<contributor>\n")
+        name = person.name if person.platform == PLATFORM and person.name else user_name(person)
+        xml.element(indent + 2, "username", name)
+        if key.isdigit():
+            xml.element(indent + 2, "id", key)
+        xml.write(f"{pad}</contributor>\n")
+
+    # -- files ----------------------------------------------------------------------------
+    def _uploads(self, xml: _Xml, message: Message, home: bool) -> list[File]:
+        """A home page's uploads (its files with a MediaWiki upload record) written; the
+        page's other files returned (each goes on a File: page of its own)."""
+        others: list[File] = []
+        if not message.file_ids:
+            return others
+        for file in self.view.files(list(message.file_ids)):
+            if self._done(file.id):
+                continue
+            raw = _parse_raw(file.raw) if home else None
+            if raw is None or raw.name != "upload":
+                others.append(file)
+                continue
+            self._upload_from_raw(xml, file, raw)
+        return others
+
+    def _done(self, file_id: str) -> bool:
+        """Whether the file was written already (a file attached to several pages is written once)."""
+        return (
+            self.conn.execute("SELECT 1 FROM temp.mw_files WHERE file_id = ?", (file_id,)).fetchone()
+            is not None
+        )
+
+    def _upload_from_raw(self, xml: _Xml, file: File, raw: _Raw) -> None:
+        element = raw.element
+        for contents in element.findall("{*}contents"):
+            element.remove(contents)
+        rel_el = element.find("{*}rel")
+        filename = element.findtext("{*}archivename") or element.findtext("{*}filename") or file.name or ""
+        rel = rel_el.text if rel_el is not None and rel_el.text else image_path(filename)
+        if element.find("{*}archivename") is not None and (rel_el is None or not rel_el.text):
+            rel = "archive/" + image_path(filename)
+        text = etree.tostring(element, encoding="unicode", with_tail=False)
+        if raw.uri and raw.uri != self.wiki.uri:
+            text = text.replace(f' xmlns="{raw.uri}"', f' xmlns="{self.wiki.uri}"', 1)
+        text = _strip_root_xmlns(text, self.wiki.uri)
+        if rel_el is None:
+            close = text.rindex("</upload>")
+            text = text[:close] + f"<rel>{escape(rel)}</rel>" + text[close:]
+        if element.find("{*}comment") is None:
+            # importDump.php (1.39) fails on an upload without <comment>.
+            close = text.rindex("</upload>")
+            text = text[:close] + "<comment></comment>" + text[close:]
+        xml.write("    " + text + "\n")
+        self._file_bytes(file, rel)
+
+    def _file_bytes(self, file: File, rel: str) -> None:
+        self.conn.execute("INSERT INTO temp.mw_files VALUES (?)", (file.id,))
+        notes: list[Note] = []
+        if file.author_id is not None:
+            self._contributed(file.author_id)
+        if file.sha256 is None or not self.out.write_blob(f"{IMAGES}/{rel}", file.sha256):
+            notes.append(
+                self._note(
+                    "mediawiki.file_bytes_missing",
+                    "file",
+                    file.id,
+                    "sha256",
+                    file.missing_reason or "no bytes",
+                )
+            )
+        self.log.account("file", notes)
+
+    def _loose_files(self, xml: _Xml) -> None:
+        """Files attached to no page: uploads of File: pages of their own; files attached to
+        items that are not pages are not written."""
+        for file in self.view.unattached_files():
+            self._file_page(xml, file)
+        rows = self.conn.execute(
+            "SELECT DISTINCT file_id FROM item_files WHERE item_id NOT IN (SELECT item_id FROM temp.mw_pages)"
+            " AND file_id NOT IN (SELECT file_id FROM temp.mw_files)"
+            " ORDER BY file_id"
+        ).fetchall()
+        for (file_id,) in rows:
+            self.log.account(
+                "file",
+                [
+                    self._note(
+                        "mediawiki.not_a_page",
+                        "file",
+                        file_id,
+                        None,
+                        "attached to an item that is not a page",
+                        outcome=Outcome.LOST,
+                    )
+                ],
+            )
+
+    def _file_page(self, xml: _Xml, file: File) -> None:
+        """A File: page holding one upload of a file of another platform."""
+        if self._done(file.id):
+            return
+        self.conn.execute("INSERT INTO temp.mw_files VALUES (?)", (file.id,))
+        notes: list[Note] = []
+        original = file.name or file.native_id
+        name = (
+            _capitalise(
+                " ".join(
+                    _FORBIDDEN_TITLE.sub(
+                        "-", original.replace("_", " ").replace("/", "-").replace(":", "-")
+                    ).split()
+                )
+            )
+            or "File"
+        )
+        if "." not in name:
+            name += ".bin"
+        candidate, n = name, 1
+        stem, _dot, ext = name.rpartition(".")
+        while self.conn.execute(
+            "SELECT 1 FROM temp.mw_pages WHERE title = ?", ("File:" + candidate,)
+        ).fetchone():
+            n += 1
+            candidate = f"{stem} ({n}).{ext}"
+        if candidate != original:
+            notes.append(
+                self._note("mediawiki.file_renamed", "file", file.id, "name", candidate, original=original)
+            )
+        page_id, self.next_page = self.next_page, self.next_page + 1
+        title = "File:" + candidate
+        self.conn.execute(
+            "INSERT INTO mw_pages VALUES (?, ?, ?, ?, ?, 0, ?)",
+            ("file:" + file.id, title, None, page_id, FILE_NAMESPACE, file.id),
+        )
+        self.log.files[file.id] = str(page_id)
+        xml.write("  <page>\n")
+        xml.element(4, "title", title)
+        xml.element(4, "ns", str(FILE_NAMESPACE))
+        xml.element(4, "id", str(page_id))
+        rev_id = self.next_revision
+        self.next_revision += 1
+        self._write_revision(xml, rev_id, None, file.created_at, file.author_id, None, "", "mediawiki")
+        rel = image_path(candidate)
+        xml.write("    <upload>\n")
+        xml.element(6, "timestamp", timestamp(file.created_at))
+        if file.author_id in self.persons:
+            self._contributor(xml, file.author_id, 6)
+        else:
+            # importDump.php (1.39) fails on an upload whose contributor has no name: MediaWiki's
+            # own name for an unknown editor.
+            xml.write(
+                "      <contributor>\n        <username>Unknown user</username>\n      </contributor>\n"
+            )
+        # importDump.php (1.39) fails on an upload without <comment>: always written.
+        xml.write(f"      <comment>{escape(file.title or '')}</comment>\n")
+        xml.element(6, "filename", candidate.replace(" ", "_"))
+        xml.element(6, "src", "")
+        xml.element(6, "size", str(file.size if file.size is not None else 0))
+        sha1 = self._blob_sha1(file.sha256)
+        if sha1 is not None:
+            xml.element(6, "sha1base36", sha1)
+        xml.element(6, "rel", rel)
+        xml.write("    </upload>\n  </page>\n")
+        notes.append(self._note("mediawiki.file_page", "file", file.id, None, title))
+        if file.sha256 is None or not self.out.write_blob(f"{IMAGES}/{rel}", file.sha256):
+            notes.append(
+                self._note(
+                    "mediawiki.file_bytes_missing",
+                    "file",
+                    file.id,
+                    "sha256",
+                    file.missing_reason or "no bytes",
+                )
+            )
+        if file.author_id is not None:
+            self._contributed(file.author_id)
+        self.log.account("file", notes)
+
+    def _blob_sha1(self, sha256: str | None) -> str | None:
+        if sha256 is None or not self.view.archive.blobs.has(sha256):
+            return None
+        digest = hashlib.sha1()
+        with self.view.archive.blobs.open(sha256) as blob:
+            while chunk := blob.read(1 << 20):
+                digest.update(chunk)
+        return _base36(digest.digest())
+
+    # -- log items ------------------------------------------------------------------------
+    def _logitems(self, xml: _Xml) -> None:
+        """Log items of the home wiki (events whose raw record is a <logitem>)."""
+        self.logitems: set[str] = set()
+        rows = self.conn.execute(
+            "SELECT id, raw FROM items WHERE kind = 'event' AND platform = ? ORDER BY length(native_id), native_id, id",
+            (PLATFORM,),
+        )
+        for item_id, raw_bytes in rows:
+            raw = _parse_raw(raw_bytes)
+            if raw is None or raw.name != "logitem":
+                continue
+            text = etree.tostring(raw.element, encoding="unicode", with_tail=False)
+            if raw.uri and raw.uri != self.wiki.uri:
+                text = text.replace(f' xmlns="{raw.uri}"', f' xmlns="{self.wiki.uri}"', 1)
+            xml.write("  " + _strip_root_xmlns(text, self.wiki.uri) + "\n")
+            self.logitems.add(item_id)
+            self.log.account("item", [])
+
+    # -- what is not a page -------------------------------------------------------------------
+    def _not_pages(self) -> None:
+        log = self.log
+        lost = self._note(
+            "mediawiki.not_a_page", "item", None, None, "not a page: not written", outcome=Outcome.LOST
+        )
+        for (item_id,) in self.conn.execute(
+            "SELECT id FROM items WHERE id NOT IN (SELECT item_id FROM temp.mw_pages) ORDER BY id"
+        ):
+            if item_id not in self.logitems:
+                log.account("item", [lost])
+        lost_rev = self._note(
+            "mediawiki.not_a_page",
+            "revision",
+            None,
+            None,
+            "of an item that is not a page",
+            outcome=Outcome.LOST,
+        )
+        n = int(
+            self.conn.execute(
+                "SELECT count(*) FROM revisions WHERE item_id NOT IN (SELECT item_id FROM temp.mw_pages)"
+            ).fetchone()[0]
+        )
+        for _ in range(n):
+            log.account("revision", [lost_rev])
+        reactions = self.view.count("reactions")
+        lost_reaction = self._note(
+            "mediawiki.reaction_lost", "reaction", None, None, "a dump has no reactions", outcome=Outcome.LOST
+        )
+        for _ in range(reactions):
+            log.account("reaction", [lost_reaction])
+        memberships = self.view.count("memberships")
+        lost_membership = self._note(
+            "mediawiki.membership_lost",
+            "membership",
+            None,
+            None,
+            "a dump has no memberships",
+            outcome=Outcome.LOST,
+        )
+        for _ in range(memberships):
+            log.account("membership", [lost_membership])
+
+    def _spaces(self) -> None:
+        log = self.log
+        home = self.home
+        for space in sorted(self.spaces.values(), key=lambda s: s.id):
+            if home is not None and (space.id == home.id or space.id in self.wiki.spaces):
+                log.spaces[space.id] = space.native_id
+                log.account("space", [])
+            elif home is not None and space.parent_id == home.id and space.platform == PLATFORM:
+                log.spaces[space.id] = space.native_id  # the (log) space and others the reader makes
+                log.account("space", [])
+            else:
+                log.account(
+                    "space",
+                    [
+                        self._note(
+                            "mediawiki.space_as_path",
+                            "space",
+                            space.id,
+                            None,
+                            "not a namespace of the written wiki",
+                            outcome=Outcome.LOST,
+                        )
+                    ],
+                )
+
+    def _persons(self) -> None:
+        log = self.log
+        fields = self._note("mediawiki.user_fields", "person", None, None, "")
+        for person in sorted(self.persons.values(), key=lambda p: p.id):
+            key = self.written_persons.get(person.id)
+            if key is None:
+                log.account(
+                    "person",
+                    [
+                        self._note(
+                            "mediawiki.user_no_edits",
+                            "person",
+                            person.id,
+                            None,
+                            "no edits",
+                            outcome=Outcome.LOST,
+                        )
+                    ],
+                )
+                continue
+            log.persons[person.id] = key
+            notes: list[Note] = []
+            if person.id in self.renamed:
+                notes.append(
+                    self._note(
+                        "mediawiki.user_renamed",
+                        "person",
+                        person.id,
+                        "name",
+                        self.renamed[person.id],
+                        original=person.name,
+                    )
+                )
+            for attribute in ("display_name", "real_name", "email", "title"):
+                if getattr(person, attribute) is not None:
+                    notes.append(
+                        msgspec.structs.replace(
+                            fields, attribute=attribute, message=f"{attribute} not in a dump"
+                        )
+                    )
+            log.account("person", notes)
+
+
+__all__ = ["MediaWikiWriter", "image_path", "sha1_base36", "title_for", "user_name"]
