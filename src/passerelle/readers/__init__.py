@@ -13,6 +13,7 @@ def available_readers() -> dict[str, type[Reader]]:
     from passerelle.readers.csv import CsvReader
     from passerelle.readers.mastodon import MastodonReader
     from passerelle.readers.mattermost import MattermostReader
+    from passerelle.readers.mediawiki import MediaWikiReader
     from passerelle.readers.package import PackageReader
     from passerelle.readers.slack import SlackReader
     from passerelle.readers.slackdump import SlackdumpReader
@@ -22,6 +23,7 @@ def available_readers() -> dict[str, type[Reader]]:
         CsvReader.info.name: CsvReader,
         MastodonReader.info.name: MastodonReader,
         MattermostReader.info.name: MattermostReader,
+        MediaWikiReader.info.name: MediaWikiReader,
         PackageReader.info.name: PackageReader,
         SlackReader.info.name: SlackReader,
         SlackdumpReader.info.name: SlackdumpReader,

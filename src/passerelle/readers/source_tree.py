@@ -21,6 +21,7 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -408,6 +409,22 @@ class SourceTree:
             raise EntryError("source.too_large", name, f"{name!r} is larger than {limit} bytes; not read")
         return data
 
+    def mtime(self, name: str) -> tuple[int, bool] | None:
+        """The entry's modification time in whole seconds since the epoch, and whether it is
+        exact: a folder's file (its mtime), a zip entry with an extended timestamp (Info-ZIP
+        ``UT``) or NTFS time field in its local header; else the zip's DOS time (2-second
+        steps, local time of the zipping machine, read as UTC): not exact. None when unknown."""
+        at = self._index.find(name)
+        if at < 0:
+            return None
+        try:
+            if self._kind == "zip":
+                return _zip_mtime(self.path, self._index.offsets[at])
+            path = self.path if self._kind == "single" else self.path / self._real.get(name, name)
+            return int(path.stat().st_mtime), True
+        except (OSError, struct.error, ValueError, OverflowError):
+            return None
+
     def fingerprint(self) -> tuple[str, int]:
         """SHA-256 and size of the source: the zip's (or single file's) bytes, or a digest of a folder's files."""
         digest = hashlib.sha256()
@@ -462,6 +479,37 @@ class _GuardedStream(io.RawIOBase):
             self._raw.close()
         finally:
             super().close()
+
+
+_LOCAL_HEADER = struct.Struct("<4s5H3L2H")  # 30 bytes + name + extra
+
+
+def _zip_mtime(path: Path, offset: int) -> tuple[int, bool] | None:
+    """An entry's mtime from its local header (APPNOTE 4.3.7; extra fields 0x5455, 0x000a)."""
+    with path.open("rb") as handle:
+        handle.seek(offset)
+        header = handle.read(_LOCAL_HEADER.size)
+        sig, _, _, _, dos_time, dos_date, _, _, _, name_len, extra_len = _LOCAL_HEADER.unpack(header)
+        if sig != b"PK\x03\x04":
+            return None
+        handle.seek(offset + _LOCAL_HEADER.size + name_len)
+        extra = handle.read(extra_len)
+    at = 0
+    while at + 4 <= len(extra):
+        kind, length = struct.unpack_from("<2H", extra, at)
+        field = extra[at + 4 : at + 4 + length]
+        if kind == 0x5455 and len(field) >= 5 and field[0] & 1:
+            return struct.unpack_from("<l", field, 1)[0], True
+        if kind == 0x000A and len(field) >= 32:  # NTFS: reserved, then tag 1 of 24 bytes
+            tag, size = struct.unpack_from("<2H", field, 4)
+            if tag == 1 and size >= 24:
+                ticks = struct.unpack_from("<Q", field, 8)[0]
+                return ticks // 10_000_000 - 11_644_473_600, True
+        at += 4 + length
+    year, month, day = 1980 + (dos_date >> 9), (dos_date >> 5) & 0xF, dos_date & 0x1F
+    hour, minute, second = dos_time >> 11, (dos_time >> 5) & 0x3F, (dos_time & 0x1F) * 2
+    stamp = datetime(year, max(month, 1), max(day, 1), hour, minute, min(second, 59), tzinfo=UTC)
+    return int(stamp.timestamp()), False
 
 
 def _read_up_to(handle: IO[bytes], n: int) -> bytes:

@@ -7,6 +7,7 @@ from pathlib import Path
 from passerelle.archive import Archive
 from passerelle.progress import Display, NullDisplay
 from passerelle.verify.csv import holds_mapping, is_csv_source, verify_csv
+from passerelle.verify.dokuwiki import is_dokuwiki_source, verify_dokuwiki
 from passerelle.verify.fidelity import FidelityReport, is_passerelle_export, verify_export
 from passerelle.verify.mastodon import is_mastodon_source, verify_mastodon
 from passerelle.verify.mattermost import is_mattermost_source, verify_mattermost
@@ -40,6 +41,8 @@ def verify_source(archive: Archive, against: Path, *, display: Display | None = 
         return verify_mattermost(archive, against)
     if is_yammer_source(against):
         return verify_yammer(archive, against)
+    if is_dokuwiki_source(against):
+        return verify_dokuwiki(archive, against)
     if is_csv_source(against, archive):
         return verify_csv(archive, against)
     if is_slackdump_source(against):
