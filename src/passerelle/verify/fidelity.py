@@ -241,6 +241,23 @@ class _Comparison:
             f" (SELECT o.id, {_carried(paths, 'id')} AS carried, {_carried(paths, 'part')} AS part FROM out.items o)"
             " WHERE carried IS NOT NULL AND carried IN (SELECT id FROM main.items)"
         )
+        # Targets with no place for archive ids (a MediaWiki dump): the manifest names the
+        # output's native id of each archive item (a page id), and of the item that holds each
+        # file written as an item of its own (a File: page).
+        c.execute("CREATE TEMP TABLE manifest_item (a TEXT PRIMARY KEY, native TEXT NOT NULL) WITHOUT ROWID")
+        c.executemany("INSERT INTO manifest_item VALUES (?, ?)", self.manifest.items.items())
+        c.execute(
+            "INSERT OR IGNORE INTO item_parts SELECT m.a, o.id, 1 FROM manifest_item m"
+            " JOIN out.items o ON o.native_id = m.native WHERE m.a IN (SELECT id FROM main.items)"
+            " ORDER BY o.kind != 'page', o.id"
+        )
+        c.execute("CREATE TEMP TABLE file_item (a TEXT PRIMARY KEY, native TEXT NOT NULL) WITHOUT ROWID")
+        c.executemany("INSERT INTO file_item VALUES (?, ?)", self.manifest.files.items())
+        c.execute("CREATE TEMP TABLE file_items (o TEXT PRIMARY KEY) WITHOUT ROWID")
+        c.execute(
+            "INSERT OR IGNORE INTO file_items SELECT o.id FROM out.items o"
+            " WHERE o.native_id IN (SELECT native FROM file_item) AND o.id NOT IN (SELECT o FROM item_parts)"
+        )
         c.execute("CREATE TEMP TABLE pair_item (a TEXT PRIMARY KEY, o TEXT NOT NULL) WITHOUT ROWID")
         c.execute("INSERT OR IGNORE INTO pair_item SELECT a, o FROM item_parts ORDER BY part, o")
         c.execute("CREATE INDEX temp.item_parts_a ON item_parts (a)")
@@ -261,6 +278,20 @@ class _Comparison:
             "INSERT OR IGNORE INTO pair_file SELECT a.id, o.id FROM main.files a JOIN out.files o"
             " ON o.native_id = a.native_id AND o.native_id LIKE 'emoji:%'"
         )
+        # A file written on an item of its own (a File: page): that item's file with the same bytes.
+        c.execute(
+            "INSERT OR IGNORE INTO pair_file SELECT fa.id, fo.id FROM file_item m"
+            " JOIN main.files fa ON fa.id = m.a JOIN out.items oi ON oi.native_id = m.native"
+            " JOIN out.item_files io ON io.item_id = oi.id JOIN out.files fo ON fo.id = io.file_id"
+            " WHERE oi.id IN (SELECT o FROM file_items) AND fo.sha256 IS fa.sha256"
+            " AND (fa.sha256 IS NOT NULL OR fo.name IS fa.name)"
+            " AND fo.id NOT IN (SELECT o FROM pair_file) ORDER BY io.position"
+        )
+        # Revisions by the output's revision id the manifest names, on the paired item.
+        c.execute(
+            "CREATE TEMP TABLE manifest_revision (a TEXT PRIMARY KEY, native TEXT NOT NULL) WITHOUT ROWID"
+        )
+        c.executemany("INSERT INTO manifest_revision VALUES (?, ?)", self.manifest.revisions.items())
 
     # -- one function per entity type ------------------------------------------------------
     def _account(
@@ -376,7 +407,11 @@ class _Comparison:
             " ORDER BY a.id"
         )
         self._account(entity, rows, attrs)
-        self._added(entity, "SELECT count(*) FROM out.items WHERE id NOT IN (SELECT o FROM item_parts)")
+        self._added(
+            entity,
+            "SELECT count(*) FROM out.items WHERE id NOT IN (SELECT o FROM item_parts)"
+            " AND id NOT IN (SELECT o FROM file_items)",
+        )
 
     def _reactions(self, entity: str) -> None:
         rows = self.conn.execute(
@@ -420,11 +455,25 @@ class _Comparison:
         self._added(entity, "SELECT count(*) FROM out.files WHERE id NOT IN (SELECT o FROM pair_file)")
 
     def _revisions(self, entity: str) -> None:
-        rows = self.conn.execute(
-            "SELECT a.id, (SELECT o.id FROM pair_item i JOIN out.revisions o ON o.item_id = i.o"
-            " WHERE i.a = a.item_id AND o.body_source IS a.body_source LIMIT 1) FROM main.revisions a ORDER BY a.id"
+        # Paired by the output's revision id the manifest names (then their text, author and
+        # time are compared), else by the same body on the paired item (nothing more to compare).
+        by_id = (
+            "(SELECT o.id FROM manifest_revision m JOIN pair_item i ON i.a = a.item_id"
+            " JOIN out.revisions o ON o.item_id = i.o AND o.native_id = m.native WHERE m.a = a.id)"
         )
-        self._account(entity, rows, ())
+        by_body = (
+            "(SELECT o.id FROM pair_item i JOIN out.revisions o ON o.item_id = i.o"
+            " WHERE i.a = a.item_id AND o.body_source IS a.body_source LIMIT 1)"
+        )
+        rows = self.conn.execute(
+            f"SELECT a.id, o_id, CASE WHEN m THEN a.body_text END, CASE WHEN m THEN o.body_text END,"
+            " CASE WHEN m THEN (SELECT o FROM pair_person WHERE a = a.author_id) END,"
+            " CASE WHEN m THEN o.author_id END, CASE WHEN m THEN a.created_at END,"
+            " CASE WHEN m THEN o.created_at END"
+            f" FROM (SELECT a.*, coalesce({by_id}, {by_body}) AS o_id, {by_id} IS NOT NULL AS m"
+            " FROM main.revisions a) a LEFT JOIN out.revisions o ON o.id = a.o_id ORDER BY a.id"
+        )
+        self._account(entity, rows, ("body", "author_id", "created_at"))
 
 
 def _equivalent(attribute: str, archive: Any, output: Any) -> bool:

@@ -377,6 +377,8 @@ class _Run:
         c.execute("CREATE INDEX temp.mw_pages_source ON mw_pages (source_title)")
         c.execute("DROP TABLE IF EXISTS temp.mw_files")
         c.execute("CREATE TEMP TABLE mw_files (file_id TEXT PRIMARY KEY) WITHOUT ROWID")
+        c.execute("DROP TABLE IF EXISTS temp.mw_blobs")
+        c.execute("CREATE TEMP TABLE mw_blobs (rel TEXT PRIMARY KEY, sha256 TEXT NOT NULL) WITHOUT ROWID")
         home_ids = tuple(self.wiki.spaces) + ((self.home.id,) if self.home is not None else ())
         marks = ",".join("?" * len(home_ids)) or "NULL"
         # Home pages first, by page id, then the others by title.
@@ -485,6 +487,8 @@ class _Run:
             self._logitems(xml)
             xml.write("</mediawiki>\n")
             xml.flush()
+        for rel, sha256 in self.conn.execute("SELECT rel, sha256 FROM temp.mw_blobs ORDER BY rel").fetchall():
+            self.out.write_blob(f"{IMAGES}/{rel}", sha256)
         self._not_pages()
         self._spaces()
         self._persons()
@@ -765,7 +769,7 @@ class _Run:
         notes: list[Note] = []
         if file.author_id is not None:
             self._contributed(file.author_id)
-        if file.sha256 is None or not self.out.write_blob(f"{IMAGES}/{rel}", file.sha256):
+        if file.sha256 is None or not self._blob_later(rel, file.sha256):
             notes.append(
                 self._note(
                     "mediawiki.file_bytes_missing",
@@ -868,7 +872,7 @@ class _Run:
         xml.element(6, "rel", rel)
         xml.write("    </upload>\n  </page>\n")
         notes.append(self._note("mediawiki.file_page", "file", file.id, None, title))
-        if file.sha256 is None or not self.out.write_blob(f"{IMAGES}/{rel}", file.sha256):
+        if file.sha256 is None or not self._blob_later(rel, file.sha256):
             notes.append(
                 self._note(
                     "mediawiki.file_bytes_missing",
@@ -881,6 +885,14 @@ class _Run:
         if file.author_id is not None:
             self._contributed(file.author_id)
         self.log.account("file", notes)
+
+    def _blob_later(self, rel: str, sha256: str) -> bool:
+        """Whether the archive has the bytes; they are copied once the dump is closed (a zip
+        takes one member at a time)."""
+        if not self.view.archive.blobs.has(sha256):
+            return False
+        self.conn.execute("INSERT OR IGNORE INTO temp.mw_blobs VALUES (?, ?)", (rel, sha256))
+        return True
 
     def _blob_sha1(self, sha256: str | None) -> str | None:
         if sha256 is None or not self.view.archive.blobs.has(sha256):

@@ -1,0 +1,116 @@
+"""The MediaWiki writer on small archives: what the dump holds, every entity accounted once,
+byte-identical output, the title and user-name rules. (Reading the output back and the
+fidelity check run in the writer conformance suite once the MediaWiki reader is there; the
+real MediaWiki import is tests/writers/test_mediawiki_import.py.)"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from lxml import etree
+
+from passerelle.archive import Archive
+from passerelle.export import MANIFEST, export
+from passerelle.info import table_counts
+from passerelle.model.entities import Person
+from passerelle.writers.base import ENTITY_TABLES
+from passerelle.writers.mediawiki import image_path, sha1_base36, title_for, user_name
+from tests.mediawiki_builder import sha1_base36 as builder_sha1
+from tests.writers.wiki_archives import build_mediawiki_archive, build_other_wiki_archive
+
+NS = "{http://www.mediawiki.org/xml/export-0.11/}"
+
+
+def _dump(output: Path) -> etree._Element:
+    return etree.parse(str(output / "dump.xml")).getroot()
+
+
+def test_a_mediawiki_archive_is_written_from_its_raw_records(tmp_path: Path) -> None:
+    archive = build_mediawiki_archive(tmp_path / "archive")
+    report = export(archive, "mediawiki", tmp_path / "out")
+    root = _dump(tmp_path / "out")
+    pages = root.findall(f"{NS}page")
+    assert [(p.findtext(f"{NS}title"), p.findtext(f"{NS}id")) for p in pages] == [
+        ("Alpha", "101"),
+        ("Beta", "102"),
+        ("File:Red dot.png", "103"),
+    ]
+    revisions = [r.findtext(f"{NS}id") for p in pages for r in p.findall(f"{NS}revision")]
+    assert revisions == ["1001", "1002", "1003", "1004", "1005"]
+    for rev in root.iter(f"{NS}revision"):
+        text = rev.findtext(f"{NS}text") or ""
+        assert rev.findtext(f"{NS}sha1") == builder_sha1(text)
+        assert rev.find(f"{NS}text").get("bytes") == str(len(text.encode()))  # type: ignore[union-attr]
+    upload = pages[2].find(f"{NS}upload")
+    assert upload is not None and upload.findtext(f"{NS}rel") == "7/78/Red_dot.png"
+    assert (tmp_path / "out" / "images" / "7" / "78" / "Red_dot.png").read_bytes().startswith(b"\x89PNG")
+    assert {e: dict(c) for e, c in report.log.tally.items() if c} == {
+        "person": {"carried": 3},
+        "space": {"carried": 3},
+        "item": {"carried": 3},
+        "file": {"carried": 1},
+        "revision": {"carried": 5},
+    }
+    manifest = json.loads((tmp_path / "out" / MANIFEST).read_text())
+    assert sorted(manifest["items"].values()) == ["101", "102", "103"]
+    assert sorted(manifest["revisions"].values()) == ["1001", "1002", "1003", "1004", "1005"]
+
+
+def test_another_wiki_gets_titles_ids_and_file_pages(tmp_path: Path) -> None:
+    archive = build_other_wiki_archive(tmp_path / "archive")
+    report = export(archive, "mediawiki", tmp_path / "out")
+    root = _dump(tmp_path / "out")
+    titles = [p.findtext(f"{NS}title") for p in root.findall(f"{NS}page")]
+    assert titles == ["Start", "Wiki/gone", "Wiki/syntax", "File:Dot.png", "File:Manual.pdf"]
+    ids = [r.findtext(f"{NS}id") for r in root.iter(f"{NS}revision")]
+    assert ids == [str(n) for n in range(1, 9)]
+    parents = [r.findtext(f"{NS}parentid") for r in root.iter(f"{NS}revision")]
+    assert parents == [None, "1", None, "3", None, "5", None, None]
+    users = [r.findtext(f"{NS}contributor/{NS}username") for r in root.iter(f"{NS}revision")]
+    assert users[:2] == ["Admin-example", "Carl"]
+    codes = report.log.codes()
+    assert codes["mediawiki.not_a_page"] == 1  # the message
+    assert codes["mediawiki.markup_unconverted"] + codes["mediawiki.markup_converted"] == 6
+    assert codes["mediawiki.time_seconds"] == 6
+    assert codes["mediawiki.deleted_page"] == 1
+    assert codes["mediawiki.user_no_edits"] == 1
+    assert codes["mediawiki.space_as_path"] == 3
+    assert codes["mediawiki.membership_lost"] == 1
+    assert sorted(p.name for p in (tmp_path / "out" / "images").rglob("*.*")) == ["Dot.png", "Manual.pdf"]
+
+
+def test_every_entity_is_accounted_once_and_the_output_is_deterministic(tmp_path: Path) -> None:
+    for build in (build_mediawiki_archive, build_other_wiki_archive):
+        archive = build(tmp_path / build.__name__)
+        one = export(archive, "mediawiki", tmp_path / f"{build.__name__}-1.zip")
+        export(archive, "mediawiki", tmp_path / f"{build.__name__}-2.zip")
+        dry = export(archive, "mediawiki", tmp_path / f"{build.__name__}-dry.zip", dry_run=True)
+        a = (tmp_path / f"{build.__name__}-1.zip").read_bytes()
+        assert a == (tmp_path / f"{build.__name__}-2.zip").read_bytes()
+        assert dry.log.tally == one.log.tally
+        with Archive.open(archive) as opened:
+            counts = table_counts(opened.store)
+        for entity, table in ENTITY_TABLES.items():
+            assert sum(one.log.tally[entity].values()) == counts[table], entity
+
+
+def test_title_and_user_name_rules() -> None:
+    assert title_for("dokuwiki", "wiki:sub:my_page") == (
+        "Wiki/sub/my page",
+        [("mediawiki.title_path", "wiki:sub:my_page -> wiki/sub/my page")],
+    )
+    assert title_for("xwiki", "Main.WebHome")[0] == "Main"
+    assert title_for("xwiki", "Sales.Q1\\.2024.Notes")[0] == "Sales/Q1.2024/Notes"
+    title, changes = title_for("xwiki", "A.B[c]|{d}#e")
+    assert title == "A/B-c---d--e" and ("mediawiki.title_characters", "A.B[c]|{d}#e") in changes
+    long, changes = title_for("dokuwiki", "é" * 300)
+    assert len(long.encode()) <= 255 and changes[-1][0] == "mediawiki.title_too_long"
+    assert user_name(Person(id="p", platform="x", native_id="x", name="ada@example.org")) == "Ada-example.org"
+    assert user_name(Person(id="p", platform="x", native_id="u1", display_name="Ada L/ove")) == "Ada L-ove"
+
+
+def test_sha1_and_image_path_are_mediawikis() -> None:
+    assert sha1_base36(b"") == "phoiac9h4m842xq45sp7s6u21eteeq1"  # MediaWiki's sha1 of an empty text
+    assert sha1_base36(b"Beta") == builder_sha1("Beta")
+    assert image_path("Red dot.png") == "7/78/Red_dot.png"  # md5("Red_dot.png") starts 78
