@@ -16,6 +16,7 @@ from tests.helpers import sample
 from tests.mastodon_builder import ZIP_NAME
 from tests.mastodon_builder import write_generated as write_mastodon
 from tests.mattermost_builder import write_generated
+from tests.xwiki_builder import write_feature as write_xwiki
 from tests.yammer_builder import write_generated as write_yammer
 
 
@@ -106,4 +107,11 @@ READER_CASES = [
     ReaderCase(
         "yammer-generated-folder", "yammer", lambda tmp: write_yammer(tmp / "export", layout="folder")
     ),
+    ReaderCase(
+        "xwiki-factharbor",
+        "xwiki",
+        _sample("xwiki/factharbor-organisation/FactHarbor_Organisation_20.Jan.26.xar"),
+    ),
+    ReaderCase("xwiki-feature-zip", "xwiki", lambda tmp: write_xwiki(tmp / "feature.xar")),
+    ReaderCase("xwiki-feature-folder", "xwiki", lambda tmp: write_xwiki(tmp / "feature", layout="folder")),
 ]

@@ -17,6 +17,7 @@ def available_readers() -> dict[str, type[Reader]]:
     from passerelle.readers.package import PackageReader
     from passerelle.readers.slack import SlackReader
     from passerelle.readers.slackdump import SlackdumpReader
+    from passerelle.readers.xwiki import XWikiReader
     from passerelle.readers.yammer import YammerReader
 
     readers: dict[str, type[Reader]] = {
@@ -27,6 +28,7 @@ def available_readers() -> dict[str, type[Reader]]:
         PackageReader.info.name: PackageReader,
         SlackReader.info.name: SlackReader,
         SlackdumpReader.info.name: SlackdumpReader,
+        XWikiReader.info.name: XWikiReader,
         YammerReader.info.name: YammerReader,
     }
     for ep in entry_points(group=ENTRY_POINT_GROUP):

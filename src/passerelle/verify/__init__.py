@@ -15,6 +15,7 @@ from passerelle.verify.package import PackageReport, is_package, verify_package
 from passerelle.verify.report import VerifyReport
 from passerelle.verify.slack import verify_slack
 from passerelle.verify.slackdump import is_slackdump_source, verify_slackdump
+from passerelle.verify.xwiki import is_xwiki_source, verify_xwiki
 from passerelle.verify.yammer import is_yammer_source, verify_yammer
 
 
@@ -43,6 +44,8 @@ def verify_source(archive: Archive, against: Path, *, display: Display | None = 
         return verify_yammer(archive, against)
     if is_dokuwiki_source(against):
         return verify_dokuwiki(archive, against)
+    if is_xwiki_source(against):
+        return verify_xwiki(archive, against)
     if is_csv_source(against, archive):
         return verify_csv(archive, against)
     if is_slackdump_source(against):
