@@ -688,6 +688,7 @@ class _Dump:
                 f"page {title!r} holds revision {native} twice: this one is kept here only",
                 dropped="revision",
                 raw=raw,
+                entity_id=ident,
             )
             return
         page.revision_ids.add(native)

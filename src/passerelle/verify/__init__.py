@@ -11,6 +11,7 @@ from passerelle.verify.dokuwiki import is_dokuwiki_source, verify_dokuwiki
 from passerelle.verify.fidelity import FidelityReport, is_passerelle_export, verify_export
 from passerelle.verify.mastodon import is_mastodon_source, verify_mastodon
 from passerelle.verify.mattermost import is_mattermost_source, verify_mattermost
+from passerelle.verify.mediawiki import is_mediawiki_source, verify_mediawiki
 from passerelle.verify.package import PackageReport, is_package, verify_package
 from passerelle.verify.report import VerifyReport
 from passerelle.verify.slack import verify_slack
@@ -42,6 +43,8 @@ def verify_source(archive: Archive, against: Path, *, display: Display | None = 
         return verify_mattermost(archive, against)
     if is_yammer_source(against):
         return verify_yammer(archive, against)
+    if is_mediawiki_source(against):
+        return verify_mediawiki(archive, against)
     if is_dokuwiki_source(against):
         return verify_dokuwiki(archive, against)
     if is_xwiki_source(against):
