@@ -222,11 +222,11 @@ def write_wiki(dest: Path, wiki: Wiki) -> Path:
             )
             _write(conf / "users.auth.php", (header + "".join(u + "\n" for u in wiki.users)).encode())
         if wiki.acl:
-            header = (
-                "# acl.auth.php\n# <?php exit()?>\n# Don't modify the lines above\n#\n# Access Control Lists\n#\n"
-            )
+            header = "# acl.auth.php\n# <?php exit()?>\n# Don't modify the lines above\n#\n# Access Control Lists\n#\n"
             _write(conf / "acl.auth.php", (header + "".join(a + "\n" for a in wiki.acl)).encode())
-        _write(conf / "local.php", b"<?php\n$conf['title'] = 'Example Wiki';\n$conf['superuser'] = '@admin';\n")
+        _write(
+            conf / "local.php", b"<?php\n$conf['title'] = 'Example Wiki';\n$conf['superuser'] = '@admin';\n"
+        )
         _write(conf / "dokuwiki.php", b"<?php\n$conf['savedir'] = './data';\n$conf['fnencode'] = 'url';\n")
         _write(dest / "doku.php", b"<?php\n// DokuWiki\n")
         _write(dest / "inc" / "common.php", b"<?php\n// saveWikiText\n")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from passerelle.demo.slack_export import ExportSpec, write_export
 from tests.csv_builder import write_generated as write_csv
+from tests.dokuwiki_builder import write_generated as write_dokuwiki
 from tests.helpers import sample
 from tests.mastodon_builder import ZIP_NAME
 from tests.mastodon_builder import write_generated as write_mastodon
@@ -114,4 +115,6 @@ READER_CASES = [
     ),
     ReaderCase("xwiki-feature-zip", "xwiki", lambda tmp: write_xwiki(tmp / "feature.xar")),
     ReaderCase("xwiki-feature-folder", "xwiki", lambda tmp: write_xwiki(tmp / "feature", layout="folder")),
+    ReaderCase("dokuwiki-generated-folder", "dokuwiki", lambda tmp: write_dokuwiki(tmp / "wiki")),
+    ReaderCase("dokuwiki-generated-zip", "dokuwiki", lambda tmp: write_dokuwiki(tmp / "wiki.zip", "zip")),
 ]
