@@ -24,6 +24,7 @@ temporary SQLite table (so that conflicts and links resolve without holding them
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
 from collections.abc import Mapping as AnyMapping
@@ -48,6 +49,8 @@ IMAGES = "images"
 DEFAULT_SCHEMA = "0.11"
 _NS_URI = "http://www.mediawiki.org/xml/export-{}/"
 _SCHEMA_OF = re.compile(r"http://www\.mediawiki\.org/xml/export-(\d+\.\d+)/")
+_CONTENTS_MARK = "@@passerelle-contents@@"
+_BASE64_CHUNK = 3 << 18  # bytes of a file encoded at a time (a multiple of 3: no padding inside)
 _MAX_TITLE_BYTES = 255
 _FORBIDDEN_TITLE = re.compile(r"[#<>\[\]|{}\x00-\x1f\x7f]")
 _FORBIDDEN_USER = re.compile(r"[#<>\[\]|{}/@:\x00-\x1f\x7f]")
@@ -320,11 +323,12 @@ class _Run:
                     except ValueError:
                         continue
         raw = _parse_raw(home.raw) if home is not None else None
+        # The source's schema: its siteinfo's namespace, else a page's (0.10 at the least).
+        source_uri = raw.uri if raw is not None and raw.name == "siteinfo" else self._page_uri(spaces)
         schema = DEFAULT_SCHEMA
-        if raw is not None and raw.name == "siteinfo" and raw.uri:
-            found = _SCHEMA_OF.fullmatch(raw.uri)
-            if found and tuple(int(p) for p in found.group(1).split(".")) >= (0, 10):
-                schema = found.group(1)
+        found = _SCHEMA_OF.fullmatch(source_uri or "")
+        if found and tuple(int(p) for p in found.group(1).split(".")) >= (0, 10):
+            schema = found.group(1)
         uri = _NS_URI.format(schema)
         namespaces: dict[str, int] = {}
         if raw is not None and raw.name == "siteinfo":
@@ -334,22 +338,53 @@ class _Run:
                 except ValueError:
                     continue
                 namespaces[(ns.text or "").strip()] = key
-            text = etree.tostring(raw.element, encoding="unicode", with_tail=False)
-            if raw.uri != uri:
-                text = text.replace(f' xmlns="{raw.uri}"', f' xmlns="{uri}"', 1) if raw.uri else text
-            siteinfo = "  " + _strip_root_xmlns(text, uri) + "\n"
+            siteinfo = "  " + self._element_text(raw, uri) + "\n"
         else:
-            namespaces = {name: key for key, name in CANONICAL_NAMESPACES}
+            lines: dict[int, str] = {}
             for space_id, key in spaces.items():
-                name = self.spaces[space_id].name
-                if name and name != "(main)":
+                space = self.spaces[space_id]
+                ns_raw = _parse_raw(space.raw)
+                if ns_raw is not None and ns_raw.name == "namespace":
+                    lines[key] = self._element_text(ns_raw, uri)
+                    name = (ns_raw.element.text or "").strip()
+                else:
+                    name = "" if key == 0 or not space.name or space.name == "(main)" else space.name
+                    lines[key] = self._namespace_line(key, name)
+                namespaces.setdefault(name, key)
+            for key, name in CANONICAL_NAMESPACES:
+                if key not in lines:
+                    lines[key] = self._namespace_line(key, name)
                     namespaces.setdefault(name, key)
-            siteinfo = self._siteinfo(home, namespaces)
+            siteinfo = self._siteinfo(home, [lines[k] for k in sorted(lines)])
         for key, name in CANONICAL_NAMESPACES:
             namespaces.setdefault(name, key)
         return _Wiki(home, schema, uri, siteinfo, namespaces, spaces)
 
-    def _siteinfo(self, home: Space | None, namespaces: dict[str, int]) -> str:
+    def _page_uri(self, spaces: dict[str, int]) -> str | None:
+        if not spaces:
+            return None
+        marks = ",".join("?" * len(spaces))
+        row = self.conn.execute(
+            f"SELECT raw FROM items WHERE kind = 'page' AND space_id IN ({marks}) AND raw IS NOT NULL LIMIT 1",
+            tuple(spaces),
+        ).fetchone()
+        raw = _parse_raw(row[0]) if row is not None else None
+        return raw.uri if raw is not None and raw.name == "page" else None
+
+    @staticmethod
+    def _element_text(raw: _Raw, uri: str) -> str:
+        """A raw record's element as text inside a document whose default namespace is ``uri``."""
+        text = etree.tostring(raw.element, encoding="unicode", with_tail=False)
+        if raw.uri and raw.uri != uri:
+            text = text.replace(f' xmlns="{raw.uri}"', f' xmlns="{uri}"', 1)
+        return _strip_root_xmlns(text, uri)
+
+    @staticmethod
+    def _namespace_line(key: int, name: str) -> str:
+        text = f">{escape(name)}</namespace>" if name else " />"
+        return f'<namespace key="{key}" case="first-letter"{text}'
+
+    def _siteinfo(self, home: Space | None, namespaces: list[str]) -> str:
         name = (home.display_name or home.name or home.native_id) if home is not None else "passerelle"
         dbname = home.native_id if home is not None else "passerelle"
         lines = ["  <siteinfo>\n"]
@@ -359,9 +394,7 @@ class _Run:
         lines.append(f"    <generator>passerelle {escape(__version__)}</generator>\n")
         lines.append("    <case>first-letter</case>\n")
         lines.append("    <namespaces>\n")
-        for key, ns in sorted({k: n for n, k in namespaces.items()}.items()):
-            text = f">{escape(ns)}</namespace>" if ns else " />"
-            lines.append(f'      <namespace key="{key}" case="first-letter"{text}\n')
+        lines += [f"      {line}\n" for line in namespaces]
         lines.append("    </namespaces>\n  </siteinfo>\n")
         return "".join(lines)
 
@@ -742,9 +775,24 @@ class _Run:
         )
 
     def _upload_from_raw(self, xml: _Xml, file: File, raw: _Raw) -> None:
+        """An upload as its source dump had it. Where the dump held the bytes in the XML
+        (``<contents encoding="base64">``, dumpBackup --include-files; the reader keeps the
+        element, emptied, in the raw record), they are written there again, streamed from the
+        blob store; else they go to ``images/<rel>``."""
         element = raw.element
+        inline = None
         for contents in element.findall("{*}contents"):
-            element.remove(contents)
+            if inline is None and (contents.get("encoding") or "base64").lower() == "base64":
+                inline = contents
+                if "omitted" in contents.attrib:
+                    del contents.attrib["omitted"]
+                contents.text = _CONTENTS_MARK
+            else:
+                element.remove(contents)
+        has_bytes = file.sha256 is not None and self.view.archive.blobs.has(file.sha256)
+        if inline is not None and not has_bytes:
+            element.remove(inline)
+            inline = None
         rel_el = element.find("{*}rel")
         filename = element.findtext("{*}archivename") or element.findtext("{*}filename") or file.name or ""
         rel = rel_el.text if rel_el is not None and rel_el.text else image_path(filename)
@@ -761,15 +809,26 @@ class _Run:
             # importDump.php (1.39) fails on an upload without <comment>.
             close = text.rindex("</upload>")
             text = text[:close] + "<comment></comment>" + text[close:]
-        xml.write("    " + text + "\n")
-        self._file_bytes(file, rel)
+        if inline is not None and file.sha256 is not None:
+            head, _, tail = text.partition(_CONTENTS_MARK)
+            xml.write("    " + head)
+            with self.view.archive.blobs.open(file.sha256) as blob:
+                while chunk := blob.read(_BASE64_CHUNK):
+                    xml.write(base64.b64encode(chunk).decode("ascii"))
+            xml.write(tail + "\n")
+            self._file_bytes(file, None)
+        else:
+            xml.write("    " + text + "\n")
+            self._file_bytes(file, rel)
 
-    def _file_bytes(self, file: File, rel: str) -> None:
+    def _file_bytes(self, file: File, rel: str | None) -> None:
+        """Account for an upload written; its bytes copied to ``images/<rel>`` (None: they
+        are in the XML)."""
         self.conn.execute("INSERT INTO temp.mw_files VALUES (?)", (file.id,))
         notes: list[Note] = []
         if file.author_id is not None:
             self._contributed(file.author_id)
-        if file.sha256 is None or not self._blob_later(rel, file.sha256):
+        if file.sha256 is None or (rel is not None and not self._blob_later(rel, file.sha256)):
             notes.append(
                 self._note(
                     "mediawiki.file_bytes_missing",
