@@ -12,7 +12,8 @@ of the name with underscores). Import with::
 Pages of a MediaWiki archive (the *home* wiki: the MediaWiki workspace with the most
 pages) are written from their raw records: the same titles, namespaces, page and revision
 ids, contributors, comments, flags and texts, in the schema version the source dump had
-(0.11 when it had none or an older one than 0.10). Everything else that is a page (another
+(0.11 when it had none; elements written from the archive's fields then follow that
+version: ``origin`` and ``<text sha1>`` from 0.11, model and format from 0.8). Everything else that is a page (another
 wiki's, or another MediaWiki's) gets a MediaWiki title by one rule (its namespaces or
 spaces become subpage segments: ``ns:sub:page`` → ``Ns/sub/page``, ``Space.Sub.WebHome`` →
 ``Space/Sub``), a body converted to wikitext, free page and revision ids, and uploads on
@@ -327,7 +328,7 @@ class _Run:
         source_uri = raw.uri if raw is not None and raw.name == "siteinfo" else self._page_uri(spaces)
         schema = DEFAULT_SCHEMA
         found = _SCHEMA_OF.fullmatch(source_uri or "")
-        if found and tuple(int(p) for p in found.group(1).split(".")) >= (0, 10):
+        if found:
             schema = found.group(1)
         uri = _NS_URI.format(schema)
         namespaces: dict[str, int] = {}
@@ -645,7 +646,8 @@ class _Run:
         text: str,
         fmt: str,
     ) -> None:
-        schema11 = self.wiki.schema == "0.11"
+        version = tuple(int(p) for p in self.wiki.schema.split("."))
+        schema11 = version >= (0, 11)
         xml.write("    <revision>\n")
         xml.element(6, "id", str(rev_id))
         if parent is not None:
@@ -657,8 +659,9 @@ class _Run:
         if schema11:
             xml.element(6, "origin", str(rev_id))
         model, content_format = _MODELS.get(fmt, _MODELS["mediawiki"])
-        xml.element(6, "model", model)
-        xml.element(6, "format", content_format)
+        if version >= (0, 8):
+            xml.element(6, "model", model)
+            xml.element(6, "format", content_format)
         data = text.encode("utf-8")
         sha1 = sha1_base36(data)
         attrs = f' bytes="{len(data)}"' + (f' sha1="{sha1}"' if schema11 else "") + ' xml:space="preserve"'
