@@ -429,3 +429,17 @@ def test_resumes_across_page_units(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert canonical_dump(tmp_path / "resumed") == canonical_dump(tmp_path / "clean")
     assert rows(tmp_path / "clean", "SELECT count(*) FROM revisions") == [(50,)]
     assert rows(tmp_path / "clean", "SELECT count(*) FROM source_units") == [(1 + 1 + 7 + 2 + 1 + 1,)]
+
+
+def test_a_copy_that_lost_its_mtimes_is_another_source(tmp_path: Path) -> None:
+    source = write_generated(tmp_path / "wiki")
+    [first] = ingest([source], tmp_path / "a")
+    os.utime(source / "data" / "pages" / "start.txt", (T0 + 9999, T0 + 9999))
+    [second] = ingest([source], tmp_path / "a")
+    assert second.status == "ingested" and second.source_id != first.source_id
+    # the page now ends with an external edit; the earlier reading stays in the archive
+    assert history(tmp_path / "a", "start")[-1][:3] == (str(T0 + 9999), None, "external edit")
+    with Archive.open(tmp_path / "a") as archive:
+        from passerelle.verify import verify
+
+        assert verify(archive, source).ok

@@ -45,7 +45,9 @@ from the n-th), ``media:<n>``, ``persons``, ``leftovers``.
 
 from __future__ import annotations
 
+import base64
 import bz2
+import hashlib
 import importlib
 import json
 import mimetypes
@@ -367,6 +369,22 @@ class DokuWikiReader:
             raise BadInputError(_TAR_MESSAGE.format(path=tree.path))
         if find_layout(tree) is None:
             raise BadInputError(f"{tree.path}: no DokuWiki data folder (pages/*.txt) found")
+
+    def fingerprint(self, tree: SourceTree) -> tuple[str, int]:
+        """A folder's fingerprint (names and contents) and the mtimes of its page and media
+        files, which are DokuWiki's revision ids: a copy that lost them is another source. A
+        zip's bytes hold its entries' times already."""
+        sha, size = tree.fingerprint()
+        layout = find_layout(tree)
+        if not tree.path.is_dir() or layout is None:
+            return sha, size
+        digest = hashlib.sha256(sha.encode())
+        names = tree.names()
+        for folder in ("pages/", "media/"):
+            for name in _prefixed(names, layout.data + folder):
+                stamp = tree.mtime(name)
+                digest.update(f"{name}\0{stamp[0] if stamp else ''}\n".encode())
+        return digest.hexdigest(), size
 
     def read(self, tree: SourceTree, out: ArchiveWriter, display: Display) -> None:
         self.check(tree)
@@ -1254,6 +1272,4 @@ class DokuWikiReader:
 
 
 def _b64(data: bytes) -> str:
-    import base64
-
     return base64.b64encode(data).decode("ascii")

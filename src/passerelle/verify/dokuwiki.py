@@ -25,6 +25,8 @@ record:
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 import zipfile
 from pathlib import Path
@@ -290,12 +292,11 @@ class _Check:
             )
 
     def other(self, name: str) -> None:
-        said = any(
-            name == w
-            or (w.endswith("/") and name.startswith(w))
-            or (w.startswith(self.data + "meta/*") and name.endswith(w[len(self.data + "meta/*") :]))
-            for w in self.wheres
-        ) or bool(
+        parts = name.split("/")
+        candidates = {name} | {"/".join(parts[:n]) + "/" for n in range(1, len(parts))}
+        if name.startswith(self.data + "meta/") and "." in parts[-1]:
+            candidates.add(self.data + "meta/*" + parts[-1][parts[-1].rfind(".") :])
+        said = bool(candidates & self.wheres) or bool(
             self.store.query("SELECT 1 FROM files WHERE id = ?", (ids.file_id(PLATFORM, "entry:" + name),))
         )
         self.ledger.account(
@@ -305,11 +306,20 @@ class _Check:
 
 def verify_dokuwiki(archive: Archive, source: Path) -> VerifyReport:
     export = ExportFiles(source, what="DokuWiki data folder (folder or zip)")
-    report, ingested = open_report(archive, source, export.fingerprint(), PLATFORM, "dokuwiki")
-    if not ingested:
-        return report
     names = sorted(export.entries)
     data = _data_prefix(names)
+    fingerprint = export.fingerprint()
+    if source.is_dir() and data is not None:
+        # The reader's fingerprint of a folder adds the page and media files' mtimes.
+        digest = hashlib.sha256(fingerprint.encode())
+        for folder in ("pages/", "media/"):  # in this order, as the reader mixes them
+            for name in names:
+                if name.startswith(data + folder):
+                    digest.update(f"{name}\0{int(os.stat(export.entries[name]).st_mtime)}\n".encode())
+        fingerprint = digest.hexdigest()
+    report, ingested = open_report(archive, source, fingerprint, PLATFORM, "dokuwiki")
+    if not ingested:
+        return report
     if data is None:
         report.problem(f"{source}: no pages/*.txt found")
         return report
