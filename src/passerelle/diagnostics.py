@@ -1385,6 +1385,12 @@ CODES: dict[str, Code] = {
             " given (parent ids follow).",
         ),
         Code(
+            "mediawiki.text_missing",
+            _I,
+            "A revision without a text in the archive (suppressed, or never read) is written with an"
+            " empty text.",
+        ),
+        Code(
             "mediawiki.no_revisions",
             _I,
             "A page without revisions in the archive is written with one revision: its current body.",
