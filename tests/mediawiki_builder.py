@@ -396,9 +396,12 @@ def write_dump(
     with _open_out(path, compression) as raw:
         out = io.TextIOWrapper(raw, encoding=encoding, newline="\n", write_through=False)
         if declaration or (declaration is None and codec not in ("utf-8", "utf8")):
-            name = {"utf-16": "UTF-16", "utf-16-le": "UTF-16", "utf-16-be": "UTF-16"}.get(
-                codec, encoding.upper()
-            )
+            name = {
+                "utf-16": "UTF-16",
+                "utf-16-le": "UTF-16",
+                "utf-16-be": "UTF-16",
+                "utf-8-sig": "UTF-8",
+            }.get(codec, encoding.upper())
             out.write(f'<?xml version="1.0" encoding="{name}"?>\n')
         writer = _Writer(out, schema)
         if namespaced:

@@ -27,12 +27,12 @@ from __future__ import annotations
 
 import binascii
 import bz2
-import gzip
 import hashlib
 import io
 import json
 import mimetypes
 import re
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING, ClassVar, cast
@@ -68,12 +68,13 @@ from passerelle.readers.mediawiki_dump import (
     SiteInfo,
     Unknown,
     Upload,
+    base36,
     fold_sha1,
     parse_dump,
     sha1_base36,
 )
 from passerelle.readers.mediawiki_dump import Revision as DumpRevision
-from passerelle.readers.safe_xml import sniff_encoding
+from passerelle.readers.safe_xml import guarded, sniff_encoding
 from passerelle.readers.source_tree import EntryError, SourceTree
 
 if TYPE_CHECKING:
@@ -117,25 +118,81 @@ _ROOT = re.compile(
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+class _Decompressing(io.RawIOBase):
+    """A bz2 or gzip stream decompressed as it is read (concatenated streams too); a stream
+    that stops early gives every byte that could be decompressed, then ends, and says why in
+    ``error`` (``BZ2File``/``GzipFile`` would lose the last read's bytes to an EOFError)."""
+
+    def __init__(self, raw: IO[bytes], kind: str) -> None:
+        super().__init__()
+        self._raw = raw
+        self._kind = kind
+        self._engine = self._new()
+        self._pending = b""
+        self._dead = False
+        self.error: str | None = None
+
+    def _new(self) -> bz2.BZ2Decompressor | zlib._Decompress:
+        return bz2.BZ2Decompressor() if self._kind == "bz2" else zlib.decompressobj(wbits=31)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        view = memoryview(buffer).cast("B")
+        while not self._pending:
+            chunk = b"" if self._dead else self._raw.read(1 << 16)
+            if not chunk:
+                if not self._engine.eof and not self._dead:
+                    self.error = f"the {self._kind} stream ends before its end marker"
+                return 0
+            try:
+                while chunk:
+                    if self._engine.eof:  # another stream follows (pbzip2, concatenated gzip)
+                        self._engine = self._new()
+                    self._pending += self._engine.decompress(chunk)
+                    chunk = self._engine.unused_data if self._engine.eof else b""
+            except (OSError, EOFError, ValueError, zlib.error) as exc:
+                self.error = f"the {self._kind} stream is corrupt: {exc}"
+                self._dead = True
+                if not self._pending:
+                    return 0
+        n = min(len(view), len(self._pending))
+        view[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+    def close(self) -> None:
+        try:
+            self._raw.close()
+        finally:
+            super().close()
+
+
+def _decompressing(raw: IO[bytes], name: str) -> _Decompressing | None:
+    lower = name.lower()
+    if lower.endswith((".bz2", ".gz")):
+        return _Decompressing(raw, "bz2" if lower.endswith(".bz2") else "gzip")
+    return None
+
+
 def _open_dump(tree: SourceTree, name: str) -> IO[bytes]:
     raw = tree.open_entry(name)
-    lower = name.lower()
-    if lower.endswith(".bz2"):
-        return bz2.BZ2File(raw)
-    if lower.endswith(".gz"):
-        return cast("IO[bytes]", gzip.GzipFile(fileobj=raw))
-    return raw
+    inflate = _decompressing(raw, name)
+    return raw if inflate is None else cast("IO[bytes]", io.BufferedReader(inflate, 1 << 16))
 
 
 def is_dump(tree: SourceTree, name: str) -> bool:
     """A dump by its name's suffix and its root element (``<mediawiki>``), read from its start."""
     if not name.lower().endswith(DUMP_SUFFIXES) or name.rsplit("/", 1)[-1].startswith("._"):
         return False
+    head = b""
     try:
         with _open_dump(tree, name) as stream:
-            head = stream.read(1 << 16)
+            while len(head) < 1 << 16 and (chunk := stream.read(4096)):
+                head += chunk
     except (EntryError, OSError, EOFError, ValueError):
-        return False
+        pass  # a broken stream: its start decides
     encoding, bom = sniff_encoding(head)
     if encoding == "latin-1":
         encoding = "utf-8"
@@ -381,6 +438,16 @@ class MediaWikiReader:
     def detect(cls, tree: SourceTree) -> bool:
         return bool(dumps_in(tree))
 
+    @classmethod
+    def check(cls, tree: SourceTree) -> None:
+        """Refuse, before the archive is touched, a dump that declares a DOCTYPE or entities."""
+        for name in dumps_in(tree) or [n for n in tree.names() if n.lower().endswith(DUMP_SUFFIXES)]:
+            try:
+                with _open_dump(tree, name) as stream:
+                    guarded(stream, name).close()
+            except (EntryError, OSError, EOFError):
+                continue  # unreadable: said when it is read
+
     def read(self, tree: SourceTree, out: ArchiveWriter, display: Display) -> None:
         dumps = dumps_in(tree) or [n for n in tree.names() if n.lower().endswith(DUMP_SUFFIXES)]
         files = _Files(tree, dumps)
@@ -486,13 +553,15 @@ class _Dump:
         self.unit = f"{self.name}#0"
         self.sink = _Null() if self.out.is_done(self.unit) else self.out
         try:
-            stream = _Counting(_open_dump(self.tree, self.name), task.advance)
+            counted = _Counting(self.tree.open_entry(self.name), task.advance)
         except EntryError as exc:
             self.sink.diagnose(exc.code, self.name, str(exc), dropped="entry")
             self._leave()
             return
-        with stream:
-            for record in parse_dump(io.BufferedReader(stream, 1 << 20), self.name):
+        inflate = _decompressing(cast("IO[bytes]", counted), self.name)
+        broke = False
+        with io.BufferedReader(inflate or counted, 1 << 20) as stream:
+            for record in parse_dump(stream, self.name):
                 if isinstance(record, DumpRevision):
                     self._revision(record)
                 elif isinstance(record, Upload):
@@ -506,7 +575,12 @@ class _Dump:
                 elif isinstance(record, Unknown):
                     self._unknown_top(record)
                 else:
-                    self._broken(record, stream.error)
+                    self._broken(record, counted.error or (inflate.error if inflate else None))
+                    broke = True
+        cause = counted.error or (inflate.error if inflate else None)
+        if cause and not broke:
+            # The XML ended well but its compressed stream did not: said all the same.
+            self.sink.diagnose("mediawiki.truncated", self.name, f"the XML is whole but {cause}")
         self._leave()
 
     # -- the wiki and its namespaces -----------------------------------------------------------
@@ -753,8 +827,11 @@ class _Dump:
         page.buffered.append(record)
         page.buffered_bytes += size
         if page.buffered_bytes > PAGE_BUFFER_BYTES or len(page.buffered) > PAGE_BUFFER_REVISIONS:
-            # A first version of the item (no raw, no times) so the revisions can refer to it;
-            # the page's end writes the whole of it over this one.
+            # A first version of the item (no raw, no times, the first revision's body) so the
+            # revisions can refer to it; the page's end writes the whole of it over this one,
+            # once its revisions are in (the archive keeps an item's changed body as a revision
+            # unless a revision already holds it).
+            first = page.buffered[0]
             self.sink.add(
                 Item(
                     id=page.id,
@@ -763,6 +840,7 @@ class _Dump:
                     kind=ItemKind.PAGE,
                     space_id=page.space,
                     title=page.header.title,
+                    body=first.body if isinstance(first, Revision) else None,
                     origin=self.where(page.header.line),
                 )
             )
@@ -828,6 +906,13 @@ class _Dump:
                 self.where(header.line),
                 f"page {header.title!r} has no revision in the dump: kept without a body",
             )
+        if page.item_written:
+            for held in page.buffered:
+                self.sink.add(held)
+            page.buffered = []
+            flush = getattr(self.sink, "flush", None)
+            if flush is not None:
+                flush()  # the revisions are in before the item is updated
         self.sink.add(
             Item(
                 id=page.id,
@@ -917,7 +1002,7 @@ class _Dump:
                         f"{what}: <size> {up.size!r} but the bytes are {got}",
                         entity_id=fid,
                     )
-                digest = sha1_base36(hashing.sha1.digest())
+                digest = base36(hashing.sha1.digest())
                 if up.sha1base36 and up.sha1base36.strip() != digest:
                     self.sink.diagnose(
                         "mediawiki.upload_sha1_mismatch",

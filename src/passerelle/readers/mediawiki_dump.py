@@ -57,7 +57,12 @@ def local(tag: object) -> str:
 
 def sha1_base36(data: bytes) -> str:
     """MediaWiki's sha1: SHA-1 in base 36, zero-padded to 31 characters."""
-    number = int.from_bytes(hashlib.sha1(data).digest(), "big")
+    return base36(hashlib.sha1(data).digest())
+
+
+def base36(digest: bytes) -> str:
+    """A digest in base 36, zero-padded to 31 characters (MediaWiki's notation of a SHA-1)."""
+    number = int.from_bytes(digest, "big")
     digits = []
     while number:
         number, rest = divmod(number, 36)

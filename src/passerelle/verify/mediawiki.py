@@ -30,11 +30,11 @@ import base64
 import binascii
 import bz2
 import calendar
-import gzip
 import hashlib
 import re
 import time
 import xml.etree.ElementTree as ET
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,12 +59,51 @@ _ROOT = re.compile(rb"<(?:[\w.-]+:)?mediawiki[\s>/]")
 _READ_ERRORS = (OSError, EOFError, ValueError)
 
 
+class _Inflate:
+    """A bz2 or gzip file decompressed piece by piece: a stream cut short gives what it can,
+    then ends (``broken`` says so)."""
+
+    def __init__(self, handle: IO[bytes], gz: bool) -> None:
+        self.handle, self.gz, self.broken = handle, gz, False
+        self.engine: Any = self._engine()
+        self.out = b""
+
+    def _engine(self) -> Any:
+        return zlib.decompressobj(16 + zlib.MAX_WBITS) if self.gz else bz2.BZ2Decompressor()
+
+    def read(self, n: int = -1) -> bytes:
+        while not self.out:
+            data = b"" if self.broken else self.handle.read(1 << 15)
+            if not data:
+                self.broken = self.broken or not self.engine.eof
+                return b""
+            try:
+                while data:
+                    if self.engine.eof:
+                        self.engine = self._engine()
+                    self.out += self.engine.decompress(data)
+                    data = self.engine.unused_data if self.engine.eof else b""
+            except (OSError, EOFError, ValueError, zlib.error):
+                self.broken = True
+        size = len(self.out) if n is None or n < 0 else n
+        piece, self.out = self.out[:size], self.out[size:]
+        return piece
+
+    def close(self) -> None:
+        self.handle.close()
+
+    def __enter__(self) -> _Inflate:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def _open(export: ExportFiles, name: str) -> IO[bytes]:
     handle = export.open(name)
-    if name.lower().endswith(".bz2"):
-        return bz2.open(handle)
-    if name.lower().endswith(".gz"):
-        return cast("IO[bytes]", gzip.open(handle))
+    lower = name.lower()
+    if lower.endswith((".bz2", ".gz")):
+        return cast("IO[bytes]", _Inflate(handle, lower.endswith(".gz")))
     return handle
 
 
@@ -86,7 +125,10 @@ def _dump_names(export: ExportFiles) -> list[str]:
             continue
         try:
             with _open(export, name) as stream:
-                head = _head_text(stream.read(1 << 16))
+                head = b""
+                while len(head) < 1 << 16 and (chunk := stream.read(4096)):
+                    head += chunk
+                head = _head_text(head)
         except _READ_ERRORS:
             continue
         if _ROOT.search(head) is not None:
@@ -235,7 +277,9 @@ class _Peek:
 
 
 def _events(stream: IO[bytes], name: str) -> Iterator[tuple[str, ET.Element]]:
-    head = stream.read(1 << 16)
+    head = b""
+    while len(head) < 1 << 16 and (chunk := stream.read(4096)):
+        head += chunk
     _refuse_unsafe(head, name)
     yield from ET.iterparse(_Peek(head, stream), events=("start", "end"))
 
@@ -289,6 +333,8 @@ def _verify_dump(
         broke = str(exc)
     finally:
         stream.close()
+    if broke is None and getattr(stream, "broken", False):
+        broke = "the compressed stream ends early"
     if broke is not None:
         said = archive.store.scalar(
             "SELECT count(*) FROM diagnostics WHERE source_id = ? AND code = 'mediawiki.truncated'"
