@@ -1385,6 +1385,12 @@ CODES: dict[str, Code] = {
             " given (parent ids follow).",
         ),
         Code(
+            "mediawiki.page_times",
+            _I,
+            "In a dump a page's creation and last edit (time and author) are its first and last"
+            " revisions': where the archive's page says otherwise, the revisions' are written.",
+        ),
+        Code(
             "mediawiki.text_missing",
             _I,
             "A revision without a text in the archive (suppressed, or never read) is written with an"

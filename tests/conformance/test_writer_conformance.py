@@ -42,7 +42,9 @@ class WriterCase:
 
 def _case(writer: str, reader_case: str) -> WriterCase:
     reader = next(c for c in READER_CASES if c.id == reader_case).reader
-    own = {"slack": {"slack"}, "mattermost": {"mattermost"}, "csv": {"csv"}}[writer]
+    own = {"slack": {"slack"}, "mattermost": {"mattermost"}, "csv": {"csv"}, "mediawiki": {"mediawiki"}}[
+        writer
+    ]
     return WriterCase(f"{writer}-from-{reader_case}", writer, reader_case, reader in own)
 
 
@@ -67,6 +69,13 @@ WRITER_CASES = [
     _case("csv", "yammer-generated-zip"),
     _case("csv", "mastodon-generated-zip"),
     _case("csv", "package-of-slack-sample"),
+    _case("csv", "dokuwiki-generated-folder"),
+    _case("csv", "xwiki-feature-zip"),
+    _case("slack", "dokuwiki-generated-folder"),
+    _case("mattermost", "xwiki-feature-zip"),
+    _case("mediawiki", "dokuwiki-generated-folder"),
+    _case("mediawiki", "xwiki-feature-zip"),
+    _case("mediawiki", "xwiki-factharbor"),
 ]
 
 

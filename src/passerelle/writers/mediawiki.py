@@ -108,6 +108,15 @@ def image_path(name: str) -> str:
     return f"{digest[0]}/{digest[:2]}/{stored}"
 
 
+def _converter() -> Any:
+    """``passerelle.markup.convert``, or None while the markup module does not provide it."""
+    try:
+        from passerelle import markup
+    except ImportError:
+        return None
+    return getattr(markup, "convert", None)
+
+
 def _capitalise(title: str) -> str:
     return title[:1].upper() + title[1:]
 
@@ -440,6 +449,8 @@ class _Run:
                     written = _shorten(written)
             else:
                 written, changes = title_for(platform, source_title)
+            if written != source_title and not changes:
+                changes.append(("mediawiki.title_path", f"{source_title} -> {written}"))
             for code, detail in changes:
                 notes.append(self._note(code, "item", item_id, "title", detail, original=source_title))
             candidate, n = written, 1
@@ -554,11 +565,15 @@ class _Run:
             if redirect:
                 xml.write(f"    <redirect title={quoteattr(redirect)} />\n")
             tail = "</page>"
+        if not home:
+            notes += self._foreign_page_notes(item)
         if item.deleted:
             notes.append(
                 self._note("mediawiki.deleted_page", "item", item_id, "deleted", "written as a live page")
             )
-        written = self._revisions(xml, item, home, notes)
+        written, first, last = self._revisions(xml, item, home, notes)
+        if written:
+            notes += self._page_times(item, first, last, written)
         if written == 0:
             self._current_as_revision(xml, item, notes)
         others = self._uploads(xml, message, home)
@@ -572,16 +587,66 @@ class _Run:
         for file in others:
             self._file_page(xml, file)
 
+    def _foreign_page_notes(self, item: Item) -> list[Note]:
+        """What a page of another wiki (or another MediaWiki) loses beside its title."""
+        notes = [
+            self._note("mediawiki.space_as_path", "item", item.id, "space_id", "in the main namespace"),
+        ]
+        fmt = item.body.format if item.body is not None else None
+        if fmt is not None and fmt != "mediawiki" and fmt not in _MODELS:
+            code = (
+                "mediawiki.markup_converted" if _converter() is not None else "mediawiki.markup_unconverted"
+            )
+            notes.append(self._note(code, "item", item.id, "body", f"from {fmt}"))
+        for attribute in ("created_at", "edited_at"):
+            value = getattr(item, attribute)
+            if isinstance(value, int) and value % 1_000_000:
+                notes.append(
+                    self._note("mediawiki.time_seconds", "item", None, attribute, "cut to the second")
+                )
+        return notes
+
     def _redirect(self, item: Item) -> str | None:
         if item.subtype != "redirect" or item.body is None:
             return None
         found = re.match(r"\s*#[^\[]*\[\[([^\]|#]+)", item.body.source)
         return found.group(1).strip() if found else None
 
-    def _revisions(self, xml: _Xml, item: Item, home: bool, page_notes: list[Note]) -> int:
+    def _page_times(
+        self, item: Item, first: tuple[int | None, str | None], last: tuple[int | None, str | None], n: int
+    ) -> list[Note]:
+        """Notes where the page's own creation or last edit is not its revisions'."""
+        notes: list[Note] = []
+        expected = {
+            "created_at": to_seconds(first[0]),
+            "author_id": first[1],
+            "edited_at": to_seconds(last[0]) if n > 1 else None,
+            "edited_by_id": last[1] if n > 1 else None,
+        }
+        for attribute, value in expected.items():
+            have = getattr(item, attribute)
+            if attribute.endswith("_at"):
+                have = to_seconds(have)
+            if have != value:
+                notes.append(
+                    self._note(
+                        "mediawiki.page_times", "item", item.id, attribute, "the revisions' is written"
+                    )
+                )
+        return notes
+
+    def _revisions(
+        self, xml: _Xml, item: Item, home: bool, page_notes: list[Note]
+    ) -> tuple[int, tuple[int | None, str | None], tuple[int | None, str | None]]:
+        """Write a page's revisions; how many, and the (time, author) of the first and last."""
         written = 0
         parent: int | None = None
+        first: tuple[int | None, str | None] = (None, None)
+        last: tuple[int | None, str | None] = (None, None)
         for revision in self.view.item_revisions(item.id):
+            if written == 0:
+                first = (revision.created_at, revision.author_id)
+            last = (revision.created_at, revision.author_id)
             notes: list[Note] = []
             raw = _parse_raw(revision.raw) if home else None
             if raw is not None and raw.name == "revision":
@@ -598,7 +663,7 @@ class _Run:
             parent = int(rev_id) if rev_id.isdigit() else parent
             self.log.account("revision", notes)
             written += 1
-        return written
+        return written, first, last
 
     def _revision(
         self, xml: _Xml, item: Item, revision: Revision, parent: int | None
@@ -625,6 +690,10 @@ class _Run:
         )
         for code, message in body_notes:
             notes.append(self._note(code, "revision", revision.id, "body", message))
+        if revision.body is None:
+            notes.append(
+                self._note("mediawiki.text_missing", "revision", revision.id, "body", "written empty")
+            )
         if revision.created_at is not None and revision.created_at % 1_000_000:
             notes.append(
                 self._note("mediawiki.time_seconds", "revision", None, "created_at", "cut to the second")
@@ -692,9 +761,8 @@ class _Run:
         """A body as wikitext, and what was adapted."""
         if fmt is None or fmt == "mediawiki" or fmt in _MODELS:
             return source, []
-        try:
-            from passerelle.markup import convert  # type: ignore[attr-defined]
-        except ImportError:
+        convert = _converter()
+        if convert is None:
             return source, [("mediawiki.markup_unconverted", f"written in its {fmt} markup")]
         conversion = convert(source, fmt, "mediawiki", page=item.title or item.native_id, link=self._link)
         losses = "; ".join(f"{loss.construct}" for loss in conversion.losses)
@@ -1091,6 +1159,13 @@ class _Run:
                     notes.append(
                         msgspec.structs.replace(
                             fields, attribute=attribute, message=f"{attribute} not in a dump"
+                        )
+                    )
+            for flag in ("is_bot", "is_deleted", "is_guest"):
+                if getattr(person, flag) and not (flag == "is_guest" and key.startswith("ip:")):
+                    notes.append(
+                        self._note(
+                            "mediawiki.user_fields", "person", person.id, flag, f"{flag} not in a dump"
                         )
                     )
             log.account("person", notes)
