@@ -576,3 +576,102 @@ def generated_pages(
             id=first_id + n,
             revisions=revs,
         )
+
+
+def feature_pages() -> list[Page]:
+    """A small wiki with one of everything a reader must carry: history, IP and hidden
+    editors, a suppressed text and comment, a redirect, namespaces, uploads and their
+    older versions, a 0.11 slot."""
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(64))
+    return [
+        Page(
+            "Main Page",
+            [
+                Rev(1, "Welcome to [[Help:Contents|help]]", timestamp="2021-01-01T00:00:00Z", comment="new"),
+                Rev(
+                    2,
+                    "Welcome, again",
+                    parentid=1,
+                    timestamp="2021-01-02T00:00:00Z",
+                    contributor=ip("192.0.2.7"),
+                ),
+                Rev(3, None, parentid=2, timestamp="2021-01-03T00:00:00Z", comment_deleted=True),
+                Rev(
+                    4,
+                    "Welcome [[File:Logo.png]]",
+                    parentid=3,
+                    timestamp="2021-01-04T00:00:00Z",
+                    contributor=HIDDEN,
+                ),
+            ],
+            id=1,
+        ),
+        Page("Help:Contents", [Rev(5, "Help me", timestamp="2021-02-01T00:00:00Z", minor=True)], ns=12, id=2),
+        Page(
+            "Home",
+            [Rev(6, "#REDIRECT [[Main Page]]", timestamp="2021-02-02T00:00:00Z")],
+            id=3,
+            redirect="Main Page",
+        ),
+        Page(
+            "File:Logo.png",
+            [
+                Rev(
+                    7,
+                    "the logo",
+                    timestamp="2021-03-01T00:00:00Z",
+                    slots=[Slot("mediainfo", '{"labels":{}}')],
+                )
+            ],
+            ns=6,
+            id=4,
+            uploads=[
+                Upload(
+                    "Logo.png",
+                    b"old",
+                    archivename="20210301000000!Logo.png",
+                    timestamp="2021-03-01T00:00:00Z",
+                ),
+                Upload("Logo.png", png, timestamp="2021-03-02T00:00:00Z", contributor=user("Bob", 2)),
+            ],
+        ),
+        Page(
+            "Talk:Main Page",
+            [Rev(8, "a question", timestamp="2021-04-01T00:00:00Z", contributor=user("Carol", 3))],
+            ns=1,
+            id=5,
+        ),
+    ]
+
+
+def write_generated(
+    path: Path, *, layout: Literal["file", "zip", "folder"] = "file", pages: int = 40
+) -> Path:
+    """The feature wiki plus ``pages`` generated pages with history and log entries: a dump
+    file (``.xml``, ``.xml.bz2`` or ``.xml.gz`` by ``path``'s suffix), or a zip or folder
+    holding ``dump.xml`` and an ``images/`` folder for uploads written without contents."""
+    logs = [
+        LogItem(1, "upload", "upload", timestamp="2021-03-01T00:00:00Z", comment="logo"),
+        LogItem(2, "delete", "delete", contributor=HIDDEN, comment_deleted=True, logtitle="Spam"),
+    ]
+    everything = [*feature_pages(), *generated_pages(pages, 6, text_size=600, first_id=100)]
+    if layout == "file":
+        compression: Literal["bz2", "gz"] | None = None
+        if path.suffix in (".bz2", ".gz"):
+            compression = "bz2" if path.suffix == ".bz2" else "gz"
+        return write_dump(path, everything, compression=compression, logitems=logs)
+    folder = path if layout == "folder" else path.with_suffix("")
+    folder.mkdir(parents=True, exist_ok=True)
+    attached = Upload("Diagram.svg", b"<svg/>", contents=False, timestamp="2021-05-01T00:00:00Z")
+    everything.append(Page("File:Diagram.svg", [Rev(9, "a diagram")], ns=6, id=6, uploads=[attached]))
+    write_dump(folder / "dump.xml", everything, logitems=logs)
+    write_files(folder / "images", [attached])
+    if layout == "folder":
+        return folder
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as zf:
+        for file in sorted(folder.rglob("*")):
+            if file.is_file():
+                zf.write(file, file.relative_to(folder).as_posix())
+    return path

@@ -17,6 +17,7 @@ from tests.helpers import sample
 from tests.mastodon_builder import ZIP_NAME
 from tests.mastodon_builder import write_generated as write_mastodon
 from tests.mattermost_builder import write_generated
+from tests.mediawiki_builder import write_generated as write_mediawiki
 from tests.xwiki_builder import write_feature as write_xwiki
 from tests.yammer_builder import write_generated as write_yammer
 
@@ -117,4 +118,16 @@ READER_CASES = [
     ReaderCase("xwiki-feature-folder", "xwiki", lambda tmp: write_xwiki(tmp / "feature", layout="folder")),
     ReaderCase("dokuwiki-generated-folder", "dokuwiki", lambda tmp: write_dokuwiki(tmp / "wiki")),
     ReaderCase("dokuwiki-generated-zip", "dokuwiki", lambda tmp: write_dokuwiki(tmp / "wiki.zip", "zip")),
+    ReaderCase("mediawiki-enwiki", "mediawiki", _sample("mediawiki/camchenry/enwiki-articles-partial.xml")),
+    ReaderCase("mediawiki-simplewiki-bz2", "mediawiki", _sample("mediawiki/camchenry/simplewiki.xml.bz2")),
+    ReaderCase("mediawiki-macbre", "mediawiki", _sample("mediawiki/macbre/dump.xml")),
+    ReaderCase("mediawiki-mwxml", "mediawiki", _sample("mediawiki/mwxml/dump.xml")),
+    ReaderCase("mediawiki-generated-file", "mediawiki", lambda tmp: write_mediawiki(tmp / "wiki.xml")),
+    ReaderCase("mediawiki-generated-gz", "mediawiki", lambda tmp: write_mediawiki(tmp / "wiki.xml.gz")),
+    ReaderCase(
+        "mediawiki-generated-zip", "mediawiki", lambda tmp: write_mediawiki(tmp / "wiki.zip", layout="zip")
+    ),
+    ReaderCase(
+        "mediawiki-generated-folder", "mediawiki", lambda tmp: write_mediawiki(tmp / "wiki", layout="folder")
+    ),
 ]
