@@ -1165,6 +1165,11 @@ CODES: dict[str, Code] = {
             "XWiki pages and comments have no reactions; not written.",
         ),
         Code(
+            "xwiki.export_deleted",
+            _W,
+            "A page deleted in its wiki is written as a page (a XAR holds no deleted pages), its deleted versions empty: delete it again after the import.",
+        ),
+        Code(
             "xwiki.export_time",
             _I,
             "XWiki keeps times to the millisecond: microseconds are cut.",

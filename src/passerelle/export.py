@@ -112,7 +112,7 @@ def export(
         out: NullOutput | ZipOutput | FolderOutput
         if dry_run:
             out = NullOutput(archive.blobs)
-        elif output.suffix == ".zip":
+        elif output.suffix in (".zip", ".xar"):  # a XAR is a zip
             out = ZipOutput(output, archive.blobs)
         else:
             out = FolderOutput(output, archive.blobs)

@@ -42,9 +42,13 @@ class WriterCase:
 
 def _case(writer: str, reader_case: str) -> WriterCase:
     reader = next(c for c in READER_CASES if c.id == reader_case).reader
-    own = {"slack": {"slack"}, "mattermost": {"mattermost"}, "csv": {"csv"}, "mediawiki": {"mediawiki"}}[
-        writer
-    ]
+    own = {
+        "slack": {"slack"},
+        "mattermost": {"mattermost"},
+        "csv": {"csv"},
+        "mediawiki": {"mediawiki"},
+        "xar": {"xwiki"},
+    }[writer]
     return WriterCase(f"{writer}-from-{reader_case}", writer, reader_case, reader in own)
 
 
@@ -76,6 +80,10 @@ WRITER_CASES = [
     _case("mediawiki", "dokuwiki-generated-folder"),
     _case("mediawiki", "xwiki-feature-zip"),
     _case("mediawiki", "xwiki-factharbor"),
+    _case("xar", "xwiki-factharbor"),
+    _case("xar", "xwiki-feature-zip"),
+    _case("xar", "xwiki-feature-folder"),
+    _case("xar", "dokuwiki-generated-folder"),
 ]
 
 

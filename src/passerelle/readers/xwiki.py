@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import importlib
 import io
 import json
 import re
@@ -43,7 +44,8 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import ClassVar
+from functools import lru_cache
+from typing import Any, ClassVar
 
 import msgspec
 from lxml import etree
@@ -72,6 +74,7 @@ from passerelle.readers.xwiki_jrcs import JrcsError, decode_author, versions
 PLATFORM = "xwiki"
 WIKI = "xwiki"  # the wiki's own name: the workspace's native id, and every page's key
 PACKAGE = "package.xml"
+MANIFEST = "passerelle-export.json"
 BLOCK = 200  # documents a unit of work holds
 SNIFF = 4096
 COMMENTS_CLASS = "XWiki.XWikiComments"
@@ -404,7 +407,8 @@ class XWikiReader:
         survey = Survey()
         if PACKAGE in tree:
             self._package(tree, survey)
-        names = [n for n in tree.names() if n != PACKAGE]
+        # passerelle's export manifest beside a XAR it wrote is no record of the wiki
+        names = [n for n in tree.names() if n not in (PACKAGE, MANIFEST)]
         task = display.task("xwiki survey", total=len(names))
         for name in names:
             task.advance()
@@ -746,9 +750,41 @@ def _entry_bytes(tree: SourceTree, name: str) -> bytes | None:
         return None
 
 
-def body(fmt: str, source: str) -> Body:
-    # TODO(markup): passerelle.markup.normalise/references once the markup module lands.
-    return Body(format=fmt, source=source, normalised=source, references=())
+# XWiki syntax ids of other markups (rendered by XWiki's syntax extensions) -> passerelle's
+# body format names; XWiki's own syntaxes keep their id (xwiki/2.1, xwiki/2.0, xwiki/1.0).
+BODY_FORMATS = {
+    "mediawiki/1.0": "mediawiki",
+    "dokuwiki/1.0": "dokuwiki",
+    "markdown/1.0": "markdown",
+    "markdown/1.1": "markdown",
+    "markdown/1.2": "markdown",
+    "html/4.01": "html",
+    "html/5.0": "html",
+    "xhtml/1.0": "html",
+    "plain/1.0": "text",
+}
+
+
+@lru_cache(maxsize=1)
+def _markup() -> Any:
+    """passerelle.markup (normalise, references) where it is installed, else None."""
+    try:
+        return importlib.import_module("passerelle.markup")
+    except ModuleNotFoundError:
+        return None
+
+
+def body(syntax: str, source: str) -> Body:
+    fmt = BODY_FORMATS.get(syntax, syntax)
+    markup = _markup()
+    if markup is None:
+        return Body(format=fmt, source=source, normalised=source, references=())
+    return Body(
+        format=fmt,
+        source=source,
+        normalised=markup.normalise(fmt, source),
+        references=tuple(markup.references(fmt, source)),
+    )
 
 
 # -- pass 2: one document -----------------------------------------------------------------

@@ -46,6 +46,18 @@ _SNIFF = 4096
 _HOSTILE = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 _NODE = re.compile(r"(?m)^(\d+(?:\.\d+)+)\s*\ndate\s")
 _CONTROL_REF = re.compile(rb"&#(?:x0*([0-9a-fA-F]{1,2})|0*([0-9]{1,3}));")
+# other markups' XWiki syntax ids, as passerelle names the formats
+_FORMATS = {
+    "mediawiki/1.0": "mediawiki",
+    "dokuwiki/1.0": "dokuwiki",
+    "markdown/1.0": "markdown",
+    "markdown/1.1": "markdown",
+    "markdown/1.2": "markdown",
+    "html/4.01": "html",
+    "html/5.0": "html",
+    "xhtml/1.0": "html",
+    "plain/1.0": "text",
+}
 _COUNT = re.compile(r"^(\d+) object\(s\) of class ")
 
 
@@ -225,6 +237,7 @@ class _Checker:
         if found:
             kind, space_id, title, source, fmt, author = row[0]
             syntax = text(root.find("syntaxId")) or "xwiki/1.0"
+            syntax = _FORMATS.get(syntax, syntax)
             expected_space = ids.space_id(PLATFORM, space or WIKI)
             creator = _user(text(root.find("creator")))
             checks = {
@@ -460,7 +473,7 @@ def verify_xwiki(archive: Archive, source: Path) -> VerifyReport:
             listed.unexplained += 1
             report.problem("package.xml is not accounted for")
     for name in names:
-        if name in unsafe or name == PACKAGE:
+        if name in unsafe or name in (PACKAGE, "passerelle-export.json"):
             continue
         if not name.lower().endswith(".xml"):
             fid = ids.file_id(PLATFORM, f"entry:{name}")

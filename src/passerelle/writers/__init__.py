@@ -27,6 +27,7 @@ def _builtin() -> list[type[Writer]]:
         ("mattermost", "MattermostWriter"),
         ("mediawiki", "MediaWikiWriter"),
         ("slack", "SlackWriter"),
+        ("xwiki", "XarWriter"),
     ):
         try:
             mod = __import__(f"passerelle.writers.{module}", fromlist=[name])

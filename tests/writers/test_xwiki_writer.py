@@ -1,0 +1,110 @@
+"""The XAR writer: XWiki archives written back as they were (round trip), history as JRCS,
+attachments streamed, comments with replies; other wikis' pages named, kept in their markup,
+and verified; what has no place in a XAR said."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import zipfile
+from pathlib import Path
+
+from passerelle.archive import Archive
+from passerelle.export import export
+from passerelle.ingest import ingest
+from passerelle.readers.xwiki_jrcs import versions
+from passerelle.verify import verify
+from passerelle.verify.fidelity import FidelityReport
+from passerelle.writers.xwiki import reference_for
+from tests.helpers import rows, sample
+from tests.xwiki_builder import PDF_V1, write_feature
+
+
+def _fidelity(archive: Path, output: Path) -> FidelityReport:
+    with Archive.open(archive) as opened:
+        report = verify(opened, output)
+    assert isinstance(report, FidelityReport)
+    return report
+
+
+def test_feature_package_round_trips_with_history_attachments_and_comments(tmp_path: Path) -> None:
+    ingest([write_feature(tmp_path / "f.xar")], tmp_path / "a")
+    result = export(tmp_path / "a", "xar", tmp_path / "out.xar")
+    assert result.log.codes() == {}  # an XWiki archive is carried exactly
+    with zipfile.ZipFile(tmp_path / "out.xar") as zf:
+        package = zf.read("package.xml").decode()
+        assert (
+            "<backupPack>true</backupPack>" in package
+            and "<preserveVersion>true</preserveVersion>" in package
+        )
+        projects = zf.read("Projects/WebHome.xml").decode()
+        alpha = zf.read("Projects/Alpha/WebHome.xml").decode()
+        assert "Projects/WebHome.fr.xml" in zf.namelist()
+    assert projects.startswith("<?xml version='1.1' encoding='UTF-8'?>")
+    history = re.search(r"<versions>(.*)</versions>", projects, re.S)
+    assert history is not None
+    text = history.group(1).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    assert [v.version for v in versions(text)] == ["2.1", "1.2", "1.1"]
+    # the older version of report.pdf, in <revisions>, its bytes in base64
+    assert base64.b64encode(PDF_V1).decode() in alpha
+    assert alpha.count("<className>XWiki.XWikiComments</className>") == 3
+    report = _fidelity(tmp_path / "a", tmp_path / "out.xar")
+    assert report.ok, report.problems
+    assert report.entities["revision"].carried == 16 and report.entities["file"].carried == 5
+
+
+def test_factharbor_round_trip_is_exact(tmp_path: Path) -> None:
+    ingest([sample("xwiki/factharbor-organisation/FactHarbor_Organisation_20.Jan.26.xar")], tmp_path / "a")
+    export(tmp_path / "a", "xar", tmp_path / "out.xar")
+    report = _fidelity(tmp_path / "a", tmp_path / "out.xar")
+    assert report.ok, report.problems
+    assert report.entities["item"].carried == 83 and report.entities["person"].carried == 23
+    with zipfile.ZipFile(tmp_path / "out.xar") as zf:
+        assert len([n for n in zf.namelist() if n.endswith(".xml") and n != "package.xml"]) == 83
+
+
+def test_other_wikis_pages_are_named_and_verified(tmp_path: Path) -> None:
+    source = sample("mediawiki/camchenry/simplewiki.xml")
+    ingest([source], tmp_path / "a")
+    result = export(tmp_path / "a", "xar", tmp_path / "out.xar")
+    report = _fidelity(tmp_path / "a", tmp_path / "out.xar")
+    assert report.ok, report.problems
+    codes = result.log.codes()
+    assert codes["xwiki.export_reference"] >= 7 and codes["xwiki.export_markup"] >= 7
+    with zipfile.ZipFile(tmp_path / "out.xar") as zf:
+        documents = [n for n in zf.namelist() if n.endswith("/WebHome.xml")]
+        some = zf.read(documents[0]).decode()
+    assert len(documents) == 7
+    assert "<syntaxId>mediawiki/1.0</syntaxId>" in some
+    second = tmp_path / "second"
+    ingest([tmp_path / "out.xar"], second)
+    pages = rows(second, "SELECT count(*), count(DISTINCT body_format) FROM items WHERE kind = 'page'")
+    assert pages == [(7, 1)]
+    assert reference_for("mediawiki", "Help:Contents", True) == "Help.Contents.WebHome"
+    assert reference_for("mediawiki", "A/B", False) == "A.B.WebHome"
+    assert reference_for("dokuwiki", "ns:sub:page", True) == "ns.sub.page.WebHome"
+    assert reference_for("mediawiki", "Version 1.2", False) == "Version 1\\.2.WebHome"
+
+
+def test_chat_items_are_lost_with_a_note(tmp_path: Path) -> None:
+    ingest([sample("slack/slack-export-viewer-testarchive/testarchive.zip")], tmp_path / "a")
+    result = export(tmp_path / "a", "xar", tmp_path / "out.xar")
+    with Archive.open(tmp_path / "a") as opened:
+        items = opened.store.scalar("SELECT count(*) FROM items")
+    assert result.log.tally["item"]["lost"] == items
+    report = _fidelity(tmp_path / "a", tmp_path / "out.xar")
+    assert report.ok, report.problems
+
+
+def test_output_is_deterministic_and_attachment_bytes_stream(tmp_path: Path) -> None:
+    ingest([write_feature(tmp_path / "f.xar")], tmp_path / "a")
+    export(tmp_path / "a", "xar", tmp_path / "one.xar")
+    export(tmp_path / "a", "xar", tmp_path / "two.xar")
+    assert (tmp_path / "one.xar").read_bytes() == (tmp_path / "two.xar").read_bytes()
+    with zipfile.ZipFile(tmp_path / "one.xar") as zf:
+        alpha = zf.read("Projects/Alpha/WebHome.xml").decode()
+    contents = re.findall(r"<content>([A-Za-z0-9+/=]+)</content>", alpha)
+    digests = {hashlib.sha256(base64.b64decode(c)).hexdigest() for c in contents}
+    stored = {sha for (sha,) in rows(tmp_path / "a", "SELECT sha256 FROM files")}
+    assert digests <= stored and len(digests) == 5
