@@ -253,6 +253,11 @@ class _Comparison:
         )
         c.execute("CREATE TEMP TABLE file_item (a TEXT PRIMARY KEY, native TEXT NOT NULL) WITHOUT ROWID")
         c.executemany("INSERT INTO file_item VALUES (?, ?)", self.manifest.files.items())
+        # Items the target needs for its structure (a page holding rights): never "added" content.
+        c.execute("CREATE TEMP TABLE structure_items (native TEXT PRIMARY KEY) WITHOUT ROWID")
+        c.executemany(
+            "INSERT OR IGNORE INTO structure_items VALUES (?)", ((n,) for n in self.manifest.structure)
+        )
         c.execute("CREATE TEMP TABLE file_items (o TEXT PRIMARY KEY) WITHOUT ROWID")
         c.execute(
             "INSERT OR IGNORE INTO file_items SELECT o.id FROM out.items o"
@@ -410,7 +415,8 @@ class _Comparison:
         self._added(
             entity,
             "SELECT count(*) FROM out.items WHERE id NOT IN (SELECT o FROM item_parts)"
-            " AND id NOT IN (SELECT o FROM file_items)",
+            " AND id NOT IN (SELECT o FROM file_items)"
+            " AND native_id NOT IN (SELECT native FROM structure_items)",
         )
 
     def _reactions(self, entity: str) -> None:
@@ -461,6 +467,14 @@ class _Comparison:
             "(SELECT o.id FROM manifest_revision m JOIN pair_item i ON i.a = a.item_id"
             " JOIN out.revisions o ON o.item_id = i.o AND o.native_id = m.native WHERE m.a = a.id)"
         )
+        writer = available_writers().get(self.manifest.writer)
+        if writer is not None and writer.info.revisions_by_native:
+            # Revisions the manifest does not list kept their native id.
+            by_id = (
+                f"coalesce({by_id}, (SELECT o.id FROM pair_item i JOIN out.revisions o ON o.item_id = i.o"
+                " AND o.native_id = a.native_id WHERE i.a = a.item_id"
+                " AND a.id NOT IN (SELECT a FROM manifest_revision)))"
+            )
         by_body = (
             "(SELECT o.id FROM pair_item i JOIN out.revisions o ON o.item_id = i.o"
             " WHERE i.a = a.item_id AND o.body_source IS a.body_source LIMIT 1)"

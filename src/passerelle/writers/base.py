@@ -52,6 +52,10 @@ class WriterInfo:
     # ``passerelle`` object (``id``: the archive item; ``part``: of a split message) is:
     # how verify pairs what it reads back with the archive.
     carried_at: tuple[str, ...] = ("$.passerelle",)
+    # The output keeps the archive's native revision ids (a wiki dump written from its own
+    # records), except those the export's manifest lists: verify pairs the other revisions by
+    # their native id on the paired item, and compares them.
+    revisions_by_native: bool = False
 
 
 class Note(msgspec.Struct, frozen=True, omit_defaults=True, forbid_unknown_fields=True):
@@ -114,6 +118,9 @@ class ExportLog:
     items: dict[str, str] = field(default_factory=dict)  # archive item id -> the output item's native id
     revisions: dict[str, str] = field(default_factory=dict)  # archive revision id -> the output's
     files: dict[str, str] = field(default_factory=dict)  # archive file id -> native id of the item holding it
+    # Output native ids of items the target needs that stand for no archive item (an XWiki
+    # WebPreferences page holding a private space's view rights): not counted as added.
+    structure: list[str] = field(default_factory=list)
     _rules: dict[tuple[str, str, str | None], int] = field(default_factory=dict)
 
     def carried(self, entity: str, n: int = 1) -> None:

@@ -262,6 +262,7 @@ class MediaWikiWriter:
             "deletion of a page (written as a live page with its history)",
         ),
         reader="mediawiki",
+        revisions_by_native=True,
     )
     version: ClassVar[str] = "1"
     rule_checks: ClassVar[AnyMapping[str, RuleCheck]] = {
@@ -418,6 +419,8 @@ class _Run:
             " file_id TEXT)"
         )
         c.execute("CREATE INDEX temp.mw_pages_source ON mw_pages (source_title)")
+        c.execute("CREATE INDEX temp.mw_pages_order ON mw_pages (home, page_id)")
+        c.execute("CREATE INDEX temp.mw_pages_file ON mw_pages (file_id)")
         c.execute("DROP TABLE IF EXISTS temp.mw_files")
         c.execute("CREATE TEMP TABLE mw_files (file_id TEXT PRIMARY KEY) WITHOUT ROWID")
         c.execute("DROP TABLE IF EXISTS temp.mw_blobs")
@@ -425,13 +428,19 @@ class _Run:
         home_ids = tuple(self.wiki.spaces) + ((self.home.id,) if self.home is not None else ())
         marks = ",".join("?" * len(home_ids)) or "NULL"
         # Home pages first, by page id, then the others by title.
+        next_page = 1 + int(
+            c.execute(
+                "SELECT coalesce(max(CAST(native_id AS INTEGER)), 0) FROM items WHERE kind = 'page'"
+                f" AND platform = ? AND space_id IN ({marks}) AND native_id GLOB '[0-9]*'"
+                " AND native_id NOT GLOB '*[^0-9]*'",
+                (PLATFORM, *home_ids),
+            ).fetchone()[0]
+        )
+        # A cursor of its own, read as the plan is written (other statements run beside it).
         rows = c.execute(
             "SELECT id, platform, native_id, space_id, title FROM items WHERE kind = 'page'"
             f" ORDER BY NOT (platform = ? AND space_id IN ({marks})), length(native_id), native_id, title, id",
             (PLATFORM, *home_ids),
-        ).fetchall()
-        next_page = 1 + max(
-            (int(r[2]) for r in rows if r[1] == PLATFORM and r[3] in home_ids and r[2].isdigit()), default=0
         )
         self.page_notes: dict[str, list[Note]] = {}
         for item_id, platform, native, space_id, title in rows:
@@ -522,17 +531,25 @@ class _Run:
                 f' version="{self.wiki.schema}" xml:lang="en">\n'
             )
             xml.write(self.wiki.siteinfo)
-            rows = self.conn.execute(
-                "SELECT item_id, title, page_id, ns, home FROM temp.mw_pages ORDER BY home DESC, page_id"
-            ).fetchall()
-            for item_id, title, page_id, ns, home in rows:
-                self._page(xml, item_id, title, page_id, ns, bool(home))
-                task.advance()
+            # A batch of the plan at a time (file pages are added to it while pages are written).
+            after: tuple[int, int] = (2, 0)
+            while True:
+                rows = self.conn.execute(
+                    "SELECT item_id, title, page_id, ns, home FROM temp.mw_pages WHERE file_id IS NULL"
+                    " AND (home < ?1 OR (home = ?1 AND page_id > ?2)) ORDER BY home DESC, page_id LIMIT 512",
+                    after,
+                ).fetchall()
+                if not rows:
+                    break
+                for item_id, title, page_id, ns, home in rows:
+                    self._page(xml, item_id, title, page_id, ns, bool(home))
+                    task.advance()
+                after = (rows[-1][4], rows[-1][2])
             self._loose_files(xml)
             self._logitems(xml)
             xml.write("</mediawiki>\n")
             xml.flush()
-        for rel, sha256 in self.conn.execute("SELECT rel, sha256 FROM temp.mw_blobs ORDER BY rel").fetchall():
+        for rel, sha256 in self.conn.execute("SELECT rel, sha256 FROM temp.mw_blobs ORDER BY rel"):
             self.out.write_blob(f"{IMAGES}/{rel}", sha256)
         self._not_pages()
         self._spaces()
@@ -582,7 +599,8 @@ class _Run:
                 self._note("mediawiki.file_page", "item", item_id, "files", "on File: pages of their own")
             )
         xml.write(("" if head is not None else "  ") + tail + "\n")
-        self.log.items[item_id] = str(page_id)
+        if not (home and str(page_id) == item.native_id):
+            self.log.items[item_id] = str(page_id)  # the others keep their ids: the same archive id
         self.log.account("item", notes)
         for file in others:
             self._file_page(xml, file)
@@ -656,8 +674,9 @@ class _Run:
                 xml.write(_strip_root_xmlns(text, self.wiki.uri) + "\n    ")
                 rev_id = revision.native_id
             else:
-                rev_id, notes = self._revision(xml, item, revision, parent)
-            self.log.revisions[revision.id] = rev_id
+                rev_id, notes = self._revision(xml, item, revision, parent, home)
+            if not home or rev_id != revision.native_id:
+                self.log.revisions[revision.id] = rev_id  # the others keep their native ids
             if revision.author_id is not None:
                 self._contributed(revision.author_id)
             parent = int(rev_id) if rev_id.isdigit() else parent
@@ -666,15 +685,12 @@ class _Run:
         return written, first, last
 
     def _revision(
-        self, xml: _Xml, item: Item, revision: Revision, parent: int | None
+        self, xml: _Xml, item: Item, revision: Revision, parent: int | None, home: bool
     ) -> tuple[str, list[Note]]:
-        """A revision written from the archive's fields (not from a MediaWiki raw record)."""
+        """A revision written from the archive's fields (not from a MediaWiki raw record): a
+        home page's keeps its id (free ids start above the home wiki's highest)."""
         notes: list[Note] = []
-        if (
-            item.platform == PLATFORM
-            and revision.native_id.isdigit()
-            and int(revision.native_id) >= self.next_revision
-        ):
+        if home and revision.native_id.isdigit():
             rev_id = int(revision.native_id)
         else:
             rev_id = self.next_revision
