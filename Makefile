@@ -47,6 +47,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_slack_ingest.py
 	$(BIN)/python benchmarks/bench_export.py
 	$(BIN)/python benchmarks/bench_pack.py
+	$(BIN)/python benchmarks/bench_mediawiki.py
 
 docs: $(STAMP)
 	$(BIN)/python -m passerelle.reference_docs

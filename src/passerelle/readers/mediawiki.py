@@ -88,6 +88,9 @@ MANIFEST = "passerelle-export.json"  # the MediaWiki writer's manifest: not a re
 # up to this many bytes of text; past it the page's item is written first and then updated.
 PAGE_BUFFER_BYTES = 8 << 20
 PAGE_BUFFER_REVISIONS = 2000
+# The archive writer batches rows by count; revisions of wiki pages are large, so the reader
+# hands over a batch every this many bytes of text and raw (memory stays flat).
+FLUSH_BYTES = 16 << 20
 
 # MediaWiki's canonical (English) namespaces, for dumps that do not list theirs.
 DEFAULT_NAMESPACES: dict[int, str] = {
@@ -526,6 +529,7 @@ class _Dump:
         self.unknown: set[str] = set()
         self.slots_said = False
         self.records = 0
+        self.since_flush = 0
         self.unit: str | None = None
         self.page: _PageState | None = None
 
@@ -818,6 +822,12 @@ class _Dump:
             origin=where,
         )
         self._keep(page, record, len(raw))
+        self.since_flush += len(raw) + (len(rev.text) if rev.text is not None else 0)
+        if self.since_flush > FLUSH_BYTES:
+            self.since_flush = 0
+            flush = getattr(self.sink, "flush", None)
+            if flush is not None:
+                flush()
 
     def _keep(self, page: _PageState, record: msgspec.Struct, size: int) -> None:
         """Hold a page's record until its item is written; past the buffer, write the item now."""
