@@ -6,6 +6,7 @@ real MediaWiki import is tests/writers/test_mediawiki_import.py.)"""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from lxml import etree
@@ -14,6 +15,8 @@ from passerelle.archive import Archive
 from passerelle.export import MANIFEST, export
 from passerelle.info import table_counts
 from passerelle.model.entities import Person
+from passerelle.verify import verify
+from passerelle.verify.fidelity import FidelityReport
 from passerelle.writers.base import ENTITY_TABLES
 from passerelle.writers.mediawiki import image_path, sha1_base36, title_for, user_name
 from tests.mediawiki_builder import sha1_base36 as builder_sha1
@@ -120,3 +123,58 @@ def test_sha1_and_image_path_are_mediawikis() -> None:
     assert sha1_base36(b"") == "phoiac9h4m842xq45sp7s6u21eteeq1"  # MediaWiki's sha1 of an empty text
     assert sha1_base36(b"Beta") == builder_sha1("Beta")
     assert image_path("Red dot.png") == "7/78/Red_dot.png"  # md5("Red_dot.png") starts 78
+
+
+def _verify(archive: Path, output: Path) -> FidelityReport:
+    with Archive.open(archive) as opened:
+        report = verify(opened, output)
+    assert isinstance(report, FidelityReport)
+    return report
+
+
+def test_verify_reads_the_dump_back_and_finds_every_entity(tmp_path: Path) -> None:
+    for build in (build_mediawiki_archive, build_other_wiki_archive):
+        archive = build(tmp_path / build.__name__)
+        output = tmp_path / f"{build.__name__}-out"
+        export(archive, "mediawiki", output)
+        report = _verify(archive, output)
+        assert report.ok, report.problems
+        assert (
+            report.entities["revision"].total
+            == report.entities["revision"].carried + report.entities["revision"].adapted
+        )
+
+
+def test_verify_finds_a_revision_lost_or_changed_in_the_dump(tmp_path: Path) -> None:
+    archive = build_mediawiki_archive(tmp_path / "archive")
+    output = tmp_path / "out"
+    export(archive, "mediawiki", output)
+    dump = output / "dump.xml"
+    original = dump.read_text(encoding="utf-8")
+
+    # A revision taken out of the dump.
+    cut = re.sub(r"<revision><id>1002</id>.*?</revision>", "", original, flags=re.S)
+    assert cut != original
+    dump.write_text(cut, encoding="utf-8")
+    report = _verify(archive, output)
+    assert not report.ok and report.entities["revision"].unexplained == 1
+
+    # A text changed (its sha1 made to agree, so only the comparison can tell).
+    text = "Alpha is [[Beta]], said an IP."
+    changed = original.replace(text, "Alpha is [[Gamma]], said an IP.").replace(
+        sha1_base36(text.encode()), sha1_base36(b"Alpha is [[Gamma]], said an IP.")
+    )
+    dump.write_text(changed, encoding="utf-8")
+    report = _verify(archive, output)
+    assert not report.ok
+    assert any("body" in p for p in report.problems)
+
+    # An author changed.
+    swapped = original.replace(
+        "<contributor><username>Bob</username><id>2</id></contributor>",
+        "<contributor><username>Alice</username><id>1</id></contributor>",
+    )
+    dump.write_text(swapped, encoding="utf-8")
+    report = _verify(archive, output)
+    assert not report.ok
+    assert any("author_id" in p for p in report.problems)

@@ -75,7 +75,8 @@ def build_mediawiki_archive(path: Path, *, png: bytes = b"\x89PNG\r\n\x1a\n fake
             native_id="testwiki",
             kind=SpaceKind.WORKSPACE,
             visibility=Visibility.PUBLIC,
-            name="Test Wiki",
+            name="testwiki",  # as the MediaWiki reader names a wiki: its dbname, the sitename beside
+            display_name="Test Wiki",
         )
         writer.add(wiki)
         spaces = {}
@@ -168,13 +169,13 @@ def build_mediawiki_archive(path: Path, *, png: bytes = b"\x89PNG\r\n\x1a\n fake
             f"<filename>Red_dot.png</filename><src>http://wiki.example/images/7/78/Red_dot.png</src>"
             f"<size>{len(png)}</size><sha1base36>{_sha1_bytes(png)}</sha1base36><rel>7/78/Red_dot.png</rel></upload>"
         ).encode()
-        fid = file_id(platform, "Red dot.png")
+        fid = file_id(platform, "Red_dot.png")
         writer.add(
             File(
                 id=fid,
                 platform=platform,
-                native_id="Red dot.png",
-                name="Red dot.png",
+                native_id="Red_dot.png",
+                name="Red_dot.png",  # the upload's <filename>, as dumps write it
                 size=size,
                 sha256=sha256,
                 author_id=alice.id,
