@@ -52,6 +52,9 @@ class Manifest(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     items: dict[str, str] = {}
     revisions: dict[str, str] = {}
     files: dict[str, str] = {}
+    # Output native ids of items that stand for no archive item but the target's structure
+    # (an XWiki WebPreferences page holding a private space's rights).
+    structure: list[str] = []
 
 
 @dataclass
@@ -137,6 +140,7 @@ def export(
                 items=dict(sorted(log.items.items())),
                 revisions=dict(sorted(log.revisions.items())),
                 files=dict(sorted(log.files.items())),
+                structure=sorted(log.structure),
             )
             out.write_bytes(MANIFEST, msgspec.json.format(msgspec.json.encode(manifest), indent=1) + b"\n")
             out.finish()

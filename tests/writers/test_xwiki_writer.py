@@ -108,3 +108,28 @@ def test_output_is_deterministic_and_attachment_bytes_stream(tmp_path: Path) -> 
     digests = {hashlib.sha256(base64.b64decode(c)).hexdigest() for c in contents}
     stored = {sha for (sha,) in rows(tmp_path / "a", "SELECT sha256 FROM files")}
     assert digests <= stored and len(digests) == 5
+
+
+def test_private_space_of_another_wiki_becomes_view_rights(tmp_path: Path) -> None:
+    from tests.dokuwiki_builder import write_generated
+
+    ingest([write_generated(tmp_path / "wiki")], tmp_path / "a")
+    private = rows(
+        tmp_path / "a", "SELECT id, name FROM spaces WHERE visibility = 'private' AND kind = 'wiki_space'"
+    )
+    assert private, "the generated DokuWiki has a private namespace"
+    result = export(tmp_path / "a", "xar", tmp_path / "out.xar")
+    name = private[0][1]
+    assert f"{name}.WebPreferences" in result.log.structure
+    with zipfile.ZipFile(tmp_path / "out.xar") as zf:
+        preferences = zf.read(f"{name}/WebPreferences.xml").decode()
+    assert (
+        "<className>XWiki.XWikiGlobalRights</className>" in preferences
+        and "<levels>view</levels>" in preferences
+    )
+    report = _fidelity(tmp_path / "a", tmp_path / "out.xar")
+    assert report.ok, report.problems
+    ingest([tmp_path / "out.xar"], tmp_path / "b")
+    assert rows(tmp_path / "b", "SELECT visibility FROM spaces WHERE native_id = ?", (name,)) == [
+        ("private",)
+    ]

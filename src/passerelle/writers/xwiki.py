@@ -210,6 +210,8 @@ class _Run:
         self.history = False
         self.files_written: set[str] = set()
         self.space_refs: dict[str, str] = {}  # archive space id -> XWiki space reference
+        self.rights_pages: list[_Page] = []  # WebPreferences pages written for private spaces
+        self.private_written: set[str] = set()  # other wikis' private spaces written as rights
 
     # -- persons ------------------------------------------------------------------------
     def user(self, person_id: str | None) -> str:
@@ -292,10 +294,66 @@ class _Run:
         for page in sorted(self.pages, key=lambda p: (p.reference, p.locale)):
             self._page(page)
             task.advance()
+        self._rights_pages()
         self._not_written()
         self._package()
         self._spaces()
         self._persons()
+
+    def _written_spaces(self) -> set[str]:
+        """Every XWiki space reference the planned pages make."""
+        prefixes: set[str] = set()
+        for page in self.pages:
+            parts = _split(page.reference)
+            for n in range(1, len(parts)):
+                prefixes.add(".".join(escape_part(p) for p in parts[:n]))
+        return prefixes
+
+    def _rights_pages(self) -> None:
+        """A ``WebPreferences`` page for each private space of another wiki that is written:
+        ``XWikiGlobalRights`` allowing view to its members only (XWiki then denies it to
+        everyone else, guests included, and to the space's children alike)."""
+        prefixes = self._written_spaces()
+        planned = {p.reference for p in self.pages}
+        for space in sorted(self.spaces.values(), key=lambda s: s.id):
+            if space.platform == PLATFORM or space.visibility is not Visibility.PRIVATE:
+                continue
+            target = self._space_reference(space)
+            if target is None or target not in prefixes or f"{target}.WebPreferences" in planned:
+                continue
+            members = [self.user(m) for m in self.view.members(space.id)]
+            reference = f"{target}.WebPreferences"
+            page = _Page(item="", reference=reference, locale="", native=reference, raw=None, foreign=True)
+            parts = _split(reference)
+            users = ",".join(sorted(filter(None, members)))
+            props = [("allow", "1"), ("groups", "" if users else "XWiki.XWikiAdminGroup"), ("levels", "view")]
+            props.append(("users", users))
+            text = (
+                DECLARATION.decode()
+                + f'<xwikidoc version="{FORMAT}" reference="{escape(reference, {chr(34): "&quot;"})}" locale="">\n'
+                + _field("web", ".".join(escape_part(p) for p in parts[:-1]))
+                + _field("name", "WebPreferences")
+                + _field("language", "")
+                + _field("defaultLanguage", "")
+                + _field("translation", "0")
+                + _field("version", "1.1")
+                + _field("comment", "view rights of a private space, written by passerelle")
+                + _field("syntaxId", "xwiki/2.1")
+                + _field("hidden", "true")
+                + _field("content", "")
+                + "  <object>\n"
+                + _field("name", reference, "    ")
+                + _field("number", "0", "    ")
+                + _field("className", "XWiki.XWikiGlobalRights", "    ")
+                + _field("guid", _guid(reference, space.id), "    ")
+                + "".join(f"    <property>\n{_field(k, v, '      ')}    </property>\n" for k, v in props)
+                + "  </object>\n</xwikidoc>\n"
+            )
+            page.path = "/".join(_safe_segment(p) for p in parts) + ".xml"
+            self.out.write_bytes(page.path, text.encode("utf-8"))
+            self.rights_pages.append(page)
+            self.private_written.add(space.id)
+            self.log.structure.append(reference)
 
     def _page(self, page: _Page) -> None:
         message = self.view.item(page.item)
@@ -847,7 +905,7 @@ class _Run:
     def _package(self) -> None:
         files = "".join(
             f'    <file defaultAction="0" language="{p.locale}">{_xml_text(p.reference)}</file>\n'
-            for p in sorted(self.pages, key=lambda p: (p.reference, p.locale))
+            for p in sorted([*self.pages, *self.rights_pages], key=lambda p: (p.reference, p.locale))
         )
         text = (
             "<?xml version='1.1' encoding='UTF-8'?>\n<package>\n  <infos>\n"
@@ -922,7 +980,7 @@ class _Run:
                             original=space.display_name,
                         )
                     )
-                if space.visibility is Visibility.PRIVATE:
+                if space.visibility is Visibility.PRIVATE and space.id not in self.private_written:
                     space_notes.append(
                         self._note(
                             "xwiki.export_space",
@@ -967,6 +1025,21 @@ class _Run:
                 and member_space.visibility is Visibility.PRIVATE
             ):
                 self.log.account("membership", [])
+                continue
+            if membership.space_id in self.private_written:
+                role_notes = []
+                if membership.role != "member":
+                    role_notes.append(
+                        self._note(
+                            "xwiki.export_membership",
+                            "membership",
+                            f"{membership.space_id}/{membership.person_id}",
+                            "role",
+                            "allowed to view: XWiki rights have no roles",
+                            original=membership.role,
+                        )
+                    )
+                self.log.account("membership", role_notes)
                 continue
             self.log.account(
                 "membership",
