@@ -911,24 +911,70 @@ class DokuWikiReader:
                 f"the changelog of {page_id} holds no entry, and there is no page or attic file: no page",
             )
             return
-        first: tuple[int, str | None] | None = None
-        final: tuple[int, str | None] | None = None
-        last_body: Body | None = None
+        # The item first (its revisions name it), from what the changelog and files say: the
+        # current text, or for a page without file the last text it had.
+        page_text = self._decode(page_data, page_entry, out) if page_data is not None else None
+        authors = {stamp: self._author(ctx, by_date[stamp], out) for stamp in keys if stamp in by_date}
+        first_author, final_author = authors.get(keys[0]), authors.get(keys[-1])
+        item_body: Body | None = make_body(page_text) if page_text is not None else None
+        for stamp in reversed(keys) if item_body is None else ():
+            if stamp in attic:
+                earlier = self._attic_bytes(ctx, attic[stamp][0], attic[stamp][1], out, quiet=True)
+                if earlier is not None:
+                    item_body = make_body(self._decode(earlier, attic[stamp][0], None))
+                    break
+        title = None
+        if isinstance(meta, dict):
+            for part in ("persistent", "current"):
+                section = meta.get(part)
+                if isinstance(section, dict) and isinstance(section.get("title"), str):
+                    title = section["title"]
+        record = {
+            "id": page_id,
+            "file": page_entry if has_page else None,
+            "mtime": mtime[0] if mtime else None,
+            "mtime_exact": mtime[1] if mtime else None,
+            "changes": changes_entry if changes_entry in tree else None,
+            "title": title,
+            "meta": as_json(meta) if meta is not None else None,
+        }
+        out.add(
+            Item(
+                id=item,
+                platform=PLATFORM,
+                native_id=page_id,
+                kind=ItemKind.PAGE,
+                space_id=ctx.space_of(rel),
+                author_id=first_author,
+                created_at=_us(keys[0]),
+                created_native=str(keys[0]),
+                edited_at=_us(keys[-1]) if len(keys) > 1 else None,
+                edited_native=str(keys[-1]) if len(keys) > 1 else None,
+                edited_by_id=final_author if len(keys) > 1 else None,
+                deleted=deleted or not has_page,
+                deleted_at=_us(last) if deleted and last is not None else None,
+                title=page_id,
+                body=item_body,
+                raw=_json(record),
+                origin=page_entry
+                if has_page
+                else (changes_entry if changes_entry in tree else None)
+                or (attic[keys[0]][0] if keys[0] in attic else None),
+            )
+        )
         previous_size: int | None = 0
         for stamp in keys:
             change = by_date.get(stamp)
             in_attic = attic.get(stamp)
             is_current = stamp == current
             data: bytes | None = None
+            text: str | None = None
             if is_current:
-                data = page_data
+                data, text = page_data, page_text
             elif in_attic is not None:
                 data = self._attic_bytes(ctx, in_attic[0], in_attic[1], out)
-            where = page_entry if is_current else (in_attic[0] if in_attic is not None else "")
-            text = self._decode(data, where, out) if data is not None else None
-            if is_current:
-                page_text = text
-            author = self._author(ctx, change, out) if change is not None else None
+                text = self._decode(data, in_attic[0], out) if data is not None else None
+            author = authors.get(stamp)
             if change is None and in_attic is not None and not is_current:
                 out.diagnose(
                     "dokuwiki.changelog_missing",
@@ -968,8 +1014,6 @@ class DokuWikiReader:
                 )
             previous_size = size
             body = make_body(text) if text is not None else None
-            if body is not None:
-                last_body = body
             native = change.date_text if change is not None else str(stamp)
             raw: dict[str, Any] = {"changelog": change.line if change is not None else None}
             raw["attic"] = in_attic[0] if in_attic is not None else None
@@ -993,49 +1037,6 @@ class DokuWikiReader:
                     origin=change.where if change is not None else (in_attic[0] if in_attic else page_entry),
                 )
             )
-            if first is None:
-                first = (stamp, author)
-            final = (stamp, author)
-        assert first is not None and final is not None
-        title = None
-        if isinstance(meta, dict):
-            for part in ("persistent", "current"):
-                section = meta.get(part)
-                if isinstance(section, dict) and isinstance(section.get("title"), str):
-                    title = section["title"]
-        record = {
-            "id": page_id,
-            "file": page_entry if has_page else None,
-            "mtime": mtime[0] if mtime else None,
-            "mtime_exact": mtime[1] if mtime else None,
-            "changes": changes_entry if changes_entry in tree else None,
-            "title": title,
-            "meta": as_json(meta) if meta is not None else None,
-        }
-        out.add(
-            Item(
-                id=item,
-                platform=PLATFORM,
-                native_id=page_id,
-                kind=ItemKind.PAGE,
-                space_id=ctx.space_of(rel),
-                author_id=first[1],
-                created_at=_us(first[0]),
-                created_native=str(first[0]),
-                edited_at=_us(final[0]) if len(keys) > 1 else None,
-                edited_native=str(final[0]) if len(keys) > 1 else None,
-                edited_by_id=final[1] if len(keys) > 1 else None,
-                deleted=deleted or not has_page,
-                deleted_at=_us(last) if deleted and last is not None else None,
-                title=page_id,
-                body=make_body(page_text) if page_text is not None else last_body,
-                raw=_json(record),
-                origin=page_entry
-                if has_page
-                else (changes_entry if changes_entry in tree else None)
-                or (attic[keys[0]][0] if keys[0] in attic else None),
-            )
-        )
 
     # -- media -------------------------------------------------------------------------------------
     def _media(self, ctx: _Context, rel: str, out: ArchiveWriter) -> None:

@@ -127,6 +127,8 @@ class _Check:
                 'SELECT "where" FROM diagnostics WHERE source_id = ?', (report.source_id,)
             )
         }
+        self._attic_item = ""
+        self._attic_bodies: dict[str, int] = {}
         self.persons = dict(
             self.store.query("SELECT id, native_id FROM persons WHERE platform = ?", (PLATFORM,))
         )
@@ -180,11 +182,11 @@ class _Check:
         match = _ATTIC_NAME.match(name[len(self.data + "attic/") :])
         assert match is not None
         item = ids.item_id(PLATFORM, WIKI, page_id_of(match.group("page")))
-        row = self.store.query(
-            "SELECT body_source IS NOT NULL FROM revisions WHERE item_id = ? AND native_id = ?",
-            (item, match.group("ts")),
-        )
-        found = bool(row) and (bool(row[0][0]) or self.said(name, "dokuwiki.attic_unreadable"))
+        if self._attic_item != item:  # a page's attic files are listed together: one query a page
+            query = "SELECT native_id, body_source IS NOT NULL FROM revisions WHERE item_id = ?"
+            self._attic_item, self._attic_bodies = item, dict(self.store.query(query, (item,)))
+        body = self._attic_bodies.get(match.group("ts"))
+        found = body is not None and (bool(body) or self.said(name, "dokuwiki.attic_unreadable"))
         self.ledger.account(
             self.report.tally("attic files"), name, "attic file not a revision", found, "attic file"
         )
