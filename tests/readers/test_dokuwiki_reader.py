@@ -443,3 +443,11 @@ def test_a_copy_that_lost_its_mtimes_is_another_source(tmp_path: Path) -> None:
         from passerelle.verify import verify
 
         assert verify(archive, source).ok
+
+
+def test_a_page_longer_than_a_write_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The item is written before its revisions: a batch boundary inside a page's history
+    must not break the revisions' foreign key (found with a page of 20,000 revisions)."""
+    monkeypatch.setattr(ArchiveWriter.__init__, "__kwdefaults__", {"batch_size": 3, "commit_every": 500_000})
+    archive = ingest_verified(tmp_path, write_generated(tmp_path / "wiki"))
+    assert rows(archive, "SELECT count(*) FROM revisions") == [(20,)]

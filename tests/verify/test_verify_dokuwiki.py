@@ -87,6 +87,17 @@ def test_a_revision_credited_to_someone_else_is_found(ingested: tuple[Path, Path
     assert any(p.startswith("data/meta/start.changes#1:") for p in problems(archive, source))
 
 
+def test_a_revision_at_another_time_is_found(ingested: tuple[Path, Path]) -> None:
+    source, archive = ingested
+    execute(
+        archive,
+        "UPDATE revisions SET created_at = created_at + 1000000 WHERE item_id = ? AND native_id = ?",
+        item("wiki:syntax"),
+        str(T0 + 20),
+    )
+    assert any(p.startswith("data/meta/wiki/syntax.changes#2:") for p in problems(archive, source))
+
+
 def test_a_lost_page_or_changed_text_is_found(ingested: tuple[Path, Path]) -> None:
     source, archive = ingested
     execute(archive, "UPDATE items SET body_source = 'other' WHERE id = ?", item("wiki:syntax"))

@@ -154,8 +154,11 @@ class _Check:
         rel = name[len(self.data + "meta/") : -len(".changes")]
         page = page_id_of(rel)
         item = ids.item_id(PLATFORM, WIKI, page)
-        query = "SELECT native_id, author_id FROM revisions WHERE item_id = ?"
-        revisions: dict[str, str | None] = dict(self.store.query(query, (item,)))
+        query = "SELECT native_id, author_id, created_at FROM revisions WHERE item_id = ?"
+        revisions: dict[str, str | None] = {}
+        times: dict[str, int] = {}
+        for native, author, created in self.store.query(query, (item,)):
+            revisions[native], times[native] = author, created
         seen: set[str] = set()
         lines = self.text(name).split("\n")
         if lines and not lines[-1]:
@@ -169,7 +172,11 @@ class _Check:
                 seen.add(cells[0])
                 author = self.persons.get(revisions.get(cells[0]) or "")
                 expected = cells[4] or (("ip:" + cells[1]) if cells[1] else None)
-                found = cells[0] in revisions and author == expected
+                found = (
+                    cells[0] in revisions
+                    and author == expected
+                    and times[cells[0]] == int(cells[0]) * 1_000_000
+                )
             self.ledger.account(
                 self.report.tally("changelog entries"),
                 where,
