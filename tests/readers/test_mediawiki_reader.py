@@ -574,3 +574,29 @@ def test_any_generated_dump_ingests_and_verifies(
     assert count(archive, "revisions") == rev_id
     with Archive.open(archive) as opened:
         assert verify(opened, dump).ok
+
+
+def test_bytes_that_are_not_utf8_are_read_as_cp1252_and_said(tmp_path: Path) -> None:
+    pages = [
+        Page("Caf\u00e9", [Rev(1, "na\u00efve"), Rev(2, "MARKER1 ok")], id=1),
+        Page("Q", [Rev(3, "MARKER2 fine")], id=2),
+    ]
+    dump = write_dump(tmp_path / "d.xml", pages)
+    data = dump.read_bytes().replace(b"MARKER1", b"caf\xe9 \x80").replace(b"MARKER2", b"\xff")
+    dump.write_bytes(data)
+    archive = ingest_verified(tmp_path, dump)
+    assert count(archive, "revisions") == 3  # nothing lost: not a break
+    texts = [r[0] for r in rows(archive, "SELECT body_source FROM revisions ORDER BY native_id")]
+    assert texts == ["na\u00efve", "caf\u00e9 \u20ac ok", "\u00ff fine"]
+    said = rows(
+        archive, 'SELECT "where", raw FROM diagnostics WHERE code = \'source.not_utf8\' ORDER BY "where"'
+    )
+    assert len(said) == 2 and all(b"\xe9" in raw or b"\xff" in raw for _, raw in said)
+    # Declared in another encoding, the same bytes are that encoding's.
+    latin = tmp_path / "latin.xml"
+    latin.write_bytes(
+        b'<?xml version="1.0" encoding="ISO-8859-1"?>\n' + data.replace("na\u00efve".encode(), b"naive")
+    )
+    archive = ingest_verified(tmp_path, latin, "latin")
+    assert "source.not_utf8" not in codes(archive)  # (the texts were edited: sha1 mismatches are said)
+    assert rows(archive, "SELECT body_source FROM revisions WHERE native_id = '3'") == [("\u00ff fine",)]

@@ -75,7 +75,7 @@ from passerelle.readers.mediawiki_dump import (
 )
 from passerelle.readers.mediawiki_dump import Revision as DumpRevision
 from passerelle.readers.safe_xml import guarded, sniff_encoding
-from passerelle.readers.source_tree import EntryError, SourceTree
+from passerelle.readers.source_tree import EntryError, SourceTree  # registers passerelle.cp1252
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -163,6 +163,98 @@ class _Decompressing(io.RawIOBase):
         n = min(len(view), len(self._pending))
         view[:n] = self._pending[:n]
         self._pending = self._pending[n:]
+        return n
+
+    def close(self) -> None:
+        try:
+            self._raw.close()
+        finally:
+            super().close()
+
+
+_DECLARED_ENCODING = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
+NOT_UTF8_SAID = 1000  # lines said one by one; the rest in one count
+
+
+class _Utf8Repair(io.RawIOBase):
+    """A UTF-8 document whose invalid bytes are read as cp1252, line by line, so a stray byte
+    does not end the parse: the valid lines pass through untouched, a repaired line is said
+    (``repaired``: its line number and original bytes). Any other encoding passes through."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        super().__init__()
+        self._raw = raw
+        self._out = b""
+        self._carry = b""
+        self._mode: str | None = None  # "check" or "pass", decided on the first bytes
+        self._line = 1
+        self._done = False
+        self.repaired: list[tuple[int, bytes]] = []
+        self.more = 0  # repaired lines past NOT_UTF8_SAID
+
+    def readable(self) -> bool:
+        return True
+
+    def _decide(self, head: bytes) -> str:
+        if head.startswith(b"\xef\xbb\xbf"):
+            return "check"
+        encoding, _ = sniff_encoding(head)
+        if encoding != "latin-1":
+            return "pass"  # UTF-16 or UTF-32: the parser decodes it
+        declared = _DECLARED_ENCODING.match(head)
+        if declared is None:
+            return "check"
+        return "check" if declared.group(1).decode("ascii").lower() in ("utf-8", "utf8") else "pass"
+
+    def _fill(self) -> None:
+        while not self._out and not self._done:
+            chunk = self._raw.read(1 << 20)
+            if self._mode is None:
+                self._mode = self._decide(chunk[:256])
+            if not chunk:
+                self._done = True
+                block, self._carry = self._carry, b""
+            else:
+                if self._mode == "pass":
+                    self._out = chunk
+                    return
+                data = self._carry + chunk
+                cut = data.rfind(b"\n") + 1
+                if cut == 0:
+                    self._carry = data
+                    continue
+                block, self._carry = data[:cut], data[cut:]
+            if block:
+                self._out = self._check(block)
+
+    def _check(self, block: bytes) -> bytes:
+        try:
+            block.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        else:
+            self._line += block.count(b"\n")
+            return block
+        lines = block.split(b"\n")
+        for at, line in enumerate(lines):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                if len(self.repaired) < NOT_UTF8_SAID:
+                    self.repaired.append((self._line + at, line[: 1 << 12]))
+                else:
+                    self.more += 1
+                lines[at] = line.decode("utf-8", "passerelle.cp1252").encode("utf-8")
+        self._line += len(lines) - 1
+        return b"\n".join(lines)
+
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        view = memoryview(buffer).cast("B")
+        if not self._out:
+            self._fill()
+        n = min(len(view), len(self._out))
+        view[:n] = self._out[:n]
+        self._out = self._out[n:]
         return n
 
     def close(self) -> None:
@@ -563,8 +655,9 @@ class _Dump:
             self._leave()
             return
         inflate = _decompressing(cast("IO[bytes]", counted), self.name)
+        repair = _Utf8Repair(cast("IO[bytes]", inflate or counted))
         broke = False
-        with io.BufferedReader(inflate or counted, 1 << 20) as stream:
+        with io.BufferedReader(repair, 1 << 20) as stream:
             for record in parse_dump(stream, self.name):
                 if isinstance(record, DumpRevision):
                     self._revision(record)
@@ -581,6 +674,20 @@ class _Dump:
                 else:
                     self._broken(record, counted.error or (inflate.error if inflate else None))
                     broke = True
+        for line, original in repair.repaired:
+            self.sink.diagnose(
+                "source.not_utf8",
+                f"{self.name}#{line}",
+                f"line {line} of {self.name} is not valid UTF-8: its invalid bytes were read as cp1252"
+                " (the line's original bytes, up to 4 KB, in this diagnostic)",
+                raw=original,
+            )
+        if repair.more:
+            self.sink.diagnose(
+                "source.not_utf8",
+                self.name,
+                f"{repair.more} more lines of {self.name} are not valid UTF-8: read as cp1252 likewise",
+            )
         cause = counted.error or (inflate.error if inflate else None)
         if cause and not broke:
             # The XML ended well but its compressed stream did not: said all the same.

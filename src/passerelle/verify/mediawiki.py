@@ -30,6 +30,7 @@ import base64
 import binascii
 import bz2
 import calendar
+import codecs
 import hashlib
 import re
 import time
@@ -263,6 +264,43 @@ def _refuse_unsafe(head: bytes, name: str) -> None:
         raise BadInputError(f"{name}: declares a DOCTYPE or entities; not parsed (XXE, entity expansion)")
 
 
+def _as_cp1252(error: UnicodeError) -> tuple[str, int]:
+    assert isinstance(error, UnicodeDecodeError)
+    return error.object[error.start : error.end].decode("cp1252", "replace"), error.end
+
+
+class _Lines:
+    """A UTF-8 document read line by line, a line that is not UTF-8 read as cp1252 (as the
+    reader says it does); ``bad`` lists those lines. Other encodings pass through."""
+
+    def __init__(self, stream: _Buffered, utf8: bool) -> None:
+        self.stream, self.utf8 = stream, utf8
+        self.bad: list[int] = []
+        self.line = 0
+        self.out = b""
+
+    def read(self, n: int = -1) -> bytes:
+        if not self.utf8:
+            return self.stream.read(n)
+        while len(self.out) < max(n, 1):
+            raw = self.stream.readline()
+            if not raw:
+                break
+            self.line += 1
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                self.bad.append(self.line)
+                raw = raw.decode("utf-8", errors="passerelle-verify.cp1252").encode("utf-8")
+            self.out += raw
+        size = len(self.out) if n is None or n < 0 else n
+        piece, self.out = self.out[:size], self.out[size:]
+        return piece
+
+
+codecs.register_error("passerelle-verify.cp1252", _as_cp1252)
+
+
 class _Peek:
     """The stream with its first bytes read ahead (the prolog check), given back to the parser."""
 
@@ -276,12 +314,51 @@ class _Peek:
         return self.rest.read(n)
 
 
-def _events(stream: IO[bytes], name: str) -> Iterator[tuple[str, ET.Element]]:
+def _is_utf8(head: bytes) -> bool:
+    if head.startswith(b"\xef\xbb\xbf"):
+        return True
+    if head[:4] in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff") or head[:2] in (
+        b"\xff\xfe",
+        b"\xfe\xff",
+        b"<\x00",
+        b"\x00<",
+    ):
+        return False
+    declared = re.match(rb"""<\?xml[^>]*encoding\s*=\s*["']([^"']+)["']""", head)
+    return declared is None or declared.group(1).lower() in (b"utf-8", b"utf8")
+
+
+def _events(stream: IO[bytes], name: str, lines: list[_Lines]) -> Iterator[tuple[str, ET.Element]]:
     head = b""
     while len(head) < 1 << 16 and (chunk := stream.read(4096)):
         head += chunk
     _refuse_unsafe(head, name)
-    yield from ET.iterparse(_Peek(head, stream), events=("start", "end"))
+    reader = _Lines(_Buffered(_Peek(head, stream)), _is_utf8(head))
+    lines.append(reader)
+    yield from ET.iterparse(reader, events=("start", "end"))
+
+
+class _Buffered:
+    """readline() over anything with read()."""
+
+    def __init__(self, source: _Peek) -> None:
+        self.source, self.buffer = source, b""
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.buffer + self.source.read(n)
+        self.buffer = b""
+        return data
+
+    def readline(self) -> bytes:
+        while b"\n" not in self.buffer:
+            more = self.source.read(1 << 16)
+            if not more:
+                line, self.buffer = self.buffer, b""
+                return line
+            self.buffer += more
+        at = self.buffer.index(b"\n") + 1
+        line, self.buffer = self.buffer[:at], self.buffer[at:]
+        return line
 
 
 def _verify_dump(
@@ -297,9 +374,10 @@ def _verify_dump(
     page_elem: ET.Element | None = None
     root: ET.Element | None = None
     broke: str | None = None
+    lines: list[_Lines] = []
     stream = _open(export, name)
     try:
-        for event, elem in _events(stream, name):
+        for event, elem in _events(stream, name, lines):
             tag = _local(elem.tag)
             if event == "start":
                 depth += 1
@@ -335,6 +413,22 @@ def _verify_dump(
         stream.close()
     if broke is None and getattr(stream, "broken", False):
         broke = "the compressed stream ends early"
+    bad = lines[0].bad if lines else []
+    if bad:
+        tally = report.tally("lines not UTF-8")
+        said = {
+            row[0]
+            for row in archive.store.query(
+                "SELECT \"where\" FROM diagnostics WHERE source_id = ? AND code = 'source.not_utf8'", (sid,)
+            )
+        }
+        for number in bad:
+            tally.source += 1
+            if f"{name}#{number}" in said or (len(bad) > 1000 and name in said):
+                tally.explained += 1
+            else:
+                tally.unexplained += 1
+                report.problem(f"{name}#{number}: not UTF-8, and the reader did not say so")
     if broke is not None:
         said = archive.store.scalar(
             "SELECT count(*) FROM diagnostics WHERE source_id = ? AND code = 'mediawiki.truncated'"
