@@ -11,6 +11,7 @@ ENTRY_POINT_GROUP = "passerelle.readers.v1"
 
 def available_readers() -> dict[str, type[Reader]]:
     from passerelle.readers.csv import CsvReader
+    from passerelle.readers.dokuwiki import DokuWikiReader
     from passerelle.readers.mastodon import MastodonReader
     from passerelle.readers.mattermost import MattermostReader
     from passerelle.readers.mediawiki import MediaWikiReader
@@ -22,6 +23,7 @@ def available_readers() -> dict[str, type[Reader]]:
 
     readers: dict[str, type[Reader]] = {
         CsvReader.info.name: CsvReader,
+        DokuWikiReader.info.name: DokuWikiReader,
         MastodonReader.info.name: MastodonReader,
         MattermostReader.info.name: MattermostReader,
         MediaWikiReader.info.name: MediaWikiReader,
