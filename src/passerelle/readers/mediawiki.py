@@ -295,8 +295,16 @@ def is_dump(tree: SourceTree, name: str) -> bool:
     return _ROOT.match(text) is not None
 
 
-def dumps_in(tree: SourceTree) -> list[str]:
-    return [n for n in tree.names() if is_dump(tree, n)]
+def dumps_in(tree: SourceTree, *, detecting: bool = False) -> list[str]:
+    """The dumps of a tree. To detect the format, only names up to two folders deep are
+    looked at, and at most ``DETECT_CANDIDATES`` of them (a XAR holds thousands of XML files)."""
+    names = [n for n in tree.names() if n.lower().endswith(DUMP_SUFFIXES)]
+    if detecting:
+        names = [n for n in names if n.count("/") <= 2][:DETECT_CANDIDATES]
+    return [n for n in names if is_dump(tree, n)]
+
+
+DETECT_CANDIDATES = 64
 
 
 def _micros(text: str | None) -> int | None:
@@ -531,7 +539,7 @@ class MediaWikiReader:
 
     @classmethod
     def detect(cls, tree: SourceTree) -> bool:
-        return bool(dumps_in(tree))
+        return bool(dumps_in(tree, detecting=True))
 
     @classmethod
     def check(cls, tree: SourceTree) -> None:

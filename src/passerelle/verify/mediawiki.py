@@ -119,11 +119,12 @@ def _head_text(head: bytes) -> bytes:
     return head
 
 
-def _dump_names(export: ExportFiles) -> list[str]:
+def _dump_names(export: ExportFiles, *, detecting: bool = False) -> list[str]:
     names = []
-    for name in sorted(export.entries):
-        if not name.lower().endswith(SUFFIXES):
-            continue
+    candidates = [n for n in sorted(export.entries) if n.lower().endswith(SUFFIXES)]
+    if detecting:  # as few as the reader looks at to recognise a dump
+        candidates = [n for n in candidates if n.count("/") <= 2][:64]
+    for name in candidates:
         try:
             with _open(export, name) as stream:
                 head = b""
@@ -142,7 +143,7 @@ def is_mediawiki_source(path: Path) -> bool:
         export = ExportFiles(path, what="MediaWiki dump", single_file=True)
     except BadInputError:
         return False
-    return bool(_dump_names(export))
+    return bool(_dump_names(export, detecting=True))
 
 
 def _local(tag: str) -> str:
