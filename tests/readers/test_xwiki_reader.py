@@ -380,3 +380,43 @@ def test_verify_catches_a_lost_page(tmp_path: Path) -> None:
         report = verify(archive, source)
     assert not report.ok
     assert any("Main/WebHome.xml" in p for p in report.problems)
+
+
+def test_attachment_history_in_an_older_jrcs_archive(tmp_path: Path) -> None:
+    """Before 1.4 an attachment's history is a JRCS archive whose versions are <attachment>s."""
+    import base64 as b64
+
+    from tests.xwiki_builder import jrcs
+
+    def version(v: str, data: bytes) -> str:
+        return (
+            f"<attachment>\n<filename>notes.txt</filename>\n<author>XWiki.Alice</author>\n"
+            f"<date>1600000000000</date>\n<version>{v}</version>\n<filesize>{len(data)}</filesize>\n"
+            f"<content>{b64.b64encode(data).decode()}</content>\n</attachment>\n"
+        )
+
+    history = jrcs(
+        [
+            ("1.1", "XWiki.Alice", 1_600_000_000_000, "", version("1.1", b"first")),
+            ("1.2", "XWiki.Alice", 1_600_000_100_000, "", version("1.2", b"second")),
+        ]
+    )
+    from xml.sax.saxutils import escape
+
+    current = b64.b64encode(b"second").decode()
+    text = (
+        "<?xml version='1.0' encoding='UTF-8'?>\n<xwikidoc>\n  <web>Main</web>\n  <name>Old</name>\n"
+        "  <version>1.1</version>\n  <content>x</content>\n  <attachment>\n"
+        "    <filename>notes.txt</filename>\n    <filesize>6</filesize>\n    <author>XWiki.Alice</author>\n"
+        "    <date>1600000100000</date>\n    <version>1.2</version>\n"
+        f"    <content>{current}</content>\n    <versions>{escape(history)}</versions>\n"
+        "  </attachment>\n</xwikidoc>\n"
+    )
+    source = Xar([], entries={"Main/Old.xml": text.encode()}, package=False).write(tmp_path / "old.xar")
+    archive = ingest_verified(tmp_path, source)
+    import hashlib
+
+    assert sorted(rows(archive, "SELECT native_id, size, sha256 FROM files")) == [
+        ("Main.Old@notes.txt", 6, hashlib.sha256(b"second").hexdigest()),
+        ("Main.Old@notes.txt@1.1", 5, hashlib.sha256(b"first").hexdigest()),
+    ]

@@ -300,6 +300,23 @@ class _Checker:
             native = f"{reference}@{name}"
             self.file(tally, f"{entry}#attachment[{n + 1}]", native, attachment, attachment, item)
             current = (attachment.findtext("version") or "").strip()
+            archived = attachment.find("versions")
+            for version in _NODE.findall(archived.text or "") if archived is not None else ():
+                if version == current:
+                    continue
+                fid = ids.file_id(PLATFORM, f"{native}@{version}")
+                where = f"{entry}#attachment[{n + 1}]/versions/{version}"
+                found = self.scalar("SELECT 1 FROM files WHERE id = ?", fid) is not None
+                tally_versions = self.report.tally("attachment versions")
+                if not found and self.ledger.said(
+                    f"{entry}#attachment[{n + 1}]/versions", "xwiki.history_unreadable"
+                ):
+                    tally_versions.source += 1
+                    tally_versions.explained += 1
+                    continue
+                self.ledger.account(
+                    tally_versions, where, f"the file {native}@{version} is not in the archive", found, "file"
+                )
             revisions = attachment.find("revisions")
             if revisions is None:
                 continue
