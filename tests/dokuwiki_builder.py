@@ -51,13 +51,38 @@ def php_serialize(value: Any) -> bytes:
     return b"a:%d:{" % len(items) + b"".join(php_serialize(k) + php_serialize(v) for k, v in items) + b"}"
 
 
-def encode_name(part: str) -> str:
-    """fnencode 'url': PHP's urlencode of each path component."""
+def encode_name(part: str, fnencode: str = "url") -> str:
+    """A path component as DokuWiki names it: fnencode 'url' (PHP's urlencode), 'safe'
+    (SafeFN: '%' + base 36 of the code point minus 32, a run closed by ']') or 'utf-8'."""
+    if fnencode == "utf-8":
+        return part
+    if fnencode == "safe":
+        out, converted = [], False
+        for char in part:
+            if ord(char) < 127 and char in "-./[_0123456789abcdefghijklmnopqrstuvwxyz]":
+                out.append(("]" if converted else "") + char)
+                converted = False
+            elif char == "%":
+                out.append("%")
+                converted = True
+            else:
+                out.append("%" + _base36(ord(char) - 32))
+                converted = True
+        return "".join(out) + ("]" if converted else "")
     return quote(part, safe="").replace("%20", "+")
 
 
-def path_of(page_id: str) -> str:
-    return "/".join(encode_name(p) for p in page_id.split(":"))
+def _base36(number: int) -> str:
+    digits = ""
+    while True:
+        number, rest = divmod(number, 36)
+        digits = "0123456789abcdefghijklmnopqrstuvwxyz"[rest] + digits
+        if not number:
+            return digits
+
+
+def path_of(page_id: str, fnencode: str = "url") -> str:
+    return "/".join(encode_name(p, fnencode) for p in page_id.split(":"))
 
 
 @dataclass
@@ -100,6 +125,7 @@ class Wiki:
     acl: list[str] = field(default_factory=list)  # acl.auth.php lines
     install_root: bool = True  # conf/, data/, inc/, lib/… or the data folder alone
     regenerated: bool = True  # cache, index, locks, .indexed, _dokuwiki.changes, _dummy
+    fnencode: str = "url"  # $conf['fnencode'], written to conf/dokuwiki.php
 
 
 def _as_bytes(text: str | bytes) -> bytes:
@@ -121,8 +147,8 @@ def _compress(data: bytes, kind: str) -> bytes:
     return data
 
 
-def write_page(data: Path, page: Page, recent: list[str]) -> None:
-    rel = path_of(page.id)
+def write_page(data: Path, page: Page, recent: list[str], fnencode: str = "url") -> None:
+    rel = path_of(page.id, fnencode)
     changes: list[str] = []
     size = 0
     last_text: bytes | None = None
@@ -169,8 +195,8 @@ def write_page(data: Path, page: Page, recent: list[str]) -> None:
         _write(data / "meta" / f"{rel}.indexed", b"8", last.ts)
 
 
-def write_media(data: Path, media: Media, recent: list[str]) -> None:
-    rel = path_of(media.id)
+def write_media(data: Path, media: Media, recent: list[str], fnencode: str = "url") -> None:
+    rel = path_of(media.id, fnencode)
     folder, _, base = rel.rpartition("/")
     stem, _, ext = base.rpartition(".")
     changes: list[str] = []
@@ -199,9 +225,9 @@ def write_wiki(dest: Path, wiki: Wiki) -> Path:
     recent: list[str] = []
     media_recent: list[str] = []
     for page in wiki.pages:
-        write_page(data, page, recent)
+        write_page(data, page, recent, wiki.fnencode)
     for media in wiki.media:
-        write_media(data, media, media_recent)
+        write_media(data, media, media_recent, wiki.fnencode)
     if wiki.regenerated:
         for folder in ("attic", "cache", "index", "locks", "media_attic", "media_meta", "meta", "tmp"):
             _write(data / folder / "_dummy", b"You can safely delete this file.")
@@ -227,7 +253,8 @@ def write_wiki(dest: Path, wiki: Wiki) -> Path:
         _write(
             conf / "local.php", b"<?php\n$conf['title'] = 'Example Wiki';\n$conf['superuser'] = '@admin';\n"
         )
-        _write(conf / "dokuwiki.php", b"<?php\n$conf['savedir'] = './data';\n$conf['fnencode'] = 'url';\n")
+        setting = f"<?php\n$conf['savedir'] = './data';\n$conf['fnencode'] = '{wiki.fnencode}';\n"
+        _write(conf / "dokuwiki.php", setting.encode())
         _write(dest / "doku.php", b"<?php\n// DokuWiki\n")
         _write(dest / "inc" / "common.php", b"<?php\n// saveWikiText\n")
         _write(dest / "lib" / "exe" / "fetch.php", b"<?php\n")

@@ -451,3 +451,47 @@ def test_a_page_longer_than_a_write_batch(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setattr(ArchiveWriter.__init__, "__kwdefaults__", {"batch_size": 3, "commit_every": 500_000})
     archive = ingest_verified(tmp_path, write_generated(tmp_path / "wiki"))
     assert rows(archive, "SELECT count(*) FROM revisions") == [(20,)]
+
+
+@pytest.mark.parametrize("fnencode", ["safe", "utf-8"])
+def test_other_file_name_encodings(tmp_path: Path, fnencode: str) -> None:
+    wiki = Wiki(
+        pages=[
+            Page("wiki:café", [Rev(T0, "alice", "un café\n", "C"), Rev(T0 + 5, "bob", "deux cafés\n")]),
+            Page("straße:übersicht", [Rev(T0 + 1, "carol", "Übersicht\n", "C")]),
+        ],
+        media=[Media("straße:plan.png", [(T0 + 2, "carol", LOGO_1), (T0 + 3, "carol", LOGO_2)])],
+        users=USERS,
+        fnencode=fnencode,
+        regenerated=False,
+    )
+    source = write_wiki(tmp_path / "wiki", wiki)
+    if fnencode == "safe":
+        assert (source / "data" / "pages" / "wiki" / "caf%5l].txt").exists()
+    archive = ingest_verified(tmp_path, source)
+    assert rows(archive, "SELECT native_id FROM items ORDER BY 1") == [("straße:übersicht",), ("wiki:café",)]
+    assert rows(archive, "SELECT native_id FROM files ORDER BY 1") == [
+        ("straße:plan.png",),
+        ("straße:plan.png@1699526285",),
+    ]
+    assert rows(archive, "SELECT name FROM spaces WHERE kind = 'wiki_space' ORDER BY 1") == [
+        ("(root)",),
+        ("straße",),
+        ("wiki",),
+    ]
+
+
+def test_a_zip_with_entries_climbing_out(tmp_path: Path) -> None:
+    import zipfile
+
+    source = write_generated(tmp_path / "wiki.zip", "zip")
+    with zipfile.ZipFile(source, "a") as zf:
+        zf.writestr("../../etc/evil.txt", b"outside")
+        zf.writestr("data/pages/../../../escape.txt", b"outside too")
+    archive = ingest_verified(tmp_path, source)
+    unsafe = [d for d in diagnostics(archive) if d[0] == "source.unsafe_path"]
+    assert unsafe == [
+        ("source.unsafe_path", "../../etc/evil.txt", "entry"),
+        ("source.unsafe_path", "data/pages/../../../escape.txt", "entry"),
+    ]
+    assert rows(archive, "SELECT count(*) FROM items") == [(10,)]
