@@ -132,6 +132,7 @@ class _Decompressing(io.RawIOBase):
         self._kind = kind
         self._engine = self._new()
         self._pending = b""
+        self._at = 0  # what of _pending was handed on (a slice would copy the rest each time)
         self._dead = False
         self.error: str | None = None
 
@@ -143,6 +144,8 @@ class _Decompressing(io.RawIOBase):
 
     def readinto(self, buffer: WriteableBuffer) -> int:
         view = memoryview(buffer).cast("B")
+        if self._at >= len(self._pending):
+            self._pending, self._at = b"", 0
         while not self._pending:
             chunk = b"" if self._dead else self._raw.read(1 << 16)
             if not chunk:
@@ -153,16 +156,16 @@ class _Decompressing(io.RawIOBase):
                 while chunk:
                     if self._engine.eof:  # another stream follows (pbzip2, concatenated gzip)
                         self._engine = self._new()
-                    self._pending += self._engine.decompress(chunk)
+                    self._pending += self._engine.decompress(chunk)  # bytes from one chunk
                     chunk = self._engine.unused_data if self._engine.eof else b""
             except (OSError, EOFError, ValueError, zlib.error) as exc:
                 self.error = f"the {self._kind} stream is corrupt: {exc}"
                 self._dead = True
                 if not self._pending:
                     return 0
-        n = min(len(view), len(self._pending))
-        view[:n] = self._pending[:n]
-        self._pending = self._pending[n:]
+        n = min(len(view), len(self._pending) - self._at)
+        view[:n] = memoryview(self._pending)[self._at : self._at + n]
+        self._at += n
         return n
 
     def close(self) -> None:
@@ -185,7 +188,8 @@ class _Utf8Repair(io.RawIOBase):
         super().__init__()
         self._raw = raw
         self._out = b""
-        self._carry = b""
+        self._at = 0
+        self._carry: list[bytes] = []  # a line's start, in pieces (a long line is not copied over and over)
         self._mode: str | None = None  # "check" or "pass", decided on the first bytes
         self._line = 1
         self._done = False
@@ -207,23 +211,24 @@ class _Utf8Repair(io.RawIOBase):
         return "check" if declared.group(1).decode("ascii").lower() in ("utf-8", "utf8") else "pass"
 
     def _fill(self) -> None:
+        self._out, self._at = b"", 0
         while not self._out and not self._done:
             chunk = self._raw.read(1 << 20)
             if self._mode is None:
                 self._mode = self._decide(chunk[:256])
             if not chunk:
                 self._done = True
-                block, self._carry = self._carry, b""
+                block, self._carry = b"".join(self._carry), []
             else:
                 if self._mode == "pass":
                     self._out = chunk
                     return
-                data = self._carry + chunk
-                cut = data.rfind(b"\n") + 1
+                cut = chunk.rfind(b"\n") + 1
                 if cut == 0:
-                    self._carry = data
+                    self._carry.append(chunk)
                     continue
-                block, self._carry = data[:cut], data[cut:]
+                block = b"".join([*self._carry, chunk[:cut]])
+                self._carry = [chunk[cut:]] if cut < len(chunk) else []
             if block:
                 self._out = self._check(block)
 
@@ -250,11 +255,11 @@ class _Utf8Repair(io.RawIOBase):
 
     def readinto(self, buffer: WriteableBuffer) -> int:
         view = memoryview(buffer).cast("B")
-        if not self._out:
+        if self._at >= len(self._out):
             self._fill()
-        n = min(len(view), len(self._out))
-        view[:n] = self._out[:n]
-        self._out = self._out[n:]
+        n = min(len(view), len(self._out) - self._at)
+        view[:n] = memoryview(self._out)[self._at : self._at + n]
+        self._at += n
         return n
 
     def close(self) -> None:
@@ -409,9 +414,10 @@ class _Hashing(io.RawIOBase):
                 return 0
             self._pending = chunk
         n = min(len(view), len(self._pending))
-        view[:n] = self._pending[:n]
-        self.sha1.update(self._pending[:n])
-        self._pending = self._pending[n:]
+        piece = memoryview(self._pending)[:n]
+        view[:n] = piece
+        self.sha1.update(piece)
+        self._pending = self._pending[n:]  # chunks are at most 4 MB: a copy of the rest is cheap
         return n
 
 

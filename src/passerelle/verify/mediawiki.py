@@ -86,8 +86,7 @@ class _Inflate:
                     data = self.engine.unused_data if self.engine.eof else b""
             except (OSError, EOFError, ValueError, zlib.error):
                 self.broken = True
-        size = len(self.out) if n is None or n < 0 else n
-        piece, self.out = self.out[:size], self.out[size:]
+        piece, self.out = self.out, b""  # what one compressed piece gave, whatever n
         return piece
 
     def close(self) -> None:
@@ -294,8 +293,7 @@ class _Lines:
                 self.bad.append(self.line)
                 raw = raw.decode("utf-8", errors="passerelle-verify.cp1252").encode("utf-8")
             self.out += raw
-        size = len(self.out) if n is None or n < 0 else n
-        piece, self.out = self.out[:size], self.out[size:]
+        piece, self.out = self.out, b""  # more than n when a line is long: the parser takes it
         return piece
 
 
