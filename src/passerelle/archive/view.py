@@ -409,12 +409,19 @@ class ArchiveView:
         row = self._conn.execute(sql, (item_id,)).fetchone()
         return _message(row) if row is not None else None
 
-    def item_revisions(self, item_id: str) -> Iterator[Revision]:
-        """An item's revisions, oldest first (by time, then by the source's id as a number, then
-        as text), one at a time."""
+    def item_revisions(self, item_id: str, *, source_order: bool = False) -> Iterator[Revision]:
+        """An item's revisions, one at a time: oldest first (by time, then by the source's id as
+        a number, then as text), or with ``source_order`` in the order the source held them (by
+        their origin ``<entry>#<line>``, then as above)."""
+        order = "created_at IS NULL, created_at, length(native_id), native_id, id"
+        if source_order:
+            at = "instr(origin, '#')"
+            order = (
+                f"CASE WHEN {at} > 0 THEN substr(origin, 1, {at} - 1) END,"
+                f" CASE WHEN {at} > 0 THEN CAST(substr(origin, {at} + 1) AS INTEGER) END, " + order
+            )
         rows = self._conn.execute(
-            f"SELECT {', '.join(_REVISION_COLUMNS)} FROM revisions WHERE item_id = ?"
-            " ORDER BY created_at IS NULL, created_at, length(native_id), native_id, id",
+            f"SELECT {', '.join(_REVISION_COLUMNS)} FROM revisions WHERE item_id = ? ORDER BY {order}",
             (item_id,),
         )
         for row in rows:

@@ -384,7 +384,9 @@ class _Comparison:
     def _items(self, entity: str) -> None:
         attrs = (*_ITEM_ATTRS, "space_id", "author_id", "thread_root_id", "body", "files")
         body = (
-            "(SELECT group_concat(coalesce(x.body_text, ''), char(10)) FROM"
+            # NULL when no part has a body (a page whose text is suppressed), not the empty text.
+            "(SELECT CASE WHEN count(x.body_text) > 0 THEN group_concat(coalesce(x.body_text, ''), char(10)) END"
+            " FROM"
             " (SELECT oi.body_text FROM item_parts ip JOIN out.items oi ON oi.id = ip.o"
             " WHERE ip.a = a.id ORDER BY ip.part) x)"
         )

@@ -335,12 +335,16 @@ class _Run:
                         continue
         raw = _parse_raw(home.raw) if home is not None else None
         # The source's schema: its siteinfo's namespace, else a page's (0.10 at the least).
-        source_uri = raw.uri if raw is not None and raw.name == "siteinfo" else self._page_uri(spaces)
+        if raw is not None and raw.name == "siteinfo":
+            known, source_uri = True, raw.uri
+        else:
+            known, source_uri = self._page_uri(spaces)
         schema = DEFAULT_SCHEMA
         found = _SCHEMA_OF.fullmatch(source_uri or "")
         if found:
             schema = found.group(1)
-        uri = _NS_URI.format(schema)
+        # A source dump without the export namespace (some tools write none) is written without it.
+        uri = "" if known and source_uri is None else _NS_URI.format(schema)
         namespaces: dict[str, int] = {}
         if raw is not None and raw.name == "siteinfo":
             for ns in raw.element.iter("{*}namespace"):
@@ -371,22 +375,23 @@ class _Run:
             namespaces.setdefault(name, key)
         return _Wiki(home, schema, uri, siteinfo, namespaces, spaces)
 
-    def _page_uri(self, spaces: dict[str, int]) -> str | None:
+    def _page_uri(self, spaces: dict[str, int]) -> tuple[bool, str | None]:
+        """Whether a home page has a raw record, and its namespace."""
         if not spaces:
-            return None
+            return False, None
         marks = ",".join("?" * len(spaces))
         row = self.conn.execute(
             f"SELECT raw FROM items WHERE kind = 'page' AND space_id IN ({marks}) AND raw IS NOT NULL LIMIT 1",
             tuple(spaces),
         ).fetchone()
         raw = _parse_raw(row[0]) if row is not None else None
-        return raw.uri if raw is not None and raw.name == "page" else None
+        return (True, raw.uri) if raw is not None and raw.name == "page" else (False, None)
 
     @staticmethod
     def _element_text(raw: _Raw, uri: str) -> str:
         """A raw record's element as text inside a document whose default namespace is ``uri``."""
         text = etree.tostring(raw.element, encoding="unicode", with_tail=False)
-        if raw.uri and raw.uri != uri:
+        if raw.uri and uri and raw.uri != uri:
             text = text.replace(f' xmlns="{raw.uri}"', f' xmlns="{uri}"', 1)
         return _strip_root_xmlns(text, uri)
 
@@ -525,11 +530,14 @@ class _Run:
         with self.out.open(DUMP) as stream:
             xml = _Xml(stream)
             uri = self.wiki.uri
-            xml.write(
-                f'<mediawiki xmlns="{uri}" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
-                f' xsi:schemaLocation="{uri} http://www.mediawiki.org/xml/export-{self.wiki.schema}.xsd"'
-                f' version="{self.wiki.schema}" xml:lang="en">\n'
-            )
+            if uri:
+                xml.write(
+                    f'<mediawiki xmlns="{uri}" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
+                    f' xsi:schemaLocation="{uri} http://www.mediawiki.org/xml/export-{self.wiki.schema}.xsd"'
+                    f' version="{self.wiki.schema}" xml:lang="en">\n'
+                )
+            else:
+                xml.write(f'<mediawiki version="{self.wiki.schema}" xml:lang="en">\n')
             xml.write(self.wiki.siteinfo)
             # A batch of the plan at a time (file pages are added to it while pages are written).
             after: tuple[int, int] = (2, 0)
@@ -563,10 +571,7 @@ class _Run:
         notes = list(self.page_notes.get(item_id, ()))
         raw = _parse_raw(item.raw) if home else None
         if raw is not None and raw.name == "page":
-            text = etree.tostring(raw.element, encoding="unicode", with_tail=False)
-            text = _strip_root_xmlns(
-                text.replace(f' xmlns="{raw.uri}"', f' xmlns="{self.wiki.uri}"', 1), self.wiki.uri
-            )
+            text = self._element_text(raw, self.wiki.uri)
             if text.endswith("/>"):
                 head, tail = text[:-2] + ">", "</page>"
             else:
@@ -591,7 +596,7 @@ class _Run:
         written, first, last = self._revisions(xml, item, home, notes)
         if written:
             notes += self._page_times(item, first, last, written)
-        if written == 0:
+        if written == 0 and not home:
             self._current_as_revision(xml, item, notes)
         others = self._uploads(xml, message, home)
         if others:
@@ -661,17 +666,16 @@ class _Run:
         parent: int | None = None
         first: tuple[int | None, str | None] = (None, None)
         last: tuple[int | None, str | None] = (None, None)
-        for revision in self.view.item_revisions(item.id):
+        # A home page's revisions in its dump's order (the reader numbers revisions without an
+        # id by their place, and takes the last as the current one); the others' oldest first.
+        for revision in self.view.item_revisions(item.id, source_order=home):
             if written == 0:
                 first = (revision.created_at, revision.author_id)
             last = (revision.created_at, revision.author_id)
             notes: list[Note] = []
             raw = _parse_raw(revision.raw) if home else None
             if raw is not None and raw.name == "revision":
-                text = etree.tostring(raw.element, encoding="unicode", with_tail=False)
-                if raw.uri != self.wiki.uri and raw.uri:
-                    text = text.replace(f' xmlns="{raw.uri}"', f' xmlns="{self.wiki.uri}"', 1)
-                xml.write(_strip_root_xmlns(text, self.wiki.uri) + "\n    ")
+                xml.write(self._element_text(raw, self.wiki.uri) + "\n    ")
                 rev_id = revision.native_id
             else:
                 rev_id, notes = self._revision(xml, item, revision, parent, home)
@@ -844,7 +848,8 @@ class _Run:
         others: list[File] = []
         if not message.file_ids:
             return others
-        for file in self.view.files(list(message.file_ids)):
+        by_id = {f.id: f for f in self.view.files(list(message.file_ids))}
+        for file in (by_id[i] for i in message.file_ids if i in by_id):  # in their positions' order
             if self._done(file.id):
                 continue
             raw = _parse_raw(file.raw) if home else None
@@ -885,17 +890,10 @@ class _Run:
         rel = rel_el.text if rel_el is not None and rel_el.text else image_path(filename)
         if element.find("{*}archivename") is not None and (rel_el is None or not rel_el.text):
             rel = "archive/" + image_path(filename)
-        text = etree.tostring(element, encoding="unicode", with_tail=False)
-        if raw.uri and raw.uri != self.wiki.uri:
-            text = text.replace(f' xmlns="{raw.uri}"', f' xmlns="{self.wiki.uri}"', 1)
-        text = _strip_root_xmlns(text, self.wiki.uri)
+        text = self._element_text(raw, self.wiki.uri)
         if rel_el is None:
             close = text.rindex("</upload>")
             text = text[:close] + f"<rel>{escape(rel)}</rel>" + text[close:]
-        if element.find("{*}comment") is None:
-            # importDump.php (1.39) fails on an upload without <comment>.
-            close = text.rindex("</upload>")
-            text = text[:close] + "<comment></comment>" + text[close:]
         if inline is not None and file.sha256 is not None:
             head, _, tail = text.partition(_CONTENTS_MARK)
             xml.write("    " + head)
@@ -1061,10 +1059,7 @@ class _Run:
             raw = _parse_raw(raw_bytes)
             if raw is None or raw.name != "logitem":
                 continue
-            text = etree.tostring(raw.element, encoding="unicode", with_tail=False)
-            if raw.uri and raw.uri != self.wiki.uri:
-                text = text.replace(f' xmlns="{raw.uri}"', f' xmlns="{self.wiki.uri}"', 1)
-            xml.write("  " + _strip_root_xmlns(text, self.wiki.uri) + "\n")
+            xml.write("  " + self._element_text(raw, self.wiki.uri) + "\n")
             self.logitems.add(item_id)
             self.log.account("item", [])
 
