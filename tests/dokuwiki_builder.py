@@ -126,6 +126,7 @@ class Wiki:
     install_root: bool = True  # conf/, data/, inc/, lib/… or the data folder alone
     regenerated: bool = True  # cache, index, locks, .indexed, _dokuwiki.changes, _dummy
     fnencode: str = "url"  # $conf['fnencode'], written to conf/dokuwiki.php
+    useacl: bool = True  # $conf['useacl'] in conf/local.php (as the installer writes it when ACL is chosen)
 
 
 def _as_bytes(text: str | bytes) -> bytes:
@@ -250,10 +251,13 @@ def write_wiki(dest: Path, wiki: Wiki) -> Path:
         if wiki.acl:
             header = "# acl.auth.php\n# <?php exit()?>\n# Don't modify the lines above\n#\n# Access Control Lists\n#\n"
             _write(conf / "acl.auth.php", (header + "".join(a + "\n" for a in wiki.acl)).encode())
-        _write(
-            conf / "local.php", b"<?php\n$conf['title'] = 'Example Wiki';\n$conf['superuser'] = '@admin';\n"
+        local = (
+            f"<?php\n$conf['title'] = 'Example Wiki';\n$conf['useacl'] = {int(wiki.useacl)};\n"
+            "$conf['superuser'] = '@admin';\n"
         )
-        setting = f"<?php\n$conf['savedir'] = './data';\n$conf['fnencode'] = '{wiki.fnencode}';\n"
+        _write(conf / "local.php", local.encode())
+        # conf/dokuwiki.php's defaults (useacl 0), which local.php overrides, as the installer leaves them
+        setting = f"<?php\n$conf['savedir'] = './data';\n$conf['useacl'] = 0;\n$conf['fnencode'] = '{wiki.fnencode}';\n"
         _write(conf / "dokuwiki.php", setting.encode())
         _write(dest / "doku.php", b"<?php\n// DokuWiki\n")
         _write(dest / "inc" / "common.php", b"<?php\n// saveWikiText\n")

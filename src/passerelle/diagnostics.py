@@ -683,6 +683,11 @@ CODES: dict[str, Code] = {
             "An acl.auth.php line that is not 'scope subject level'; kept here.",
         ),
         Code(
+            "dokuwiki.acl_disabled",
+            _I,
+            "The configuration sets $conf['useacl'] to 0: DokuWiki does not apply acl.auth.php; every namespace is public.",
+        ),
+        Code(
             "dokuwiki.page_acl",
             _I,
             "An ACL rule on a single page: the archive keeps visibility per namespace; the rule is kept here.",

@@ -495,3 +495,12 @@ def test_a_zip_with_entries_climbing_out(tmp_path: Path) -> None:
         ("source.unsafe_path", "data/pages/../../../escape.txt", "entry"),
     ]
     assert rows(archive, "SELECT count(*) FROM items") == [(10,)]
+
+
+def test_an_acl_dokuwiki_does_not_apply(tmp_path: Path) -> None:
+    wiki = feature_wiki()
+    wiki.useacl = False
+    archive = ingest_verified(tmp_path, write_wiki(tmp_path / "wiki", wiki))
+    assert rows(archive, "SELECT count(*) FROM spaces WHERE visibility = 'private'") == [(0,)]
+    assert rows(archive, "SELECT count(*) FROM memberships") == [(0,)]
+    assert ("dokuwiki.acl_disabled", "conf/acl.auth.php", None) in diagnostics(archive)

@@ -98,6 +98,7 @@ _ATTIC = re.compile(r"(\d+)\.txt(?:\.(gz|bz2))?")
 _MEDIA_ATTIC = re.compile(r"(?P<stem>.*)\.(?P<rev>\d{9,11})(?P<ext>\.[^./]*)?")
 _USER_FIELD = re.compile(r"(?<!\\):")
 _FNENCODE = re.compile(r"""\$conf\[['"]fnencode['"]\]\s*=\s*['"]([a-z0-9-]+)['"]""")
+_USEACL = re.compile(r"""\$conf\[['"]useacl['"]\]\s*=\s*['"]?([0-9]+)""")
 _TITLE = re.compile(r"""\$conf\[['"]title['"]\]\s*=\s*['"]((?:[^'"\\]|\\.)*)['"]""")
 _TAR_SUFFIXES = (".tgz", ".tar.gz", ".tar", ".tar.bz2", ".tbz2")
 _TAR_MESSAGE = (
@@ -217,7 +218,7 @@ def _decompress(data: bytes, kind: str | None, limit: int) -> bytes:
 
 
 # -- a changelog -----------------------------------------------------------------------------------
-@dataclass
+@dataclass(slots=True)
 class Change:
     date: int
     date_text: str
@@ -281,6 +282,7 @@ class _Context:
     layout: Layout
     fnencode: str = "url"
     title: str | None = None
+    useacl: bool | None = None  # $conf['useacl'] where a configuration file sets it
     users: dict[str, _User] = field(default_factory=dict)
     acl: dict[str, list[tuple[str, int, str]]] = field(default_factory=dict)  # scope -> rules
     seen_persons: set[str] = field(default_factory=set)
@@ -438,12 +440,22 @@ class DokuWikiReader:
                         ctx.fnencode = match.group(1)
                     if match := _TITLE.search(text):
                         ctx.title = match.group(1)
+                    if match := _USEACL.search(text):
+                        ctx.useacl = match.group(1) != "0"
         users_entry = root + "conf/users.auth.php"
         if users_entry in tree:
             self._users(ctx, users_entry, out, write=write)
         acl_entry = root + "conf/acl.auth.php"
         if acl_entry in tree:
             self._acl(ctx, acl_entry, out, write=write)
+            if ctx.useacl is False:
+                ctx.acl.clear()
+                if write:
+                    out.diagnose(
+                        "dokuwiki.acl_disabled",
+                        acl_entry,
+                        "$conf['useacl'] is 0: DokuWiki does not apply this ACL; every namespace is public",
+                    )
 
     def _users(self, ctx: _Context, entry: str, out: ArchiveWriter, *, write: bool) -> None:
         text = self._read_text(ctx, entry, out if write else None, keep_raw=False)

@@ -280,17 +280,23 @@ class _Check:
                 self.report.tally("users"), f"{name}#{number}", "user not a person", found, "user"
             )
 
-    def acl(self, name: str) -> None:
-        """A namespace whose own rule denies @ALL is a private space."""
+    def acl(self, name: str, root: str) -> None:
+        """A namespace whose own rule denies @ALL is a private space, unless the configuration
+        turns the ACL off (``$conf['useacl'] = 0``, the last file that sets it wins)."""
         if name not in self.export.entries:
             return
+        useacl = True
+        for conf in ("conf/dokuwiki.php", "conf/local.php", "conf/local.protected.php"):
+            if root + conf in self.export.entries:
+                settings = re.findall(r"\$conf\[.useacl.\]\s*=\s*.?([0-9]+)", self.text(root + conf))
+                useacl = settings[-1] != "0" if settings else useacl
         for number, line in enumerate(self.text(name).split("\n"), 1):
             cells = line.split("#")[0].split()
             if len(cells) != 3 or cells[1] != "@ALL" or not cells[0].endswith(":*"):
                 continue
             space = ids.space_id(PLATFORM, "ns:" + unquote_plus(cells[0][:-2]))
             row = self.store.query("SELECT visibility FROM spaces WHERE id = ?", (space,))
-            private = cells[2] == "0"
+            private = cells[2] == "0" and useacl
             found = not row or (row[0][0] == "private") == private
             self.ledger.account(
                 self.report.tally("acl rules"),
@@ -371,7 +377,7 @@ def verify_dokuwiki(archive: Archive, source: Path) -> VerifyReport:
             pass  # check.acl, below
         else:
             check.other(name)
-    check.acl(root + "conf/acl.auth.php")
+    check.acl(root + "conf/acl.auth.php", root)
     if export.zip is not None:
         export.zip.close()
     return report
