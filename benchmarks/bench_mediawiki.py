@@ -168,13 +168,24 @@ def main() -> None:
         entry: dict[str, Any] = {"bytes": size, **truth}
         for kind, measured_runs in runs.items():
             wall = statistics.median(m.wall_s for m in measured_runs)
+            cpu = [
+                m.tree_cpu_s if m.tree_cpu_s is not None else m.user_cpu_s + m.sys_cpu_s
+                for m in measured_runs
+            ]
             entry[kind] = {
                 "seconds": round(wall, 3),
                 "seconds_each": [round(m.wall_s, 3) for m in measured_runs],
+                "cpu_seconds": round(statistics.median(cpu), 3),
                 "mb_per_s": round(size / 1e6 / wall, 1),
                 "peak_rss_mib": round(max(m.peak_tree_rss for m in measured_runs) / 2**20, 1),
             }
         entry["parser_vs_mwxml"] = round(entry["mwxml"]["seconds"] / entry["parser"]["seconds"], 2)
+        entry["parser_vs_mwxml_best"] = round(
+            min(entry["mwxml"]["seconds_each"]) / min(entry["parser"]["seconds_each"]), 2
+        )
+        entry["parser_vs_mwxml_cpu"] = round(
+            entry["mwxml"]["cpu_seconds"] / entry["parser"]["cpu_seconds"], 2
+        )
         entry["ingest_vs_mwxml"] = round(entry["mwxml"]["seconds"] / entry["ingest"]["seconds"], 2)
         report["sizes"][f"{megabytes}mb"] = entry
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
@@ -182,7 +193,10 @@ def main() -> None:
     print(json.dumps(report, indent=2))
     large, small = (report["sizes"][f"{s}mb"] for s in sizes)
     ratio = large["parser_vs_mwxml"]
-    print(f"parser / mwxml at {sizes[0]} MB: {ratio}x (the issue asks for at least 2x)")
+    print(
+        f"parser / mwxml at {sizes[0]} MB: {ratio}x wall (median), {large['parser_vs_mwxml_best']}x best of"
+        f" each, {large['parser_vs_mwxml_cpu']}x CPU time (the issue asks for at least 2x)"
+    )
     for kind in kinds:
         print(
             f"{kind} peak RSS: {small[kind]['peak_rss_mib']} MiB at {sizes[1]} MB, {large[kind]['peak_rss_mib']} MiB at {sizes[0]} MB"

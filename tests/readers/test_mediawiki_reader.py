@@ -166,6 +166,10 @@ def test_every_schema_version(tmp_path: Path, schema: str) -> None:
     assert help_page["edited_at"] is None
     redirect = page_item(archive, wiki, "3")
     assert redirect["subtype"] == ("redirect" if schema >= "0.4" or schema in ("0.10", "0.11") else None)
+    [(refs,)] = rows(archive, "SELECT body_refs FROM revisions WHERE native_id = '1'")
+    assert '"target":"Help:Contents"' in refs  # passerelle.markup's references, per revision
+    [(redirect_refs,)] = rows(archive, "SELECT body_refs FROM items WHERE native_id = '3'")
+    assert '"target":"Main Page"' in redirect_refs
     second = rows(archive, "SELECT author_id, body_source FROM revisions WHERE native_id = '2'")
     assert second == [(ids.person_id("mediawiki", "ip:10.1.2.3"), "second é ✓ 𝄞 & <tags>")]
     assert codes(archive) == {}

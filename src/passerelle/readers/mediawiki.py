@@ -40,6 +40,7 @@ from typing import IO, TYPE_CHECKING, ClassVar, cast
 import msgspec
 
 from passerelle.archive.writer import ArchiveWriter
+from passerelle.markup import normalise, references
 from passerelle.model.entities import (
     Body,
     Diagnostic,
@@ -328,8 +329,7 @@ _MICROSECOND = datetime(1970, 1, 1, 0, 0, 0, 1, tzinfo=UTC) - _EPOCH
 
 
 def _body(fmt: str, text: str) -> Body:
-    # Until passerelle.markup lands in main: the source as its normalised form, no references.
-    return Body(format=fmt, source=text, normalised=text)
+    return Body(format=fmt, source=text, normalised=normalise(fmt, text), references=references(fmt, text))
 
 
 def _format_of(model: str | None) -> str:
