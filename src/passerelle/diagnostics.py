@@ -1208,13 +1208,6 @@ CODES: dict[str, Code] = {
             "The archive's blob store lacks a file's bytes: its row is written with no path, and"
             " reads back without them (sha256 empty).",
         ),
-        # Any XML source (safe_xml): what the parser met.
-        Code(
-            "xml.malformed",
-            _E,
-            "The XML stops being well-formed (truncated, malformed or undecodable) at the line and byte"
-            " named; everything before is kept.",
-        ),
         # The MediaWiki XML reader (`--from mediawiki`): dumps of export schemas 0.3 to 0.11.
         Code(
             "mediawiki.truncated",
