@@ -604,3 +604,13 @@ def test_bytes_that_are_not_utf8_are_read_as_cp1252_and_said(tmp_path: Path) -> 
     archive = ingest_verified(tmp_path, latin, "latin")
     assert "source.not_utf8" not in codes(archive)  # (the texts were edited: sha1 mismatches are said)
     assert rows(archive, "SELECT body_source FROM revisions WHERE native_id = '3'") == [("\u00ff fine",)]
+
+
+def test_timestamps_as_written(tmp_path: Path) -> None:
+    stamps = ["2020-01-01T00:00:00Z", "2020-01-01T00:00:00", "2020-01-01T02:00:00+02:00", "yesterday"]
+    pages = [Page("P", [Rev(n + 1, f"v{n}", timestamp=t) for n, t in enumerate(stamps)], id=1)]
+    archive = ingest_verified(tmp_path, write_dump(tmp_path / "d.xml", pages))
+    times = [r[0] for r in rows(archive, "SELECT created_at FROM revisions ORDER BY native_id")]
+    assert times == [1577836800_000000] * 3 + [None]
+    assert codes(archive) == {"mediawiki.bad_timestamp": 1}
+    assert page_item(archive, "testwiki", "1")["edited_native"] == "yesterday"

@@ -162,12 +162,25 @@ def _text(elem: ET.Element, name: str) -> str | None:
 
 
 def _micros(text: str | None) -> int | None:
+    """MediaWiki writes ``2004-08-09T09:04:08Z``; without the ``Z`` it is UTC as well, and an
+    explicit offset is applied."""
     if not text:
         return None
+    stamp = text.strip()
+    for layout in ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S"):
+        try:
+            return calendar.timegm(time.strptime(stamp, layout)) * 1_000_000
+        except ValueError:
+            continue
+    match = re.fullmatch(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)([+-])(\d\d):?(\d\d)", stamp)
+    if match is None:
+        return None
     try:
-        return calendar.timegm(time.strptime(text.strip(), "%Y-%m-%dT%H:%M:%SZ")) * 1_000_000
+        base = calendar.timegm(time.strptime(match.group(1), "%Y-%m-%dT%H:%M:%S"))
     except ValueError:
         return None
+    offset = (int(match.group(3)) * 60 + int(match.group(4))) * 60
+    return (base - offset if match.group(2) == "+" else base + offset) * 1_000_000
 
 
 def _base36(digest: bytes) -> str:
