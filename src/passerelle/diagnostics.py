@@ -1426,6 +1426,49 @@ CODES: dict[str, Code] = {
             _W,
             "The archive lacks a file's bytes: its upload record is written without a file.",
         ),
+        # Markup conversion between wiki syntaxes (passerelle.markup.convert): one per construct
+        # name per page that does not survive; `where` names the page. Writers emit them.
+        Code(
+            "markup.template",
+            _W,
+            "A template ({{Name}}) is not expanded: the target wiki has no such template; it is left out.",
+        ),
+        Code("markup.parser_function", _W, "A parser function ({{#if:}}…) is not evaluated; it is left out."),
+        Code("markup.magic_word", _W, "A magic word (__TOC__, __NOTOC__…) has no equivalent in the target."),
+        Code(
+            "markup.tag_extension",
+            _W,
+            "A tag extension (<gallery>, <score>…) has no equivalent in the target (a gallery's images are kept).",
+        ),
+        Code("markup.category", _W, "A category link: the target has no categories; it is left out."),
+        Code(
+            "markup.image_option",
+            _I,
+            "An image option (thumb, left, frame…) has no equivalent in the target.",
+        ),
+        Code("markup.table_attribute", _I, "A table attribute (style, class…) is dropped."),
+        Code(
+            "markup.macro",
+            _W,
+            "A macro or plugin (XWiki {{info}}, DokuWiki {{tag>…}}, ~~NOTOC~~…) is not carried; its text is kept.",
+        ),
+        Code("markup.parameters", _I, "XWiki formatting parameters ((% … %)) are dropped."),
+        Code(
+            "markup.raw_dropped",
+            _W,
+            "Raw markup of another format (HTML…) that the target cannot hold is dropped.",
+        ),
+        Code(
+            "markup.pandoc_failed",
+            _W,
+            "pandoc could not convert a page (its error, a time limit or its memory cap): the fallback converted it"
+            " (common constructs, readable).",
+        ),
+        Code(
+            "markup.unknown_format",
+            _W,
+            "A body in a markup no converter reads: written as preformatted text in the target.",
+        ),
     ]
 }
 

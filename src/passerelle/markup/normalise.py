@@ -715,9 +715,10 @@ def _xw_link(inner: str, stash: _Stash) -> str:
     kind, colon, value = reference.partition(":")
     if colon and kind.lower() in ("image", "icon"):
         return _image(stash.restore(label), value)
-    if colon and kind.lower() in ("doc", "page", "space", "attach", "pageattach", "url", "user"):
+    if colon and kind.lower() in ("doc", "page", "space", "url", "user"):
         reference = value
-    return _link(_xw_inline(stash.restore(label)) if label else reference, reference)
+    shown = value if colon and kind.lower() in ("attach", "pageattach") else reference
+    return _link(_xw_inline(stash.restore(label)) if label else shown, reference)
 
 
 # ---------------------------------------------------------------- XWiki 1.0 and HTML
