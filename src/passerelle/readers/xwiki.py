@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import importlib
 import io
 import json
@@ -69,13 +70,14 @@ from passerelle.progress import Display
 from passerelle.readers import safe_xml
 from passerelle.readers.base import FormatInfo, Sink
 from passerelle.readers.source_tree import EntryError, SourceTree
-from passerelle.readers.xwiki_jrcs import JrcsError, decode_author, versions
+from passerelle.readers.xwiki_jrcs import JrcsError, Node, decode_author, headers, node_date, versions
 
 PLATFORM = "xwiki"
 WIKI = "xwiki"  # the wiki's own name: the workspace's native id, and every page's key
 PACKAGE = "package.xml"
 MANIFEST = "passerelle-export.json"
 BLOCK = 200  # documents a unit of work holds
+FLUSH_BYTES = 16 << 20  # revision text handed to the archive writer at a time
 SNIFF = 4096
 COMMENTS_CLASS = "XWiki.XWikiComments"
 USERS_CLASS = "XWiki.XWikiUsers"
@@ -367,6 +369,7 @@ class XWikiReader:
         readable = [d for d in survey.documents if d.problem is None]
         task = display.task("xwiki documents", total=len(readable))
         known = set(survey.users) | set(survey.authors)
+        budget = _Budget(out)
         seen: set[tuple[str, str]] = set()
         for start in range(0, len(survey.documents), BLOCK):
             block = survey.documents[start : start + BLOCK]
@@ -394,7 +397,7 @@ class XWikiReader:
                         raw=_entry_bytes(tree, doc.entry),
                     )
                     continue
-                _Document(tree, out, doc, known).read()
+                _Document(tree, out, doc, known, budget).read()
                 task.advance()
             if not done:
                 out.complete(unit)
@@ -788,6 +791,21 @@ def body(syntax: str, source: str) -> Body:
 
 
 # -- pass 2: one document -----------------------------------------------------------------
+class _Budget:
+    """Records are handed to the archive writer every ``FLUSH_BYTES`` of text, not every
+    10,000 rows: rows of whole documents would otherwise fill hundreds of megabytes."""
+
+    def __init__(self, out: Sink) -> None:
+        self.flush = getattr(out, "flush", None)
+        self.pending = 0
+
+    def spend(self, n: int) -> None:
+        self.pending += n
+        if self.pending > FLUSH_BYTES and self.flush is not None:
+            self.pending = 0
+            self.flush()
+
+
 @dataclass
 class _Comment:
     number: str
@@ -800,7 +818,8 @@ class _Comment:
 class _Document:
     """One document read into its page, revisions, attachments and comments."""
 
-    def __init__(self, tree: SourceTree, out: Sink, doc: DocInfo, known: set[str]) -> None:
+    def __init__(self, tree: SourceTree, out: Sink, doc: DocInfo, known: set[str], budget: _Budget) -> None:
+        self.budget = budget
         self.tree = tree
         self.out = out
         self.doc = doc
@@ -877,14 +896,51 @@ class _Document:
         created = millis(f.get("creationDate"))
         date = millis(f.get("date"))
         version = f.get("version") or "1.1"
-        revisions = self._history(syntax) if self.versions is not None else []
-        if not any(native == version for native, _, _ in revisions):
-            if self.versions is not None and revisions:
+        page_body = body(syntax, content)
+        # The page first (its revisions refer to it and may be handed to SQLite before the
+        # history ends): what it needs of the history is in the archive's headers.
+        nodes: list[Node] = []
+        if self.versions is not None:
+            with contextlib.suppress(JrcsError):
+                nodes = headers(self.versions)
+        total = len(nodes) + (0 if any(n.version == version for n in nodes) else 1)
+        edited = total > 1 or version != "1.1"
+        first_author, first_date = author, date
+        if nodes:
+            oldest = next((n for n in nodes if n.next is None), nodes[-1])
+            first_date = node_date(oldest)
+            first_author = self.person(decode_author(oldest.author), f"{entry}#versions/{oldest.version}")
+        page_raw = self.prep.raw(root)
+        self.out.add(
+            Item(
+                id=self.item,
+                platform=PLATFORM,
+                native_id=self.native,
+                kind=ItemKind.PAGE,
+                space_id=self.space,
+                author_id=creator if f.get("creator") is not None else first_author,
+                created_at=created if created is not None else first_date,
+                created_native=f.get("creationDate"),
+                edited_at=date if edited else None,
+                edited_native=f.get("date") if edited else None,
+                edited_by_id=author if edited else None,
+                title=self.doc.reference,
+                body=page_body,
+                raw=page_raw,
+                origin=self.doc.entry,
+            )
+        )
+        self.budget.spend(len(page_raw) + 2 * len(content))
+        count, newest, has_current = 0, None, False
+        if self.versions is not None:
+            count, newest, has_current = self._history(syntax, page_body, version)
+        if not has_current:
+            if count:
                 self.out.diagnose(
                     "xwiki.head_mismatch",
                     f"{entry}#versions",
                     f"{self.native}: the document is at version {version} but its history's newest"
-                    f" version is {revisions[0][0]}; the current version is added as a revision",
+                    f" version is {newest}; the current version is added as a revision",
                 )
             self.out.add(
                 Revision(
@@ -893,42 +949,21 @@ class _Document:
                     native_id=version,
                     author_id=author,
                     created_at=date,
-                    body=body(syntax, content),
+                    body=page_body,
                     comment=f.get("comment") or None,
                     origin=f"{entry}#version",
                 )
             )
-            revisions.insert(0, (version, author, date))
-        oldest = revisions[-1]
-        edited = len(revisions) > 1 or version != "1.1"
-        self.out.add(
-            Item(
-                id=self.item,
-                platform=PLATFORM,
-                native_id=self.native,
-                kind=ItemKind.PAGE,
-                space_id=self.space,
-                author_id=creator if f.get("creator") is not None else oldest[1],
-                created_at=created if created is not None else oldest[2],
-                created_native=f.get("creationDate"),
-                edited_at=date if edited else None,
-                edited_native=f.get("date") if edited else None,
-                edited_by_id=author if edited else None,
-                title=self.doc.reference,
-                body=body(syntax, content),
-                raw=self.prep.raw(root),
-                origin=self.doc.entry,
-            )
-        )
         for position, file in enumerate(self.files):
             self.out.add(ItemFile(item_id=self.item, file_id=file, position=position))
         self._emit_comments(syntax)
 
-    def _history(self, syntax: str) -> list[tuple[str, str | None, int | None]]:
-        """Every version of the JRCS archive as a revision, newest first: (version, author, time)."""
+    def _history(self, syntax: str, page_body: Body, current: str) -> tuple[int, str | None, bool]:
+        """Every version of the JRCS archive as a revision, newest first, each handed on as it
+        is read: (how many, the newest version, whether the current version was among them)."""
         entry = self.doc.entry
         text = self.versions or ""
-        found: list[tuple[str, str | None, int | None]] = []
+        count, newest, has_current = 0, None, False
         try:
             for version in versions(text):
                 where = f"{entry}#versions/{version.version}"
@@ -939,7 +974,12 @@ class _Document:
                 if when is None:
                     when = version.date
                 if fields is not None:
-                    rev_body = body(fields.get("syntaxId") or syntax, fields.get("content", ""))
+                    rev_syntax, rev_content = fields.get("syntaxId") or syntax, fields.get("content", "")
+                    same = (
+                        rev_content == page_body.source
+                        and BODY_FORMATS.get(rev_syntax, rev_syntax) == page_body.format
+                    )
+                    rev_body = page_body if same else body(rev_syntax, rev_content)
                     comment = fields.get("comment") if "comment" in fields else version.log
                 else:
                     rev_body = body(syntax, version.text)
@@ -957,17 +997,20 @@ class _Document:
                         origin=where,
                     )
                 )
-                found.append((version.version, author, when))
+                count += 1
+                newest = newest or version.version
+                has_current = has_current or version.version == current
+                self.budget.spend(len(raw) + 2 * len(rev_body.source))
         except JrcsError as exc:
             self.out.diagnose(
                 "xwiki.history_unreadable",
                 f"{entry}#versions",
-                f"{self.native}: the history archive cannot be read past {len(found)} version(s): {exc};"
+                f"{self.native}: the history archive cannot be read past {count} version(s): {exc};"
                 " the archive is kept in this diagnostic",
                 dropped="history",
                 raw=text.encode("utf-8"),
             )
-        return found
+        return count, newest, has_current
 
     def _version_fields(self, text: str) -> tuple[dict[str, str] | None, bytes]:
         """A version's own xwikidoc fields and its raw record; (None, JSON) when its text is no xwikidoc."""

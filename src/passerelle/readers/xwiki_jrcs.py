@@ -27,7 +27,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import unquote_plus
 
-__all__ = ["JrcsError", "Node", "Version", "decode_author", "encode_author", "versions", "write_archive"]
+__all__ = [
+    "JrcsError",
+    "Node",
+    "Version",
+    "decode_author",
+    "encode_author",
+    "headers",
+    "node_date",
+    "versions",
+    "write_archive",
+]
 
 
 class JrcsError(ValueError):
@@ -284,10 +294,16 @@ def versions(text: str) -> Iterator[Version]:
         raise JrcsError(f"versions {', '.join(missing[:5])} have no delta text")
 
 
-def node_count(text: str) -> int:
-    """How many versions the archive's header lists (``JrcsError`` when it cannot be read)."""
+def headers(text: str) -> list[Node]:
+    """The delta headers the archive lists, in its order (newest first as RCS writes them),
+    without reading a version's text (``JrcsError`` when the header cannot be read)."""
     _, nodes = _admin_and_nodes(_Scanner(text))
-    return len(nodes)
+    return list(nodes.values())
+
+
+def node_date(node: Node) -> int | None:
+    """A delta header's date in microseconds (to the second), None when unreadable."""
+    return _rcs_date(node.date)
 
 
 # -- writing ---------------------------------------------------------------------------------
