@@ -504,3 +504,51 @@ def test_an_acl_dokuwiki_does_not_apply(tmp_path: Path) -> None:
     assert rows(archive, "SELECT count(*) FROM spaces WHERE visibility = 'private'") == [(0,)]
     assert rows(archive, "SELECT count(*) FROM memberships") == [(0,)]
     assert ("dokuwiki.acl_disabled", "conf/acl.auth.php", None) in diagnostics(archive)
+
+
+def test_a_truncated_changelog_and_an_older_mtime(tmp_path: Path) -> None:
+    wiki = Wiki(
+        pages=[
+            Page("cut", [Rev(T0, "alice", "one\n", "C"), Rev(T0 + 10, "bob", "two\n")]),
+            Page("older", [Rev(T0, "alice", "one\n", "C"), Rev(T0 + 10, "bob", "two\n")], mtime=T0 + 5),
+        ],
+        users=USERS,
+        regenerated=False,
+    )
+    root = write_wiki(tmp_path / "wiki", wiki)
+    changes = root / "data" / "meta" / "cut.changes"
+    changes.write_bytes(changes.read_bytes()[:-20])  # the second line cut inside its user field
+    archive = ingest_verified(tmp_path, root)
+    assert ("dokuwiki.invalid_changelog_line", "data/meta/cut.changes#2", "changelog entry") in diagnostics(
+        archive
+    )
+    # the cut entry's attic file is still a revision (without author), and the current one
+    assert [(r[0], r[1]) for r in history(archive, "cut")] == [(str(T0), "alice"), (str(T0 + 10), None)]
+    # an mtime older than the last entry: DokuWiki's external edit one second after it
+    assert [(r[0], r[1], r[2]) for r in history(archive, "older")] == [
+        (str(T0), "alice", None),
+        (str(T0 + 10), "bob", None),
+        (str(T0 + 11), None, "external edit"),
+    ]
+
+
+def test_a_folder_that_is_no_dokuwiki_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "a.txt").write_text("hello")
+    with pytest.raises(BadInputError, match="no DokuWiki data folder"):
+        ingest([tmp_path / "notes"], tmp_path / "a", format="dokuwiki")
+
+
+def test_bounded_decompression() -> None:
+    import bz2 as bz2_module
+
+    from passerelle.readers.dokuwiki import _decompress, _TooLarge
+
+    assert _decompress(bz2_module.compress(b"text"), "bz2", 100) == b"text"
+    with pytest.raises(_TooLarge):
+        _decompress(bz2_module.compress(b"\0" * 10_000), "bz2", 1000)
+    with pytest.raises(OSError):
+        _decompress(bz2_module.compress(b"text")[:-4], "bz2", 100)
+    with pytest.raises(_TooLarge):
+        _decompress(gzip.compress(b"\0" * 10_000), "gz", 1000)
+    assert _decompress(b"plain", None, 10) == b"plain"

@@ -238,6 +238,7 @@ def parse_changelog(text: str, entry: str) -> tuple[list[Change], list[tuple[str
     changes: list[Change] = []
     bad: list[tuple[str, str, str]] = []
     lines = text.split("\n")
+    cut = bool(lines) and lines[-1] != ""  # the file does not end with a line break
     if lines and lines[-1] == "":
         lines.pop()
     for number, line in enumerate(lines, 1):
@@ -245,6 +246,9 @@ def parse_changelog(text: str, entry: str) -> tuple[list[Change], list[tuple[str
         fields = line.rstrip("\r").split("\t")
         if len(fields) < 4 or not fields[0].isdigit() or not fields[3]:
             bad.append((where, line, "not a changelog line (date ip type id user sum extra sizechange)"))
+            continue
+        if cut and number == len(lines) and len(fields) < 7:
+            bad.append((where, line, "the file ends inside this line (truncated): not read as an entry"))
             continue
         fields += [""] * (8 - len(fields))
         changes.append(
