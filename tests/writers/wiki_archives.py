@@ -10,6 +10,7 @@ from pathlib import Path
 
 from passerelle.archive import Archive
 from passerelle.archive.writer import ArchiveWriter
+from passerelle.markup import normalise, references
 from passerelle.model.entities import (
     Body,
     File,
@@ -137,7 +138,7 @@ def build_mediawiki_archive(path: Path, *, png: bytes = b"\x89PNG\r\n\x1a\n fake
                         native_id=str(rev),
                         author_id=who.id if who else None,
                         created_at=at,
-                        body=Body(format="mediawiki", source=text, normalised=text),
+                        body=_body("mediawiki", text),
                         comment=comment,
                         raw=raw,
                     )
@@ -159,7 +160,7 @@ def build_mediawiki_archive(path: Path, *, png: bytes = b"\x89PNG\r\n\x1a\n fake
                     edited_at=times[-1][0] if len(times) > 1 else None,
                     edited_by_id=(times[-1][1].id if times[-1][1] else None) if len(times) > 1 else None,
                     title=title,
-                    body=Body(format="mediawiki", source=last_text, normalised=last_text),
+                    body=_body("mediawiki", last_text),
                     raw=page_raw,
                 )
             )
@@ -271,7 +272,7 @@ def build_other_wiki_archive(path: Path) -> Path:
                         native_id=str(at // SECOND),
                         author_id=who.id,
                         created_at=at,
-                        body=Body(format="dokuwiki", source=text, normalised=text),
+                        body=_body("dokuwiki", text),
                         comment=f"edit {k}",
                     )
                 )
@@ -289,7 +290,7 @@ def build_other_wiki_archive(path: Path) -> Path:
                     deleted=pid == "wiki:gone",
                     deleted_at=times[-1][0] if pid == "wiki:gone" else None,
                     title=pid,
-                    body=Body(format="dokuwiki", source=revisions[-1][1], normalised=revisions[-1][1]),
+                    body=_body("dokuwiki", revisions[-1][1]),
                 )
             )
         dot_sha, dot_size = writer.put_blob_bytes(b"GIF89a dot")
@@ -325,7 +326,7 @@ def build_other_wiki_archive(path: Path) -> Path:
                 space_id=sub.id,
                 author_id=carl.id,
                 created_at=T0,
-                body=Body(format="text", source="a message", normalised="a message"),
+                body=_body("text", "a message"),
             )
         )
         writer.finish()
@@ -345,3 +346,8 @@ def _timestamp(micros: int) -> str:
 
 def _sha1_bytes(data: bytes) -> str:
     return sha1_base36(data)
+
+
+def _body(fmt: str, text: str) -> Body:
+    """A body as the readers make it: the markup, its normalised form and its references."""
+    return Body(format=fmt, source=text, normalised=normalise(fmt, text), references=references(fmt, text))

@@ -28,6 +28,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from collections.abc import Callable, Iterator
 from collections.abc import Mapping as AnyMapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -53,6 +54,7 @@ _SCHEMA_OF = re.compile(r"http://www\.mediawiki\.org/xml/export-(\d+\.\d+)/")
 _CONTENTS_MARK = "@@passerelle-contents@@"
 _BASE64_CHUNK = 3 << 18  # bytes of a file encoded at a time (a multiple of 3: no padding inside)
 _MAX_TITLE_BYTES = 255
+_CONVERT_BATCH = 32  # revisions converted at a time (one pandoc run)
 _FORBIDDEN_TITLE = re.compile(r"[#<>\[\]|{}\x00-\x1f\x7f]")
 _FORBIDDEN_USER = re.compile(r"[#<>\[\]|{}/@:\x00-\x1f\x7f]")
 _IP = re.compile(r"^(\d{1,3}(\.\d{1,3}){3}|[0-9A-Fa-f:]+:[0-9A-Fa-f:]*)$")
@@ -108,13 +110,22 @@ def image_path(name: str) -> str:
     return f"{digest[0]}/{digest[:2]}/{stored}"
 
 
-def _converter() -> Any:
-    """``passerelle.markup.convert``, or None while the markup module does not provide it."""
+def _markup() -> Any:
+    """``passerelle.markup`` when it converts (``convert_many``), else None."""
     try:
         from passerelle import markup
     except ImportError:
         return None
-    return getattr(markup, "convert", None)
+    return markup if hasattr(markup, "convert_many") else None
+
+
+def _page_key(platform: str, title: str) -> str:
+    """The key a link's target matches a page by (``markup.page_key``, else the title)."""
+    try:
+        from passerelle.markup import page_key
+    except ImportError:
+        return title
+    return page_key(platform, title)
 
 
 def _capitalise(title: str) -> str:
@@ -133,7 +144,7 @@ def title_for(platform: str, title: str) -> tuple[str, list[tuple[str, str]]]:
 
     Its namespaces or spaces become subpage segments (``ns:sub:page`` → ``Ns/sub/page``,
     ``Space.Sub.Page`` → ``Space/Sub/Page``, an XWiki ``WebHome`` page is its space's path),
-    underscores are spaces, the first letter is upper case, characters MediaWiki forbids are
+    underscores are spaces (as MediaWiki writes titles), the first letter is upper case, characters MediaWiki forbids are
     replaced with ``-``, and a title over 255 bytes is shortened."""
     changes: list[tuple[str, str]] = []
     sep = _SEPARATORS.get(platform)
@@ -145,8 +156,7 @@ def title_for(platform: str, title: str) -> tuple[str, list[tuple[str, str]]]:
         if len(segments) > 1 and segments[-1] == "WebHome":
             segments.pop()
         text = "/".join(segments)
-    if platform == "dokuwiki":
-        text = text.replace("_", " ")
+    text = text.replace("_", " ")  # MediaWiki's titles: an underscore is a space, written as one
     text = " ".join(text.split())
     if text != title and sep is not None:
         changes.append(("mediawiki.title_path", f"{title} -> {text}"))
@@ -421,9 +431,16 @@ class _Run:
         c.execute(
             "CREATE TEMP TABLE mw_pages (item_id TEXT PRIMARY KEY, title TEXT NOT NULL UNIQUE,"
             " source_title TEXT, page_id INTEGER NOT NULL UNIQUE, ns INTEGER NOT NULL, home INTEGER NOT NULL,"
-            " file_id TEXT)"
+            " file_id TEXT, platform TEXT, source_key TEXT)"
         )
-        c.execute("CREATE INDEX temp.mw_pages_source ON mw_pages (source_title)")
+        c.execute("CREATE INDEX temp.mw_pages_source ON mw_pages (platform, source_key)")
+        c.execute("DROP TABLE IF EXISTS temp.mw_file_names")
+        c.execute(
+            "CREATE TEMP TABLE mw_file_names (file_id TEXT PRIMARY KEY, native_id TEXT, name TEXT,"
+            " written TEXT NOT NULL UNIQUE, original TEXT)"
+        )
+        c.execute("CREATE INDEX temp.mw_file_names_native ON mw_file_names (native_id)")
+        c.execute("CREATE INDEX temp.mw_file_names_name ON mw_file_names (name)")
         c.execute("CREATE INDEX temp.mw_pages_order ON mw_pages (home, page_id)")
         c.execute("CREATE INDEX temp.mw_pages_file ON mw_pages (file_id)")
         c.execute("DROP TABLE IF EXISTS temp.mw_files")
@@ -486,12 +503,63 @@ class _Run:
                     notes.append(self._note("mediawiki.page_id_changed", "item", item_id, None, str(page_id)))
             ns = self._namespace_of(candidate)
             c.execute(
-                "INSERT INTO mw_pages VALUES (?, ?, ?, ?, ?, ?, NULL)",
-                (item_id, candidate, source_title, page_id, ns, int(home)),
+                "INSERT INTO mw_pages VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?)",
+                (
+                    item_id,
+                    candidate,
+                    source_title,
+                    page_id,
+                    ns,
+                    int(home),
+                    platform,
+                    _page_key(platform, source_title),
+                ),
             )
             if notes:
                 self.page_notes[item_id] = notes
         self.next_page = next_page
+        # The names of the files that get File: pages of their own (all but a home page's
+        # uploads and files of items that are not pages), so that links to them are rewritten.
+        files = c.execute(
+            "SELECT id, native_id, name FROM files f WHERE NOT (CAST(substr(raw, 1, 7) AS TEXT) = '<upload'"
+            " AND id IN (SELECT file_id FROM item_files WHERE item_id IN"
+            " (SELECT item_id FROM temp.mw_pages WHERE home = 1)))"
+            " AND (id NOT IN (SELECT file_id FROM item_files) OR id IN (SELECT file_id FROM item_files"
+            " WHERE item_id IN (SELECT item_id FROM temp.mw_pages))) ORDER BY id"
+        )
+        for file_id, native, name in files:
+            self._file_name(file_id, native, name)
+
+    def _file_name(self, file_id: str, native: str, name: str | None) -> str:
+        """A file's name on its File: page (planned once): capitalised, ``/``, ``:`` and the
+        characters titles forbid as ``-``, an extension, `` (2)`` when taken."""
+        row = self.conn.execute(
+            "SELECT written FROM temp.mw_file_names WHERE file_id = ?", (file_id,)
+        ).fetchone()
+        if row is not None:
+            return str(row[0])
+        original = name or native
+        cleaned = _FORBIDDEN_TITLE.sub("-", original.replace("_", " ").replace("/", "-").replace(":", "-"))
+        written = _capitalise(" ".join(cleaned.split())) or "File"
+        if "." not in written:
+            written += ".bin"
+        if len(("File:" + written).encode("utf-8")) > _MAX_TITLE_BYTES:
+            stem, _dot, ext = written.rpartition(".")
+            written = _shorten(stem, _MAX_TITLE_BYTES - len(("File:." + ext).encode("utf-8"))) + "." + ext
+        candidate, n = written, 1
+        stem, _dot, ext = written.rpartition(".")
+        while self.conn.execute(
+            "SELECT 1 FROM temp.mw_file_names WHERE written = ?1 UNION ALL"
+            " SELECT 1 FROM temp.mw_pages WHERE title = 'File:' || ?1",
+            (candidate,),
+        ).fetchone():
+            n += 1
+            candidate = f"{stem} ({n}).{ext}"
+        self.conn.execute(
+            "INSERT INTO temp.mw_file_names VALUES (?, ?, ?, ?, ?)",
+            (file_id, native, name, candidate, original),
+        )
+        return candidate
 
     def _namespace_of(self, title: str) -> int:
         prefix, colon, _ = title.partition(":")
@@ -617,9 +685,7 @@ class _Run:
         ]
         fmt = item.body.format if item.body is not None else None
         if fmt is not None and fmt != "mediawiki" and fmt not in _MODELS:
-            code = (
-                "mediawiki.markup_converted" if _converter() is not None else "mediawiki.markup_unconverted"
-            )
+            code = "mediawiki.markup_converted" if _markup() is not None else "mediawiki.markup_unconverted"
             notes.append(self._note(code, "item", item.id, "body", f"from {fmt}"))
         for attribute in ("created_at", "edited_at"):
             value = getattr(item, attribute)
@@ -667,8 +733,10 @@ class _Run:
         first: tuple[int | None, str | None] = (None, None)
         last: tuple[int | None, str | None] = (None, None)
         # A home page's revisions in its dump's order (the reader numbers revisions without an
-        # id by their place, and takes the last as the current one); the others' oldest first.
-        for revision in self.view.item_revisions(item.id, source_order=home):
+        # id by their place, and takes the last as the current one); the others' oldest first,
+        # their bodies converted a batch at a time (pandoc runs once per batch).
+        revisions = self.view.item_revisions(item.id, source_order=home)
+        for revision, converted in self._converted(item, revisions, convert=not home):
             if written == 0:
                 first = (revision.created_at, revision.author_id)
             last = (revision.created_at, revision.author_id)
@@ -678,7 +746,7 @@ class _Run:
                 xml.write(self._element_text(raw, self.wiki.uri) + "\n    ")
                 rev_id = revision.native_id
             else:
-                rev_id, notes = self._revision(xml, item, revision, parent, home)
+                rev_id, notes = self._revision(xml, item, revision, parent, home, converted)
             if not home or rev_id != revision.native_id:
                 self.log.revisions[revision.id] = rev_id  # the others keep their native ids
             if revision.author_id is not None:
@@ -688,8 +756,32 @@ class _Run:
             written += 1
         return written, first, last
 
+    def _converted(
+        self, item: Item, revisions: Iterator[Revision], *, convert: bool
+    ) -> Iterator[tuple[Revision, tuple[str, list[tuple[str, str]]] | None]]:
+        """Each revision with its body as wikitext and what was adapted (None: not converted
+        here), a batch of revisions at a time."""
+        if not convert:
+            for revision in revisions:
+                yield revision, None
+            return
+        batch: list[Revision] = []
+        for revision in revisions:
+            batch.append(revision)
+            if len(batch) == _CONVERT_BATCH:
+                yield from zip(batch, self._bodies(item, batch), strict=True)
+                batch = []
+        if batch:
+            yield from zip(batch, self._bodies(item, batch), strict=True)
+
     def _revision(
-        self, xml: _Xml, item: Item, revision: Revision, parent: int | None, home: bool
+        self,
+        xml: _Xml,
+        item: Item,
+        revision: Revision,
+        parent: int | None,
+        home: bool,
+        converted: tuple[str, list[tuple[str, str]]] | None = None,
     ) -> tuple[str, list[Note]]:
         """A revision written from the archive's fields (not from a MediaWiki raw record): a
         home page's keeps its id (free ids start above the home wiki's highest)."""
@@ -703,11 +795,7 @@ class _Run:
                     self._note("mediawiki.revision_id_changed", "revision", revision.id, None, str(rev_id))
                 )
         self.next_revision = max(self.next_revision, rev_id + 1)
-        text, body_notes = self._body(
-            item,
-            revision.body.format if revision.body else None,
-            revision.body.source if revision.body else "",
-        )
+        text, body_notes = converted if converted is not None else self._bodies(item, [revision])[0]
         for code, message in body_notes:
             notes.append(self._note(code, "revision", revision.id, "body", message))
         if revision.body is None:
@@ -762,9 +850,9 @@ class _Run:
         """A page without revisions: one revision, its current body."""
         rev_id = self.next_revision
         self.next_revision += 1
-        text, body_notes = self._body(
-            item, item.body.format if item.body else None, item.body.source if item.body else ""
-        )
+        text, body_notes = self._convert(item, [(item.body.format, item.body.source) if item.body else None])[
+            0
+        ]
         for code, message in body_notes:
             notes.append(self._note(code, "item", item.id, "body", message))
         notes.append(self._note("mediawiki.no_revisions", "item", item.id, None, f"revision {rev_id}"))
@@ -777,27 +865,70 @@ class _Run:
             xml, rev_id, None, at, author, None, text, item.body.format if item.body else "mediawiki"
         )
 
-    def _body(self, item: Item, fmt: str | None, source: str) -> tuple[str, list[tuple[str, str]]]:
-        """A body as wikitext, and what was adapted."""
-        if fmt is None or fmt == "mediawiki" or fmt in _MODELS:
-            return source, []
-        convert = _converter()
-        if convert is None:
-            return source, [("mediawiki.markup_unconverted", f"written in its {fmt} markup")]
-        conversion = convert(source, fmt, "mediawiki", page=item.title or item.native_id, link=self._link)
-        losses = "; ".join(f"{loss.construct}" for loss in conversion.losses)
-        return conversion.text, [
-            (
-                "mediawiki.markup_converted",
-                f"from {fmt} ({conversion.method}){': lost ' + losses if losses else ''}",
-            )
-        ]
+    def _bodies(self, item: Item, revisions: list[Revision]) -> list[tuple[str, list[tuple[str, str]]]]:
+        return self._convert(item, [(r.body.format, r.body.source) if r.body else None for r in revisions])
 
-    def _link(self, target: str) -> str | None:
-        row = self.conn.execute(
-            "SELECT title FROM temp.mw_pages WHERE source_title = ? LIMIT 1", (target,)
-        ).fetchone()
-        return row[0] if row else None
+    def _convert(
+        self, item: Item, bodies: list[tuple[str, str] | None]
+    ) -> list[tuple[str, list[tuple[str, str]]]]:
+        """Bodies (format, markup) as wikitext, each with what was adapted: [(code, message)]."""
+        out: list[tuple[str, list[tuple[str, str]]] | None] = [None] * len(bodies)
+        todo: list[int] = []
+        for i, body in enumerate(bodies):
+            if body is None:
+                out[i] = ("", [])
+            elif body[0] == "mediawiki" or body[0] in _MODELS:
+                out[i] = (body[1], [])
+            else:
+                todo.append(i)
+        markup = _markup()
+        if todo and markup is None:
+            for i in todo:
+                fmt, source = bodies[i]  # type: ignore[misc]
+                out[i] = (source, [("mediawiki.markup_unconverted", f"written in its {fmt} markup")])
+        elif todo:
+            page = item.title or item.native_id
+            convertible = [i for i in todo if bodies[i][0] in markup.SOURCES]  # type: ignore[index]
+            for i in todo:
+                if i not in convertible:
+                    fmt, source = bodies[i]  # type: ignore[misc]
+                    out[i] = (source, [("mediawiki.markup_unconverted", f"no conversion from {fmt}")])
+            pages = [markup.Page(bodies[i][1], bodies[i][0], page) for i in convertible]  # type: ignore[index]
+            link, file = self._link_for(item.platform), self._file_for()
+            results = markup.convert_many(pages, "mediawiki", link=link, file=file)
+            for i, conversion in zip(convertible, results, strict=True):
+                fmt = bodies[i][0]  # type: ignore[index]
+                lost = sorted({loss.construct for loss in conversion.losses})
+                said = f"from {fmt} ({conversion.method})" + (f"; lost: {', '.join(lost)}" if lost else "")
+                out[i] = (conversion.text, [("mediawiki.markup_converted", said)])
+        return [o if o is not None else ("", []) for o in out]
+
+    def _link_for(self, platform: str) -> Callable[[str], str | None]:
+        """The new title of a link's target, for a page of ``platform``: the page it names in
+        the archive, else the title rule applied to it."""
+
+        def link(target: str) -> str | None:
+            row = self.conn.execute(
+                "SELECT title FROM temp.mw_pages WHERE platform = ? AND source_key = ? LIMIT 1",
+                (platform, _page_key(platform, target)),
+            ).fetchone()
+            return row[0] if row else title_for(platform, target)[0]
+
+        return link
+
+    def _file_for(self) -> Callable[[str], str | None]:
+        """The new name of an embedded file, by its native id, then by its name."""
+
+        def file(target: str) -> str | None:
+            base = re.split(r"[@:/]", target)[-1]
+            row = self.conn.execute(
+                "SELECT written FROM temp.mw_file_names WHERE native_id = ?1 OR name = ?1 OR name = ?2"
+                " ORDER BY native_id = ?1 DESC, name = ?1 DESC, file_id LIMIT 1",
+                (target, base),
+            ).fetchone()
+            return row[0] if row else None
+
+        return file
 
     # -- contributors ---------------------------------------------------------------------
     def _contributed(self, person_id: str) -> None:
@@ -957,25 +1088,7 @@ class _Run:
         self.conn.execute("INSERT INTO temp.mw_files VALUES (?)", (file.id,))
         notes: list[Note] = []
         original = file.name or file.native_id
-        name = (
-            _capitalise(
-                " ".join(
-                    _FORBIDDEN_TITLE.sub(
-                        "-", original.replace("_", " ").replace("/", "-").replace(":", "-")
-                    ).split()
-                )
-            )
-            or "File"
-        )
-        if "." not in name:
-            name += ".bin"
-        candidate, n = name, 1
-        stem, _dot, ext = name.rpartition(".")
-        while self.conn.execute(
-            "SELECT 1 FROM temp.mw_pages WHERE title = ?", ("File:" + candidate,)
-        ).fetchone():
-            n += 1
-            candidate = f"{stem} ({n}).{ext}"
+        candidate = self._file_name(file.id, file.native_id, file.name)
         if candidate != original:
             notes.append(
                 self._note("mediawiki.file_renamed", "file", file.id, "name", candidate, original=original)
@@ -983,7 +1096,7 @@ class _Run:
         page_id, self.next_page = self.next_page, self.next_page + 1
         title = "File:" + candidate
         self.conn.execute(
-            "INSERT INTO mw_pages VALUES (?, ?, ?, ?, ?, 0, ?)",
+            "INSERT INTO mw_pages VALUES (?, ?, ?, ?, ?, 0, ?, NULL, NULL)",
             ("file:" + file.id, title, None, page_id, FILE_NAMESPACE, file.id),
         )
         self.log.files[file.id] = str(page_id)
