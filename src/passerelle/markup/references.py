@@ -29,10 +29,10 @@ _MW_IMAGE_OPTIONS = re.compile(
 )
 # Interwiki prefixes every MediaWiki knows (the Wikimedia map) and language codes: a link
 # with one of them points out of the wiki, kept as a link with its target as written.
+# ("Wikipedia:" is not among them: it is the project namespace of the Wikipedias.)
 _INTERWIKI = frozenset(
     {
         "w",
-        "wikipedia",
         "wikt",
         "wiktionary",
         "commons",

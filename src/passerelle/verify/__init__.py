@@ -9,6 +9,7 @@ from passerelle.progress import Display, NullDisplay
 from passerelle.verify.csv import holds_mapping, is_csv_source, verify_csv
 from passerelle.verify.dokuwiki import is_dokuwiki_source, verify_dokuwiki
 from passerelle.verify.fidelity import FidelityReport, is_passerelle_export, verify_export
+from passerelle.verify.links import check_links, has_wiki_pages
 from passerelle.verify.mastodon import is_mastodon_source, verify_mastodon
 from passerelle.verify.mattermost import is_mattermost_source, verify_mattermost
 from passerelle.verify.mediawiki import is_mediawiki_source, verify_mediawiki
@@ -30,7 +31,15 @@ def verify(
         return verify_package(archive, against, display)
     if is_passerelle_export(against):
         return verify_export(archive, against, display)
-    return verify_source(archive, against, display=display)
+    return with_links(archive, verify_source(archive, against, display=display))
+
+
+def with_links(archive: Archive, report: VerifyReport) -> VerifyReport:
+    """The report with the link check of the archive's wiki pages (informative: the
+    source's own broken links and missing files are listed, they fail nothing)."""
+    if has_wiki_pages(archive):
+        report.links = check_links(archive)
+    return report
 
 
 def verify_source(archive: Archive, against: Path, *, display: Display | None = None) -> VerifyReport:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from passerelle.verify.links import LinkReport
 
 MAX_LISTED_PROBLEMS = 200
 MEASURES = ("messages", "replies", "thread_roots", "reactions", "files", "members")
@@ -61,6 +64,7 @@ class VerifyReport:
     conversations: dict[str, ConversationRow] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     problem_count: int = 0
+    links: LinkReport | None = None  # wiki pages' broken links and missing files: informative
 
     def tally(self, measure: str) -> Tally:
         return self.totals.setdefault(measure, Tally())
@@ -114,6 +118,7 @@ class VerifyReport:
             ],
             "problem_count": self.problem_count,
             "problems": self.problems,
+            **({"links": self.links.as_json()} if self.links is not None else {}),
         }
 
     def render(self, console: Console) -> None:
@@ -152,5 +157,8 @@ class VerifyReport:
             console.print(f"[red]difference[/] {text}", markup=True, highlight=False)
         if self.problem_count > len(self.problems):
             console.print(f"… and {self.problem_count - len(self.problems)} more differences")
+        if self.links is not None:
+            for line in self.links.lines():
+                console.print(line, markup=False, highlight=False)
         verdict = "[green]everything accounted for[/]" if self.ok else "[bold red]unexplained differences[/]"
         console.print(verdict)
