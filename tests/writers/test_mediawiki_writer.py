@@ -9,6 +9,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 from lxml import etree
 
 from passerelle.archive import Archive
@@ -178,3 +179,23 @@ def test_verify_finds_a_revision_lost_or_changed_in_the_dump(tmp_path: Path) -> 
     report = _verify(archive, output)
     assert not report.ok
     assert any("author_id" in p for p in report.problems)
+
+
+def test_verify_finds_links_the_export_broke(tmp_path: Path) -> None:
+    archive = build_other_wiki_archive(tmp_path / "archive")
+    output = tmp_path / "out"
+    export(archive, "mediawiki", output)
+    report = _verify(archive, output)
+    if not report.links:
+        pytest.skip("the link check (passerelle.verify.links) is not there")
+    assert report.ok and report.links["broken_by_export"] == 0
+    # The page the start page links to, renamed in the dump: its link no longer leads anywhere.
+    dump = output / "dump.xml"
+    dump.write_text(
+        dump.read_text(encoding="utf-8").replace("<title>Wiki/syntax</title>", "<title>Wiki/other</title>"),
+        encoding="utf-8",
+    )
+    report = _verify(archive, output)
+    assert not report.ok
+    assert report.links["broken_by_export"] >= 1
+    assert any("broken by the export" in p for p in report.problems)

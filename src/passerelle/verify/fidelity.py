@@ -15,6 +15,7 @@ unexplained and fails the check.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import sqlite3
 import tempfile
 import zipfile
@@ -91,6 +92,10 @@ class FidelityReport:
     attributes: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (entity, attribute, code)
     problems: list[str] = field(default_factory=list)
     problem_count: int = 0
+    # The wiki link check on both sides (verify/links.py): broken internal links and missing
+    # files of the archive's pages, of the output's, and those the export broke (on a page
+    # that had fewer); empty when the archive has no wiki pages.
+    links: dict[str, int] = field(default_factory=dict)
 
     def problem(self, text: str) -> None:
         self.problem_count += 1
@@ -113,6 +118,7 @@ class FidelityReport:
                 {"entity": e, "attribute": a, "explained_by": c, "count": n}
                 for (e, a, c), n in sorted(self.attributes.items())
             ],
+            "links": self.links,
             "problem_count": self.problem_count,
             "problems": self.problems,
         }
@@ -131,6 +137,11 @@ class FidelityReport:
                 shown = f"[bold red]{code}[/]" if code == UNEXPLAINED else code
                 detail.add_row(entity, attribute, shown, str(n))
             console.print(detail)
+        if self.links:
+            console.print(
+                f"wiki links broken or files missing: {self.links['archive']} in the archive,"
+                f" {self.links['output']} in the output, {self.links['broken_by_export']} broken by the export"
+            )
         for text in self.problems:
             console.print(f"[red]difference[/] {text}", markup=True, highlight=False)
         if self.problem_count > len(self.problems):
@@ -297,6 +308,51 @@ class _Comparison:
             "CREATE TEMP TABLE manifest_revision (a TEXT PRIMARY KEY, native TEXT NOT NULL) WITHOUT ROWID"
         )
         c.executemany("INSERT INTO manifest_revision VALUES (?, ?)", self.manifest.revisions.items())
+
+    # -- the link check ---------------------------------------------------------------------
+    def links(self, archive_db: Path, output_db: Path) -> None:
+        """Broken internal links and missing files per page, in the archive and in the output:
+        a page of the output with more than its archive page had lost links in the export,
+        a problem unless a note of the export about the page's ``links`` explains it."""
+        try:
+            links = importlib.import_module("passerelle.verify.links")
+        except ImportError:  # the link check is not there
+            return
+        broken_links, has_wiki_pages = links.broken_links, links.has_wiki_pages
+        c = self.conn
+        for side, database in (("a", archive_db), ("o", output_db)):
+            c.execute(
+                f"CREATE TEMP TABLE broken_{side} (page TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID"
+            )
+            own = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+            try:
+                if side == "a" and not has_wiki_pages(own):
+                    return
+                for link in broken_links(own):
+                    c.execute(
+                        f"INSERT INTO broken_{side} VALUES (?, 1) ON CONFLICT (page) DO UPDATE SET n = n + 1",
+                        (link.page_id,),
+                    )
+            finally:
+                own.close()
+        total = {
+            side: int(c.execute(f"SELECT coalesce(sum(n), 0) FROM broken_{side}").fetchone()[0])
+            for side in "ao"
+        }
+        broke = 0
+        rows = c.execute(
+            "SELECT p.a, o.n - coalesce(a.n, 0) FROM broken_o o JOIN pair_item p ON p.o = o.page"
+            " LEFT JOIN broken_a a ON a.page = p.a WHERE o.n > coalesce(a.n, 0) ORDER BY p.a"
+        )
+        for item, more in rows:
+            code = self.notes.explain("item", item, "links", None, None)
+            if code is not None:
+                self.report.attributes[("item", "links", code)] += 1
+                continue
+            broke += more
+            self.report.attributes[("item", "links", UNEXPLAINED)] += 1
+            self.report.problem(f"item {item}: {more} internal link(s) or file(s) broken by the export")
+        self.report.links = {"archive": total["a"], "output": total["o"], "broken_by_export": broke}
 
     # -- one function per entity type ------------------------------------------------------
     def _account(
@@ -523,7 +579,9 @@ def verify_export(archive: Archive, output: Path, display: Display | None = None
         conn = sqlite3.connect(f"file:{archive.root / DATABASE}?mode=ro", uri=True)
         try:
             conn.execute("ATTACH DATABASE ? AS out", (f"file:{reread / DATABASE}?mode=ro",))
-            _Comparison(conn, manifest, report).run(display)
+            comparison = _Comparison(conn, manifest, report)
+            comparison.run(display)
+            comparison.links(archive.root / DATABASE, reread / DATABASE)
         finally:
             conn.close()
     return report
