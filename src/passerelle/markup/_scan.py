@@ -8,7 +8,7 @@ positions: a masked region is replaced by spaces of the same length.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 # A URL scheme a wiki turns into a link; MediaWiki's default $wgUrlProtocols, in short.
 SCHEMES = (
@@ -37,6 +37,27 @@ BARE_URL = re.compile(
     re.IGNORECASE,
 )
 _URL_TRAILING = ".,:;!?'\"*"
+
+
+_URL_SCHEME_BEFORE = re.compile(
+    r"(?<![\w/:.@-])(?:https?|ftps?|sftp|ircs?|nntp|gopher|git|svn|ssh|telnet)\Z", re.IGNORECASE
+)
+_URL_REST = re.compile(r"[^\s\[\]<>\"{}|\x00-\x1f\x7f]+")
+
+
+def find_bare_urls(text: str) -> Iterator[tuple[int, int]]:
+    """The spans of the bare URLs of ``text`` (what ``BARE_URL`` finds), found from each
+    ``://`` rather than by trying the schemes at every character: several times faster."""
+    pos = text.find("://")
+    while pos >= 0:
+        head = _URL_SCHEME_BEFORE.search(text, max(0, pos - 8), pos)
+        end = pos + 3
+        if head is not None:
+            rest = _URL_REST.match(text, pos + 3)
+            if rest is not None:
+                end = rest.end()
+                yield head.start(), end
+        pos = text.find("://", end)
 
 
 def trim_url(url: str) -> str:
@@ -74,7 +95,9 @@ def tag_spans(text: str, names: Iterable[str], *, comments: bool = True) -> list
     """The spans of ``<name …>…</name>`` (and ``<name/>``) elements, and of ``<!-- … -->``
     comments, in order and without overlap. An element that never closes is text (as
     MediaWiki and DokuWiki read it); a comment that never closes runs to the end."""
-    lower = text.lower()
+    if "<" not in text:
+        return []
+    lower = ""
     names = [n.lower() for n in names]
     if not names and not comments:
         return []
@@ -91,6 +114,8 @@ def tag_spans(text: str, names: Iterable[str], *, comments: bool = True) -> list
         if m is None:
             break
         start = m.start()
+        if not lower:
+            lower = text.lower()
         if m.group(0) == "<!--":
             if not comments:
                 pos = m.end()
@@ -140,6 +165,8 @@ def split_top(inner: str, sep: str = "|") -> list[str]:
     """``inner`` split on ``sep`` outside nested ``[[…]]`` and ``{{…}}``."""
     if sep not in inner:
         return [inner]
+    if "[[" not in inner and "{{" not in inner:
+        return inner.split(sep)
     parts: list[str] = []
     depth = 0
     start = 0
@@ -178,7 +205,7 @@ def sub_delimited(
     linear time: an opener whose closer (``closer(match)``, a literal) never comes is left
     as text, and the search for that closer is not repeated. An opener whose group
     ``self`` matched something (``<ref/>``) has no content (``None``)."""
-    haystack = text.lower() if ignore_case else text
+    haystack = ""
     exhausted: set[str] = set()
     out: list[str] = []
     pos = 0
@@ -194,6 +221,8 @@ def sub_delimited(
             continue
         close = closer(m)
         key = close.lower() if ignore_case else close
+        if not haystack:
+            haystack = text.lower() if ignore_case else text
         if key in exhausted:
             search_from = m.end() if m.end() > m.start() else m.start() + 1
             continue

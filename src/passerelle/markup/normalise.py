@@ -724,6 +724,9 @@ def _xw_link(inner: str, stash: _Stash) -> str:
 # ---------------------------------------------------------------- XWiki 1.0 and HTML
 
 
+_XW10_CODE = re.compile(r"\{code(?::[^}\n]*)?\}")
+
+
 def _xwiki10(text: str) -> str:
     text = re.sub(
         r"^\s*1(\.1)*\s+(.*)$",
@@ -731,14 +734,13 @@ def _xwiki10(text: str) -> str:
         text,
         flags=re.MULTILINE,
     )
-    text = re.sub(
-        r"\{code[^}\n]*\}(.*?)\{code\}",
-        lambda m: "\n" + _code_block(m.group(1)) + "\n",
-        text,
-        flags=re.DOTALL,
+    stash = _Stash()
+    text = sub_delimited(
+        text, _XW10_CODE, lambda m: "{code}", lambda m, body: "\n" + stash.put(_code_block(body or "")) + "\n"
     )
     text = re.sub(r"\{image:([^|}\n]+)[^}\n]*\}", lambda m: _image("", m.group(1)), text)
-    return re.sub(r"\[([^\[\]>|\n]*)[>|]([^\[\]\n]+)\]", lambda m: _link(m.group(1), m.group(2)), text)
+    text = re.sub(r"\[([^\[\]>|\n]*)[>|]([^\[\]\n]+)\]", lambda m: _link(m.group(1), m.group(2)), text)
+    return stash.restore(text)
 
 
 class _HtmlText(HTMLParser):

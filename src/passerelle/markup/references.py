@@ -13,7 +13,16 @@ import bisect
 import re
 from html.parser import HTMLParser
 
-from passerelle.markup._scan import BARE_URL, is_url, mask, pairs, split_top, tag_spans, trim_url
+from passerelle.markup._scan import (
+    find_bare_urls,
+    is_url,
+    mask,
+    pairs,
+    split_top,
+    sub_delimited,
+    tag_spans,
+    trim_url,
+)
 from passerelle.model.entities import Reference, RefKind
 
 # Canonical and common localised names of MediaWiki's File and Media namespaces.
@@ -121,13 +130,13 @@ def _bare_urls(masked: str, taken: list[tuple[int, int]], found: list[tuple[int,
     """The bare URLs of ``masked`` that lie outside the spans already taken."""
     taken.sort()
     starts = [s for s, _ in taken]
-    for m in BARE_URL.finditer(masked):
-        i = bisect.bisect_right(starts, m.start()) - 1
-        if i >= 0 and taken[i][0] <= m.start() < taken[i][1]:
+    for start, end in find_bare_urls(masked):
+        i = bisect.bisect_right(starts, start) - 1
+        if i >= 0 and taken[i][0] <= start < taken[i][1]:
             continue
-        url = trim_url(m.group(0))
+        url = trim_url(masked[start:end])
         if url:
-            found.append((m.start(), _ref(RefKind.LINK, url)))
+            found.append((start, _ref(RefKind.LINK, url)))
 
 
 # ---------------------------------------------------------------- MediaWiki
@@ -341,8 +350,18 @@ _XW1_LINK = re.compile(r"(?<!\\)\[(?:([^\[\]>|\n]*)[>|])?([^\[\]>|\n]+)(?:[>|][^
 _XW1_IMAGE = re.compile(r"\{image:([^|}\n]+)[^}\n]*\}")
 
 
+_XW10_CODE = re.compile(r"\{(code|pre)(?::[^}\n]*)?\}")
+
+
 def _xwiki10(text: str) -> list[tuple[int, Reference]]:
-    masked = mask(text, [m.span() for m in re.finditer(r"\{(code|pre)[^}\n]*\}.*?\{\1\}", text, re.DOTALL)])
+    spans: list[tuple[int, int]] = []
+
+    def note(m: re.Match[str], body: str | None) -> str:
+        spans.append((m.start(), m.end() + len(body or "") + len(m.group(1)) + 2))
+        return ""
+
+    sub_delimited(text, _XW10_CODE, lambda m: "{" + m.group(1) + "}", note)
+    masked = mask(text, spans)
     found: list[tuple[int, Reference]] = []
     taken: list[tuple[int, int]] = []
     for m in _XW1_IMAGE.finditer(masked):
