@@ -26,12 +26,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from lxml import etree
 
 from passerelle.export import export
 from tests import mediawiki_builder as b
 from tests.mediawiki_builder import sha1_base36
 from tests.mediawiki_server import Wiki, installed_wiki, missing
-from tests.writers.wiki_archives import build_mediawiki_archive, build_other_wiki_archive
+from tests.writers.wiki_archives import (
+    build_mediawiki_archive,
+    build_other_wiki_archive,
+    build_titles_archive,
+)
 
 _WHY = missing()
 pytestmark = pytest.mark.skipif(_WHY is not None, reason=f"no real MediaWiki: {_WHY}")
@@ -263,3 +268,82 @@ def test_real_dumps_written_again_import_whole(
     assert got == expected
     imported_pages = {(ns, title) for ns, title, *_ in rows}
     assert len(imported_pages) == pages
+
+
+@pytest.mark.parametrize(
+    "reader_case", ["dokuwiki-generated-folder", "xwiki-feature-zip", "xwiki-factharbor"]
+)
+def test_other_wikis_written_as_mediawiki_import_whole(wiki: Wiki, tmp_path: Path, reader_case: str) -> None:
+    """DokuWiki and XWiki archives (the conformance cases), written as MediaWiki dumps, import
+    into the real wiki: every revision the dump holds arrives with its text (sha1), its time
+    and its title; every upload with its bytes."""
+    from passerelle.ingest import ingest
+    from tests.conformance.cases import READER_CASES
+
+    case = next(c for c in READER_CASES if c.id == reader_case)
+    archive = tmp_path / "archive"
+    ingest([case.make(tmp_path)], archive, format=case.reader)
+    output = tmp_path / "out"
+    export(archive, "mediawiki", output)
+    root = etree.parse(str(output / "dump.xml")).getroot()
+    ns = root.nsmap[None]
+    written = sorted(
+        (
+            page.findtext(f"{{{ns}}}title"),
+            rev.findtext(f"{{{ns}}}timestamp"),
+            rev.findtext(f"{{{ns}}}sha1"),
+        )
+        for page in root.iter(f"{{{ns}}}page")
+        for rev in page.iter(f"{{{ns}}}revision")
+    )
+    uploads = sorted(u.findtext(f"{{{ns}}}filename") or "" for u in root.iter(f"{{{ns}}}upload"))
+    assert written and len({t for t, _, _ in written}) > 1
+    rows = [r for r in _imported(wiki, output) if not r[5].endswith("]]") or "uploaded [[" not in r[5]]
+    names = {0: "", 6: "File:"}
+    got = sorted(
+        (
+            names.get(ns_key, f"{ns_key}:") + title,
+            datetime.strptime(ts, "%Y%m%d%H%M%S").strftime("%Y-%m-%dT%H:%M:%SZ"),
+            sha1,
+        )
+        for ns_key, title, _rev, ts, _actor, _comment, sha1, _text in rows
+    )
+    assert got == written
+    images = sorted(
+        (n.decode() if isinstance(n, bytes) else n) for (n,) in wiki.query("SELECT img_name FROM image")
+    )
+    assert images == uploads
+
+
+HOSTILE_TITLES = [
+    "Main.WebHome",
+    "Sales.Q1\\.2024.Notes",
+    "A.B[c]|{d}#e",
+    "Docs.a%20b",
+    "Docs.Tom &amp; Jerry",
+    "Docs.x/../y",
+    "Docs.~~~~sig",
+    "Docs.Über_straße",
+    "Docs." + "é" * 200,
+    "lower.case",
+    "Docs.Main",
+    "Main",  # the same MediaWiki title as Main.WebHome: a conflict
+]
+
+
+def test_titles_mediawiki_refuses_are_made_valid(wiki: Wiki, tmp_path: Path) -> None:
+    """Titles from another wiki that MediaWiki would refuse or read otherwise (forbidden
+    characters, escapes, entities, relative segments, signatures, too long, the same title
+    twice) are adapted so that every page arrives under the title the dump gives it."""
+    archive = build_titles_archive(tmp_path / "archive", HOSTILE_TITLES)
+    output = tmp_path / "out"
+    report = export(archive, "mediawiki", output)
+    root = etree.parse(str(output / "dump.xml")).getroot()
+    ns = root.nsmap[None]
+    titles = sorted(t or "" for t in (p.findtext(f"{{{ns}}}title") for p in root.iter(f"{{{ns}}}page")))
+    assert len(titles) == len(HOSTILE_TITLES) and "Main (2)" in titles
+    rows = _imported(wiki, output)
+    assert sorted(title for _ns, title, *_ in rows) == titles
+    assert report.log.codes()["mediawiki.title_characters"] == 4  # [|{}#, %20, &amp;, ~~~ (../ is a path)
+    assert report.log.codes()["mediawiki.title_conflict"] == 1
+    assert report.log.codes()["mediawiki.title_too_long"] == 1

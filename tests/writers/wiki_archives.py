@@ -351,3 +351,57 @@ def _sha1_bytes(data: bytes) -> str:
 def _body(fmt: str, text: str) -> Body:
     """A body as the readers make it: the markup, its normalised form and its references."""
     return Body(format=fmt, source=text, normalised=normalise(fmt, text), references=references(fmt, text))
+
+
+def build_titles_archive(path: Path, titles: list[str], *, platform: str = "xwiki") -> Path:
+    """An archive of one-revision pages with the given titles (as the platform writes them)."""
+    archive = Archive.open(path, create=True)
+    writer = ArchiveWriter(archive, _source(platform))
+    try:
+        wiki = Space(
+            id=space_id(platform, "wiki"),
+            platform=platform,
+            native_id="wiki",
+            kind=SpaceKind.WORKSPACE,
+            visibility=Visibility.PUBLIC,
+            name="wiki",
+        )
+        writer.add(wiki)
+        author = Person(
+            id=person_id(platform, "XWiki.Ada"), platform=platform, native_id="XWiki.Ada", name="Ada"
+        )
+        writer.add(author)
+        for n, title in enumerate(titles):
+            iid = item_id(platform, "wiki", title)
+            at = T0 + n * SECOND
+            text = f"Page {n}: {title}"
+            writer.add(
+                Revision(
+                    id=revision_id(iid, "1.1"),
+                    item_id=iid,
+                    native_id="1.1",
+                    author_id=author.id,
+                    created_at=at,
+                    body=_body("markdown", text),
+                )
+            )
+            writer.add(
+                Item(
+                    id=iid,
+                    platform=platform,
+                    native_id=title,
+                    kind=ItemKind.PAGE,
+                    space_id=wiki.id,
+                    author_id=author.id,
+                    created_at=at,
+                    title=title,
+                    body=_body("markdown", text),
+                )
+            )
+        writer.finish()
+    except BaseException:
+        writer.abort()
+        raise
+    finally:
+        archive.close()
+    return path

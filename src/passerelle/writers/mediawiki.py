@@ -160,7 +160,7 @@ def title_for(platform: str, title: str) -> tuple[str, list[tuple[str, str]]]:
     text = " ".join(text.split())
     if text != title and sep is not None:
         changes.append(("mediawiki.title_path", f"{title} -> {text}"))
-    cleaned = _FORBIDDEN_TITLE.sub("-", text)
+    cleaned = valid_title(text)
     if cleaned != text:
         changes.append(("mediawiki.title_characters", title))
     cleaned = _capitalise(cleaned) or "Untitled"
@@ -168,6 +168,18 @@ def title_for(platform: str, title: str) -> tuple[str, list[tuple[str, str]]]:
         changes.append(("mediawiki.title_too_long", title))
         cleaned = _shorten(cleaned)
     return cleaned, changes
+
+
+def valid_title(text: str) -> str:
+    """A title MediaWiki accepts (``Title::secureAndSplit``): its forbidden characters, a ``%``
+    before two hex digits (read as an escape), an HTML entity's ``&``, ``.``/``..`` path
+    segments, ``~~~`` (a signature) and a leading ``:`` each made harmless with ``-``."""
+    text = _FORBIDDEN_TITLE.sub("-", text)
+    text = re.sub(r"%(?=[0-9A-Fa-f]{2})", "-", text)
+    text = re.sub(r"&(?=[A-Za-z0-9\x80-\U0010ffff]+;|#)", "-", text)
+    text = "/".join("-" * len(seg) if seg in (".", "..") else seg for seg in text.split("/"))
+    text = text.replace("~~~", "~~-").lstrip(":")
+    return " ".join(text.split())
 
 
 def user_name(person: Person) -> str:
@@ -472,9 +484,9 @@ class _Run:
             if platform == PLATFORM:
                 written = _capitalise(" ".join(source_title.replace("_", " ").split())) or "Untitled"
                 changes: list[tuple[str, str]] = []
-                if _FORBIDDEN_TITLE.search(written):
+                if valid_title(written) != written:
                     changes.append(("mediawiki.title_characters", source_title))
-                    written = _FORBIDDEN_TITLE.sub("-", written)
+                    written = valid_title(written) or "Untitled"
                 if len(written.encode("utf-8")) > _MAX_TITLE_BYTES:
                     changes.append(("mediawiki.title_too_long", source_title))
                     written = _shorten(written)
@@ -1295,4 +1307,4 @@ class _Run:
             log.account("person", notes)
 
 
-__all__ = ["MediaWikiWriter", "image_path", "sha1_base36", "title_for", "user_name"]
+__all__ = ["MediaWikiWriter", "image_path", "sha1_base36", "title_for", "user_name", "valid_title"]
