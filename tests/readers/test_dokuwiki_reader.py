@@ -161,6 +161,23 @@ def test_history_in_timestamp_order_with_authors_and_summaries(feature: Path) ->
     ]
 
 
+def test_bodies_carry_their_page_file_and_link_references(feature: Path) -> None:
+    start = item_by_native(feature, "start")
+    assert json.loads(start["body_refs"]) == [
+        {"kind": "page", "target": "wiki:syntax", "target_id": None, "label": None},
+        {"kind": "file", "target": "wiki:logo.png", "target_id": None, "label": "The logo"},
+    ]
+    assert start["body_text"].startswith("# Welcome")
+    [(first_refs,)] = rows(
+        feature,
+        "SELECT r.body_refs FROM revisions r WHERE r.item_id = ? AND r.native_id = ?",
+        (start["id"], str(T0)),
+    )
+    assert json.loads(first_refs) == [
+        {"kind": "page", "target": "wiki:syntax", "target_id": None, "label": None}
+    ]
+
+
 def test_external_edit_deleted_page_and_guests(feature: Path) -> None:
     assert history(feature, "projects:external") == [
         (str(T0 + 40), "alice", "created", "Before the external edit.\n"),

@@ -48,7 +48,6 @@ from __future__ import annotations
 import base64
 import bz2
 import hashlib
-import importlib
 import json
 import mimetypes
 import re
@@ -62,6 +61,7 @@ from urllib.parse import unquote_plus
 
 from passerelle.archive.writer import ArchiveWriter
 from passerelle.errors import BadInputError
+from passerelle.markup import normalise, references
 from passerelle.model import ids
 from passerelle.model.entities import (
     Body,
@@ -70,7 +70,6 @@ from passerelle.model.entities import (
     ItemKind,
     Membership,
     Person,
-    Reference,
     Revision,
     Space,
     SpaceKind,
@@ -306,22 +305,12 @@ class _Context:
         return ids.space_id(PLATFORM, self.ns_native(folder))
 
 
-def _markup() -> Any:
-    try:
-        return importlib.import_module("passerelle.markup")
-    except ImportError:
-        return None
-
-
-_MARKUP = _markup()
-
-
 def make_body(text: str) -> Body:
-    if _MARKUP is not None and hasattr(_MARKUP, "normalise") and hasattr(_MARKUP, "references"):
-        normalised = _MARKUP.normalise(FORMAT, text)
-        refs: tuple[Reference, ...] = tuple(_MARKUP.references(FORMAT, text))
-        return Body(format=FORMAT, source=text, normalised=normalised, references=refs)
-    return Body(format=FORMAT, source=text, normalised=text)
+    """A page text as the model's Body: the markup exactly, its CommonMark form and its page,
+    file (``{{ns:file.png}}``) and link references (passerelle.markup)."""
+    return Body(
+        format=FORMAT, source=text, normalised=normalise(FORMAT, text), references=references(FORMAT, text)
+    )
 
 
 class DokuWikiReader:
