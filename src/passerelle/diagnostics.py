@@ -1346,8 +1346,8 @@ CODES: dict[str, Code] = {
         Code(
             "mediawiki.user_renamed",
             _I,
-            "A person's name is not a valid MediaWiki user name (# < > [ ] | { } / @ : or too long):"
-            " adapted; the original in the note.",
+            "A person's name is not a valid MediaWiki user name (# < > [ ] | { } / @ : or too long),"
+            " or another person's already: adapted (' (2)'…); the original in the note.",
         ),
         Code(
             "mediawiki.user_fields",

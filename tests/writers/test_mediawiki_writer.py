@@ -21,7 +21,11 @@ from passerelle.verify.fidelity import FidelityReport
 from passerelle.writers.base import ENTITY_TABLES
 from passerelle.writers.mediawiki import image_path, sha1_base36, title_for, user_name
 from tests.mediawiki_builder import sha1_base36 as builder_sha1
-from tests.writers.wiki_archives import build_mediawiki_archive, build_other_wiki_archive
+from tests.writers.wiki_archives import (
+    build_mediawiki_archive,
+    build_other_wiki_archive,
+    build_titles_archive,
+)
 
 NS = "{http://www.mediawiki.org/xml/export-0.11/}"
 
@@ -199,3 +203,15 @@ def test_verify_finds_links_the_export_broke(tmp_path: Path) -> None:
     assert not report.ok
     assert report.links["broken_by_export"] >= 1
     assert any("broken by the export" in p for p in report.problems)
+
+
+def test_two_persons_never_share_a_user_name(tmp_path: Path) -> None:
+    archive = build_titles_archive(tmp_path / "archive", ["A", "B", "C"], authors=("ada@x", "Ada-x", "ada_x"))
+    report = export(archive, "mediawiki", tmp_path / "out")
+    root = _dump(tmp_path / "out")
+    ns = root.nsmap[None]
+    users = [r.findtext(f"{{{ns}}}contributor/{{{ns}}}username") for r in root.iter(f"{{{ns}}}revision")]
+    # "Ada-x" is a user name as it is: it keeps it; "ada@x" would be the same, "ada_x" is "Ada x".
+    assert sorted(users) == ["Ada x", "Ada-x", "Ada-x (2)"]
+    assert report.log.codes()["mediawiki.user_renamed"] == 2
+    assert _verify(archive, tmp_path / "out").ok

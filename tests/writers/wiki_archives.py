@@ -353,8 +353,11 @@ def _body(fmt: str, text: str) -> Body:
     return Body(format=fmt, source=text, normalised=normalise(fmt, text), references=references(fmt, text))
 
 
-def build_titles_archive(path: Path, titles: list[str], *, platform: str = "xwiki") -> Path:
-    """An archive of one-revision pages with the given titles (as the platform writes them)."""
+def build_titles_archive(
+    path: Path, titles: list[str], *, platform: str = "xwiki", authors: tuple[str, ...] = ("Ada",)
+) -> Path:
+    """An archive of one-revision pages with the given titles (as the platform writes them),
+    by the given authors in turn."""
     archive = Archive.open(path, create=True)
     writer = ArchiveWriter(archive, _source(platform))
     try:
@@ -367,11 +370,14 @@ def build_titles_archive(path: Path, titles: list[str], *, platform: str = "xwik
             name="wiki",
         )
         writer.add(wiki)
-        author = Person(
-            id=person_id(platform, "XWiki.Ada"), platform=platform, native_id="XWiki.Ada", name="Ada"
-        )
-        writer.add(author)
+        persons = [
+            Person(id=person_id(platform, f"XWiki.{n}"), platform=platform, native_id=f"XWiki.{n}", name=name)
+            for n, name in enumerate(authors)
+        ]
+        for person in persons:
+            writer.add(person)
         for n, title in enumerate(titles):
+            author = persons[n % len(persons)]
             iid = item_id(platform, "wiki", title)
             at = T0 + n * SECOND
             text = f"Page {n}: {title}"

@@ -312,6 +312,7 @@ class _Run:
         self.spaces: dict[str, Space] = {s.id: s for s in view.spaces()}
         self.written_persons: dict[str, str] = {}  # person id -> the user name written
         self.renamed: dict[str, str] = {}  # person id -> user name, where it differs from the name
+        self.keys = self._plan_persons()
         self.home = self._home_wiki()
         self.wiki = self._wiki()
         self.next_revision = 1 + int(
@@ -953,16 +954,40 @@ class _Run:
 
     def _key(self, person: Person) -> str:
         """The native id the MediaWiki reader gives the contributor written for this person."""
-        if person.platform == PLATFORM and person.native_id.isdigit():
-            return person.native_id
-        if person.native_id.startswith("ip:") or (person.is_guest and _IP.match(person.name or "")):
-            return "ip:" + (person.native_id[3:] if person.native_id.startswith("ip:") else person.name or "")
-        if person.platform == PLATFORM and person.native_id.startswith("name:"):
-            return person.native_id
-        name = user_name(person)
-        if name != (person.name or ""):
-            self.renamed[person.id] = name
-        return "name:" + name
+        return self.keys[person.id]
+
+    def _plan_persons(self) -> dict[str, str]:
+        """Each person's contributor, as the reader's native id: a MediaWiki user id, ``ip:``
+        and the address, or ``name:`` and the user name written (another platform's names
+        adapted; two persons never share one: `` (2)``)."""
+        keys: dict[str, str] = {}
+        taken: set[str] = set()
+        later: list[Person] = []
+        for person in sorted(self.persons.values(), key=lambda p: p.id):
+            if person.platform == PLATFORM and (
+                person.native_id.isdigit() or person.native_id.startswith("name:")
+            ):
+                keys[person.id] = person.native_id
+                taken.add(person.name or person.native_id.removeprefix("name:"))
+            elif person.native_id.startswith("ip:"):
+                keys[person.id] = person.native_id
+            elif person.is_guest and _IP.match(person.name or ""):
+                keys[person.id] = "ip:" + (person.name or "")
+            else:
+                later.append(person)
+        # Those whose name is a user name as it is first: they keep it.
+        later.sort(key=lambda p: (user_name(p) != (p.name or ""), p.id))
+        for person in later:
+            name = candidate = user_name(person)
+            n = 1
+            while candidate in taken:
+                n += 1
+                candidate = f"{name} ({n})"
+            taken.add(candidate)
+            if candidate != (person.name or ""):
+                self.renamed[person.id] = candidate
+            keys[person.id] = "name:" + candidate
+        return keys
 
     def _contributor(self, xml: _Xml, author_id: str | None, indent: int) -> None:
         pad = " " * indent
@@ -978,7 +1003,7 @@ class _Run:
             xml.write(f"{pad}</contributor>\n")
             return
         xml.write(f"{pad}<contributor>\n")
-        name = person.name if person.platform == PLATFORM and person.name else user_name(person)
+        name = person.name if key.isdigit() and person.name else key.removeprefix("name:")
         xml.element(indent + 2, "username", name)
         if key.isdigit():
             xml.element(indent + 2, "id", key)
