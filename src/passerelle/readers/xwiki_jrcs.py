@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import unquote_plus
@@ -31,6 +31,7 @@ __all__ = [
     "JrcsError",
     "Node",
     "Version",
+    "archive_parts",
     "decode_author",
     "encode_author",
     "headers",
@@ -343,23 +344,36 @@ def write_archive(history: Sequence[NewVersion]) -> str:
     """The JRCS archive of these versions (oldest first, as a page's history reads): the
     newest whole, each older one a reverse delta against the next newer (XWiki's ``diff``
     state), exactly what ``versions`` reads back."""
-    if not history:
-        raise ValueError("an archive needs at least one version")
     newest_first = list(reversed(history))
-    texts = [v.text if v.text.endswith("\n") or not v.text else v.text + "\n" for v in newest_first]
-    parts = [f"head\t{newest_first[0].version};\naccess;\nsymbols;\nlocks; strict;\ncomment\t@# @;\n\n"]
-    for n, version in enumerate(newest_first):
-        nxt = newest_first[n + 1].version if n + 1 < len(newest_first) else ""
+    return "".join(
+        archive_parts(
+            [(v.version, v.date, v.author) for v in newest_first], ((v.log, v.text) for v in newest_first)
+        )
+    )
+
+
+def archive_parts(
+    heads: Sequence[tuple[str, int | None, str]], texts: Iterable[tuple[str, str]]
+) -> Iterator[str]:
+    """The archive in pieces: ``heads`` (version, time in microseconds, author) newest first,
+    then ``texts`` (log, whole text) in the same order, taken one at a time (only the newer
+    version's lines are held to make the next delta)."""
+    if not heads:
+        raise ValueError("an archive needs at least one version")
+    yield f"head\t{heads[0][0]};\naccess;\nsymbols;\nlocks; strict;\ncomment\t@# @;\n\n"
+    for n, (version, date, author) in enumerate(heads):
+        nxt = heads[n + 1][0] if n + 1 < len(heads) else ""
         state = "full" if n == 0 else "diff"
-        parts.append(
-            f"\n{version.version}\ndate\t{_rcs_date_text(version.date)};\tauthor {encode_author(version.author)};"
+        yield (
+            f"\n{version}\ndate\t{_rcs_date_text(date)};\tauthor {encode_author(author)};"
             f"\tstate {state};\nbranches;\nnext\t{nxt};\n"
         )
-    parts.append("\n\ndesc\n@@\n")
+    yield "\n\ndesc\n@@\n"
     previous: list[str] | None = None
-    for version, text in zip(newest_first, texts, strict=True):
+    for (version, _, _), (log, text) in zip(heads, texts, strict=True):
+        if text and not text.endswith("\n"):
+            text += "\n"
         lines = _lines(text)
         body = text if previous is None else _delta(previous, lines)
-        parts.append(f"\n\n{version.version}\nlog\n{_quote(version.log)}\ntext\n{_quote(body)}\n")
+        yield f"\n\n{version}\nlog\n{_quote(log)}\ntext\n{_quote(body)}\n"
         previous = lines
-    return "".join(parts)

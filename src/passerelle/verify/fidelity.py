@@ -303,6 +303,16 @@ class _Comparison:
             " AND (fa.sha256 IS NOT NULL OR fo.name IS fa.name)"
             " AND fo.id NOT IN (SELECT o FROM pair_file) ORDER BY io.position"
         )
+        # A file of no item that the writer attached to a page the manifest names (a XAR
+        # attaches a DokuWiki medium to the page embedding it): that page's file, same bytes.
+        c.execute(
+            "INSERT OR IGNORE INTO pair_file SELECT fa.id, fo.id FROM file_item m"
+            " JOIN main.files fa ON fa.id = m.a JOIN out.items oi ON oi.native_id = m.native"
+            " JOIN item_parts p ON p.o = oi.id"
+            " JOIN out.item_files io ON io.item_id = oi.id JOIN out.files fo ON fo.id = io.file_id"
+            " WHERE fo.sha256 IS fa.sha256 AND (fa.sha256 IS NOT NULL OR fo.name IS fa.name)"
+            " AND fo.id NOT IN (SELECT o FROM pair_file) ORDER BY io.position"
+        )
         # Revisions by the output's revision id the manifest names, on the paired item.
         c.execute(
             "CREATE TEMP TABLE manifest_revision (a TEXT PRIMARY KEY, native TEXT NOT NULL) WITHOUT ROWID"

@@ -32,22 +32,25 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import importlib
+import json
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from collections.abc import Mapping as AnyMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import IO, Any, ClassVar
 from xml.sax.saxutils import escape
 
 from lxml import etree
 
 from passerelle.archive.view import ArchiveView
-from passerelle.model.entities import File, Item, Person, Revision, Space, SpaceKind, Visibility
+from passerelle.model.entities import File, Item, Person, Space, SpaceKind, Visibility
 from passerelle.progress import Display
 from passerelle.readers.safe_xml import safe_parser
-from passerelle.readers.xwiki_jrcs import NewVersion, write_archive
+from passerelle.readers.xwiki_jrcs import archive_parts
 from passerelle.writers.base import ExportLog, Note, Outcome, Output, RuleCheck, WriterInfo
 
 PLATFORM = "xwiki"
@@ -70,6 +73,19 @@ SYNTAX_IDS = {
 _BLOB_MARK = re.compile(rb"@@passerelle-blob:([0-9a-f]{64})@@")
 _SEPARATORS = {"dokuwiki": ":", "mediawiki": ":"}
 _CHUNK = 3 * (1 << 18)  # base64 of whole 3-byte groups
+
+
+@lru_cache(maxsize=1)
+def _markup() -> Any:
+    """``passerelle.markup`` when it converts (``convert_many``), else None."""
+    try:
+        markup = importlib.import_module("passerelle.markup")
+    except ModuleNotFoundError:
+        return None
+    return markup if hasattr(markup, "convert_many") else None
+
+
+TARGET = "xwiki/2.1"
 
 
 def _ms(micros: int | None) -> str:
@@ -159,6 +175,19 @@ class _Page:
     path: str = ""
 
 
+@dataclass(frozen=True)
+class _RevMeta:
+    """A revision without its text."""
+
+    id: str
+    native_id: str
+    created_at: int | None
+    author_id: str | None
+    comment: str | None
+    fmt: str | None  # body format; None for a revision without body (a deletion)
+    xml_raw: bool = False  # its raw is an <xwikidoc> (a version of an XAR's history)
+
+
 @dataclass
 class _Doc:
     """A document being written: its XML around markers where attachment bytes go."""
@@ -210,6 +239,11 @@ class _Run:
         self.history = False
         self.files_written: set[str] = set()
         self.space_refs: dict[str, str] = {}  # archive space id -> XWiki space reference
+        self.page_files: dict[str, list[tuple[str, str]]] = {}  # page item -> (file id, name)
+        self.file_home: dict[str, tuple[str, str]] = {}  # file id -> (page reference, name)
+        self.file_by_key: dict[str, str] = {}  # a file's native id or name -> file id
+        self.attached_loose: set[str] = set()  # pages given files their wiki attached to none
+        self.page_by_key: dict[tuple[str, str], str] = {}  # (platform, page key) -> reference
         self.rights_pages: list[_Page] = []  # WebPreferences pages written for private spaces
         self.private_written: set[str] = set()  # other wikis' private spaces written as rights
 
@@ -287,9 +321,148 @@ class _Run:
             paths.add(path.lower())
             page.path = path
 
+    def _plan_files(self) -> None:
+        """Each page's attachments and their names; another wiki's loose files (DokuWiki media)
+        attached to the first page that embeds them, the others pointing there."""
+        markup = _markup()
+        for page in sorted(self.pages, key=lambda p: (p.reference, p.locale)):
+            taken: set[str] = set()
+            files: list[tuple[str, str]] = []
+            for file_id, name, native in self.conn.execute(
+                "SELECT f.id, f.name, f.native_id FROM item_files x JOIN files f ON f.id = x.file_id"
+                " WHERE x.item_id = ? ORDER BY x.position",
+                (page.item,),
+            ).fetchall():
+                file = File(id=file_id, platform="", native_id=native, name=name)
+                written = name or "" if not page.foreign else _attachment_name(file, taken)
+                taken.add(written)
+                files.append((file_id, written))
+            self.page_files[page.item] = files
+            for file_id, written in files:
+                self.file_home.setdefault(file_id, (page.reference, written))
+        for file_id, native, name in self.conn.execute(
+            "SELECT id, native_id, name FROM files ORDER BY id"
+        ).fetchall():
+            for key in (native, name):
+                if key:
+                    self.file_by_key.setdefault(key, file_id)
+        if markup is not None:
+            for page in self.pages:
+                if page.foreign:
+                    row = self.conn.execute(
+                        "SELECT platform, title, native_id FROM items WHERE id = ?", (page.item,)
+                    ).fetchone()
+                    self.page_by_key.setdefault(
+                        (row[0], markup.page_key(row[0], row[1] or row[2])), page.reference
+                    )
+        # loose files embedded by pages of other wikis
+        loose = {
+            fid
+            for (fid,) in self.conn.execute(
+                "SELECT id FROM files WHERE platform != ? AND id NOT IN (SELECT file_id FROM item_files)",
+                (PLATFORM,),
+            )
+        }
+        if not loose:
+            return
+        for page in sorted(self.pages, key=lambda p: (p.reference, p.locale)):
+            if not page.foreign:
+                continue
+            (refs,) = self.conn.execute("SELECT body_refs FROM items WHERE id = ?", (page.item,)).fetchone()
+            for ref in json.loads(refs) if refs else []:
+                if ref.get("kind") != "file":
+                    continue
+                file_id = self._file_id_of(str(ref.get("target", "")))
+                if file_id is None or file_id not in loose or file_id in self.file_home:
+                    continue
+                (name, native) = self.conn.execute(
+                    "SELECT name, native_id FROM files WHERE id = ?", (file_id,)
+                ).fetchone()
+                taken = {n for _, n in self.page_files[page.item]}
+                written = _attachment_name(File(id=file_id, platform="", native_id=native, name=name), taken)
+                self.page_files[page.item].append((file_id, written))
+                self.file_home[file_id] = (page.reference, written)
+                self.log.files[file_id] = page.native
+                self.attached_loose.add(page.item)
+
+    def _file_id_of(self, target: str) -> str | None:
+        target = target.split("?", 1)[0].split("|", 1)[0].strip()
+        base = re.split(r"[@:/]", target)[-1]
+        return (
+            self.file_by_key.get(target)
+            or self.file_by_key.get(target.lstrip(":"))
+            or self.file_by_key.get(base)
+        )
+
+    def _renamers(
+        self, page: _Page, platform: str, title: str, unresolved: set[str]
+    ) -> tuple[Callable[[str], str | None], Callable[[str], str | None]]:
+        markup = _markup()
+
+        def link(target: str) -> str | None:
+            for key in markup.link_keys(platform, target, title):
+                reference = self.page_by_key.get((platform, key))
+                if reference is not None:
+                    return reference
+            unresolved.add(target)
+            return None
+
+        def file(target: str) -> str | None:
+            file_id = self._file_id_of(target)
+            home = self.file_home.get(file_id) if file_id is not None else None
+            if home is None:
+                return None
+            reference, name = home
+            return name if reference == page.reference else f"{reference}@{name}"
+
+        return link, file
+
+    def _convert(
+        self,
+        page: _Page,
+        item: Item,
+        bodies: list[tuple[str | None, str]],
+        unresolved: set[str] | None = None,
+    ) -> list[tuple[str, str, str | None]]:
+        """Each body as written: (text, XWiki syntax id, what the note says, or None when
+        written as it was). Another wiki's markup is converted to XWiki 2.1 where
+        ``passerelle.markup`` converts it (links and embedded files renamed), else kept."""
+        out: list[tuple[str, str, str | None]] = [("", TARGET, None)] * len(bodies)
+        markup = _markup()
+        todo: list[int] = []
+        for i, (fmt, source) in enumerate(bodies):
+            if not page.foreign or fmt is None or fmt.startswith("xwiki/2"):
+                out[i] = (source, self._syntax(fmt), None)
+            elif markup is not None and fmt in markup.SOURCES:
+                todo.append(i)
+            else:
+                out[i] = (
+                    source,
+                    self._syntax(fmt),
+                    f"kept in its {fmt} markup under the XWiki syntax {self._syntax(fmt)}",
+                )
+        if todo:
+            link, file = self._renamers(
+                page,
+                item.platform,
+                item.title or item.native_id,
+                unresolved if unresolved is not None else set(),
+            )
+            pages = [markup.Page(bodies[i][1], bodies[i][0], item.title or item.native_id) for i in todo]
+            for i, conversion in zip(
+                todo, markup.convert_many(pages, TARGET, link=link, file=file), strict=True
+            ):
+                lost = sorted({loss.construct for loss in conversion.losses})
+                said = f"converted from {bodies[i][0]} ({conversion.method})" + (
+                    f"; not carried: {', '.join(lost)}" if lost else ""
+                )
+                out[i] = (conversion.text, TARGET, said)
+        return out
+
     # -- writing ------------------------------------------------------------------------
     def write(self) -> None:
         self._plan()
+        self._plan_files()
         task = self.display.task("xar pages", total=len(self.pages))
         for page in sorted(self.pages, key=lambda p: (p.reference, p.locale)):
             self._page(page)
@@ -360,7 +533,7 @@ class _Run:
         assert message is not None
         item = message.item
         notes: list[Note] = []
-        revisions = list(self.view.item_revisions(item.id))
+        revisions = self._revision_metas(item.id)
         if page.foreign:
             notes.append(
                 self._note(
@@ -382,11 +555,21 @@ class _Run:
                     f"a nested page: in a space of its own, {page.reference.removesuffix('.WebHome')}",
                 )
             )
+        if item.id in self.attached_loose:
+            notes.append(
+                self._note(
+                    "xwiki.export_reference",
+                    "item",
+                    item.id,
+                    "files",
+                    "the wiki's files it embeds are attached to it (XWiki has no files outside pages)",
+                )
+            )
         if item.deleted:
             notes.append(
                 self._note("xwiki.export_deleted", "item", item.id, "deleted", "written as an existing page")
             )
-        attachments = self._attachments(page, list(message.file_ids))
+        attachments = self._attachments(page)
         comments = self._comments(page, item)
         versions = self._versions(page, item, revisions)
         if page.raw is not None:
@@ -408,34 +591,25 @@ class _Run:
         return notes
 
     # -- history --------------------------------------------------------------------------
-    def _versions(self, page: _Page, item: Item, revisions: list[Revision]) -> str | None:
-        """The JRCS archive of the page's revisions, or None when the document alone says it all."""
-        from_xar = any(r.raw is not None and r.raw.lstrip().startswith(b"<") for r in revisions)
-        if len(revisions) < 2 and not from_xar:
-            for revision in revisions:
-                self.log.revisions[revision.id] = self._version_of(page, revision, 0)
-                single: list[Note] = []
-                if revision.body is None:
-                    single.append(
-                        self._note(
-                            "xwiki.export_deleted",
-                            "revision",
-                            revision.id,
-                            "body",
-                            "a deletion: written as an empty version",
-                        )
-                    )
-                self._account_revision(revision, single)
-            return None
-        history: list[NewVersion] = []
-        for n, revision in enumerate(revisions):
-            version = self._version_of(page, revision, n)
+    def _revision_metas(self, item_id: str) -> list[_RevMeta]:
+        """The page's revisions without their texts, oldest first (a few dozen bytes each)."""
+        rows = self.conn.execute(
+            "SELECT id, native_id, created_at, author_id, comment, body_format,"
+            " raw IS NOT NULL AND hex(substr(raw, 1, 1)) = '3C' FROM revisions WHERE item_id = ?"
+            " ORDER BY created_at IS NULL, created_at, length(native_id), native_id, id",
+            (item_id,),
+        )
+        return [_RevMeta(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6])) for r in rows]
+
+    def _versions(self, page: _Page, item: Item, revisions: list[_RevMeta]) -> str | None:
+        """The JRCS archive of the page's revisions, or None when the document alone says it
+        all. Revisions are read one at a time, newest first, as the archive is made."""
+        from_xar = any(r.xml_raw for r in revisions)
+        versions = [self._version_of(page, r, n) for n, r in enumerate(revisions)]
+        for revision, version in zip(revisions, versions, strict=True):
+            self.log.revisions[revision.id] = version
             notes: list[Note] = []
-            if revision.raw is not None and revision.raw.lstrip().startswith(b"<") and not page.foreign:
-                text = revision.raw.decode("utf-8")
-            else:
-                text = self._revision_doc(page, item, revision, version)
-            if revision.body is None:
+            if revision.fmt is None:
                 notes.append(
                     self._note(
                         "xwiki.export_deleted",
@@ -445,27 +619,41 @@ class _Run:
                         "a deletion: written as an empty version",
                     )
                 )
-            history.append(
-                NewVersion(
-                    version=version,
-                    date=revision.created_at,
-                    author=self.user(revision.author_id),
-                    log=revision.comment or "",
-                    text=text,
-                )
-            )
-            self.log.revisions[revision.id] = version
             self._account_revision(revision, notes)
+        if len(revisions) < 2 and not from_xar:
+            return None
         self.history = True
-        return write_archive(history)
+        heads = [(v, r.created_at, self.user(r.author_id)) for r, v in zip(revisions, versions, strict=True)]
 
-    def _version_of(self, page: _Page, revision: Revision, n: int) -> str:
+        def texts() -> Iterator[tuple[str, str]]:
+            newest_first = list(zip(reversed(revisions), reversed(versions), strict=True))
+            for start in range(0, len(newest_first), 64):  # one conversion run per 64 versions
+                chunk = newest_first[start : start + 64]
+                rows = [
+                    self.conn.execute(
+                        "SELECT raw, body_source FROM revisions WHERE id = ?", (r.id,)
+                    ).fetchone()
+                    for r, _ in chunk
+                ]
+                converted = self._convert(
+                    page, item, [(r.fmt, row[1] or "") for (r, _), row in zip(chunk, rows, strict=True)]
+                )
+                for (revision, version), row, (source, syntax, _) in zip(chunk, rows, converted, strict=True):
+                    if revision.xml_raw and not page.foreign:
+                        text = bytes(row[0]).decode("utf-8")
+                    else:
+                        text = self._revision_doc(page, item, revision, source, syntax, version)
+                    yield revision.comment or "", text
+
+        return "".join(archive_parts(heads[::-1], texts()))
+
+    def _version_of(self, page: _Page, revision: _RevMeta, n: int) -> str:
         if not page.foreign and re.fullmatch(r"\d+\.\d+", revision.native_id):
             return revision.native_id
         return f"{n + 1}.1"
 
-    def _account_revision(self, revision: Revision, notes: list[Note]) -> None:
-        fmt = revision.body.format if revision.body else None
+    def _account_revision(self, revision: _RevMeta, notes: list[Note]) -> None:
+        fmt = revision.fmt
         if fmt is not None and not fmt.startswith("xwiki/"):
             notes.append(
                 self._note(
@@ -473,7 +661,8 @@ class _Run:
                     "revision",
                     revision.id,
                     "body",
-                    f"kept in its {fmt} markup under the XWiki syntax {self._syntax(fmt)}",
+                    f"its {fmt} markup converted to {TARGET} where passerelle.markup converts it,"
+                    f" else kept under the XWiki syntax {self._syntax(fmt)}",
                 )
             )
         if isinstance(revision.created_at, int) and revision.created_at % 1000:
@@ -482,14 +671,14 @@ class _Run:
             )
         self.log.account("revision", notes)
 
-    def _revision_doc(self, page: _Page, item: Item, revision: Revision, version: str) -> str:
-        body = revision.body
-        syntax, content = self._syntax(body.format if body else None), body.source if body else ""
+    def _revision_doc(
+        self, page: _Page, item: Item, revision: _RevMeta, source: str, syntax: str, version: str
+    ) -> str:
         author = self.user(revision.author_id)
         return (
             "<?xml version='1.1' encoding='UTF-8'?>\n"
             + self._head(
-                page, item, version, author, revision.created_at, revision.comment or "", syntax, content
+                page, item, version, author, revision.created_at, revision.comment or "", syntax, source
             )
             + "</xwikidoc>\n"
         )
@@ -547,7 +736,7 @@ class _Run:
         self,
         page: _Page,
         item: Item,
-        revisions: list[Revision],
+        revisions: list[_RevMeta],
         versions: str | None,
         attachments: list[str],
         comments: list[str],
@@ -555,17 +744,27 @@ class _Run:
     ) -> _Doc:
         body = item.body
         fmt = body.format if body else None
-        syntax = self._syntax(fmt)
-        if fmt is not None and not fmt.startswith("xwiki/"):
-            notes.append(
-                self._note(
-                    "xwiki.export_markup",
-                    "item",
-                    item.id,
-                    "body",
-                    f"kept in its {fmt} markup under the XWiki syntax {syntax} (no conversion to xwiki/2.1 yet)",
+        unresolved: set[str] = set()
+        [(content, syntax, said)] = self._convert(
+            page, item, [(fmt, body.source if body else "")], unresolved
+        )
+        if said is not None:
+            notes.append(self._note("xwiki.export_markup", "item", item.id, "body", said))
+            if unresolved:
+                shown = ", ".join(sorted(unresolved)[:10]) + (" …" if len(unresolved) > 10 else "")
+                notes.append(
+                    self._note(
+                        "xwiki.export_markup",
+                        "item",
+                        item.id,
+                        "links",
+                        f"{len(unresolved)} link target(s) name no page of the archive, kept as written: {shown}",
+                    )
                 )
-            )
+            if syntax != TARGET:  # links stay in the other wiki's naming
+                notes.append(
+                    self._note("xwiki.export_markup", "item", item.id, "links", "links not rewritten")
+                )
         last = revisions[-1] if revisions else None
         if len(revisions) > 1:
             version = f"{len(revisions)}.1"
@@ -587,7 +786,7 @@ class _Run:
             date,
             (last.comment or "") if last else "",
             syntax,
-            body.source if body else "",
+            content,
         )
         text = DECLARATION.decode() + head
         if versions is not None:
@@ -661,9 +860,11 @@ class _Run:
                 stream.write(base64.b64encode(chunk))
 
     # -- attachments ----------------------------------------------------------------------
-    def _attachments(self, page: _Page, file_ids: list[str]) -> list[str]:
+    def _attachments(self, page: _Page) -> list[str]:
         texts: list[str] = []
-        names: set[str] = set()
+        planned = self.page_files.get(page.item, [])
+        file_ids = [f for f, _ in planned]
+        names = dict(planned)
         by_id = {f.id: f for f in self.view.files(file_ids)} if file_ids else {}
         for file in (by_id[i] for i in file_ids if i in by_id):
             notes: list[Note] = []
@@ -689,7 +890,7 @@ class _Run:
                 text = self._attachment_from_raw(raw, file, has_bytes)
                 name = file.name or ""
             else:
-                name = _attachment_name(file, names)
+                name = names[file.id]
                 if name != (file.name or ""):
                     notes.append(
                         self._note(
@@ -702,7 +903,6 @@ class _Run:
                         )
                     )
                 text = self._attachment(file, name, has_bytes)
-            names.add(name)
             self.files_written.add(file.id)
             texts.append(text)
             self.log.account("file", notes)
