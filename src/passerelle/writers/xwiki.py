@@ -18,10 +18,10 @@ Pages of an XWiki archive are written from their raw ``<xwikidoc>`` (so every fi
 object and class the source had is there again, and a XAR → archive → XAR round trip is
 the identity); other wikis' pages get an XWiki reference by one rule (each namespace or
 space, then the page, as nested pages: ``Help:Contents`` → ``Help.Contents.WebHome``,
-``ns:sub:page`` → ``ns.sub.page.WebHome``), their body kept in its own markup under the
-XWiki syntax id of that markup (``mediawiki/1.0``, ``dokuwiki/1.0``, ``markdown/1.2``…,
-which XWiki renders with the matching syntax extension) until passerelle's markup
-conversion can write it as ``xwiki/2.1``; every such adaptation is a note. A private space
+``ns:sub:page`` → ``ns.sub.page.WebHome``), their bodies (and every revision's) converted
+to ``xwiki/2.1`` by ``passerelle.markup`` with links and embedded files renamed (a markup it
+cannot convert is kept under XWiki's syntax id for it: ``mediawiki/1.0``…), their wiki's
+loose files attached to the first page embedding them; every such adaptation is a note. A private space
 of another wiki is written as ``XWikiGlobalRights`` on its ``WebPreferences`` page: view
 allowed to its members. Items that are not pages (chat messages, posts) and comments on
 them, files attached to no page, reactions and the memberships of public spaces have no
