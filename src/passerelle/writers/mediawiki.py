@@ -13,14 +13,17 @@ Pages of a MediaWiki archive (the *home* wiki: the MediaWiki workspace with the 
 pages) are written from their raw records: the same titles, namespaces, page and revision
 ids, contributors, comments, flags and texts, in the schema version the source dump had
 (0.11 when it had none; elements written from the archive's fields then follow that
-version: ``origin`` and ``<text sha1>`` from 0.11, model and format from 0.8). Everything else that is a page (another
-wiki's, or another MediaWiki's) gets a MediaWiki title by one rule (its namespaces or
-spaces become subpage segments: ``ns:sub:page`` → ``Ns/sub/page``, ``Space.Sub.WebHome`` →
-``Space/Sub``), a body converted to wikitext, free page and revision ids, and uploads on
-``File:`` pages. Items that are not pages are not written (``mediawiki.not_a_page``).
+version: ``origin`` and ``<text sha1>`` from 0.11, model and format from 0.8). Everything
+else that is a page (another wiki's, or another MediaWiki's) gets a MediaWiki title by one
+rule (its namespaces or spaces become subpage segments: ``ns:sub:page`` → ``Ns/sub/page``,
+``Space.Sub.WebHome`` → ``Space/Sub``), a body converted to wikitext (links and embedded files renamed), free page
+and revision ids, and uploads on ``File:`` pages. Items that are not pages are not written
+(``mediawiki.not_a_page``). Every entity is accounted in the export log; the manifest maps
+the pages, revisions and file pages whose ids change to their output ids.
 
-Memory holds one revision at a time; the titles of every page are planned first into a
-temporary SQLite table (so that conflicts and links resolve without holding them).
+Memory holds one revision at a time (a batch of revisions for conversion); the titles of
+every page and file are planned first into temporary SQLite tables (so that conflicts and
+links resolve without holding them), and read back a batch at a time.
 """
 
 from __future__ import annotations
@@ -339,12 +342,6 @@ class _Run:
             if best is None or key < best:
                 best = key
         return self.spaces[best[1]] if best is not None else None
-
-    def _in_home(self, space_id: str) -> bool:
-        if self.home is None:
-            return False
-        space = self.spaces.get(space_id)
-        return space is not None and (space.id == self.home.id or space.parent_id == self.home.id)
 
     def _wiki(self) -> _Wiki:
         home = self.home
@@ -674,7 +671,7 @@ class _Run:
             notes.append(
                 self._note("mediawiki.deleted_page", "item", item_id, "deleted", "written as a live page")
             )
-        written, first, last = self._revisions(xml, item, home, notes)
+        written, first, last = self._revisions(xml, item, home)
         if written:
             notes += self._page_times(item, first, last, written)
         if written == 0 and not home:
@@ -738,7 +735,7 @@ class _Run:
         return notes
 
     def _revisions(
-        self, xml: _Xml, item: Item, home: bool, page_notes: list[Note]
+        self, xml: _Xml, item: Item, home: bool
     ) -> tuple[int, tuple[int | None, str | None], tuple[int | None, str | None]]:
         """Write a page's revisions; how many, and the (time, author) of the first and last."""
         written = 0
