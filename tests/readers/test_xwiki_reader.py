@@ -420,3 +420,26 @@ def test_attachment_history_in_an_older_jrcs_archive(tmp_path: Path) -> None:
         ("Main.Old@notes.txt", 6, hashlib.sha256(b"second").hexdigest()),
         ("Main.Old@notes.txt@1.1", 5, hashlib.sha256(b"first").hexdigest()),
     ]
+
+
+def test_a_document_not_in_its_declared_utf8_is_read_and_said(tmp_path: Path) -> None:
+    text = (
+        '<?xml version=\'1.0\' encoding=\'UTF-8\'?>\n<xwikidoc version="1.6" reference="Main.Latin" locale="">\n'
+        "  <web>Main</web>\n  <name>Latin</name>\n  <content>caf\xe9 cr\xe8me</content>\n</xwikidoc>\n"
+    ).encode("latin-1")
+    source = Xar([], entries={"Main/Latin.xml": text}, package=False).write(tmp_path / "l.xar")
+    archive = ingest_verified(tmp_path, source)
+    assert item_by_native(archive, "Main.Latin")["body_source"] == "café crème"
+    assert ("source.not_utf8", "Main/Latin.xml", None) in diagnostics(archive)
+
+
+def test_zip_entries_climbing_out_are_refused_and_said(tmp_path: Path) -> None:
+    dest = tmp_path / "evil.xar"
+    good = Xar([Doc("Main.Good")], package=False).files()
+    with zipfile.ZipFile(dest, "w") as zf:
+        for name, data in good.items():
+            zf.writestr(name, data)
+        zf.writestr("../../etc/evil.xml", Xar([Doc("Main.Evil")], package=False).files()["Main/Evil.xml"])
+    archive = ingest_verified(tmp_path, dest)
+    assert ("source.unsafe_path", "../../etc/evil.xml", "entry") in diagnostics(archive)
+    assert rows(archive, "SELECT native_id FROM items") == [("Main.Good",)]

@@ -69,7 +69,7 @@ from passerelle.model.entities import (
 from passerelle.progress import Display
 from passerelle.readers import safe_xml
 from passerelle.readers.base import FormatInfo, Sink
-from passerelle.readers.source_tree import EntryError, SourceTree
+from passerelle.readers.source_tree import EntryError, SourceTree, repair_utf8
 from passerelle.readers.xwiki_jrcs import JrcsError, Node, decode_author, headers, node_date, versions
 
 PLATFORM = "xwiki"
@@ -161,6 +161,23 @@ def _names(value: str | None) -> list[str]:
     if not value:
         return []
     return [v.strip() for v in re.split(r"[,|]", value) if v.strip()]
+
+
+# -- encodings ----------------------------------------------------------------------------
+_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+
+
+def utf8(data: bytes) -> tuple[bytes, bytes | None]:
+    """A document meant as UTF-8 (declared so, or declaring nothing) whose bytes are not:
+    its invalid bytes read as cp1252 (what such files almost always are), and the original;
+    any other document as it is, and None."""
+    match = _ENCODING.match(data[:200])
+    if match is not None and match.group(1).lower().replace(b"_", b"-") not in (b"utf-8", b"utf8"):
+        return data, None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data, None
+    repaired = repair_utf8(data)
+    return (data, None) if repaired is None else (repaired, data)
 
 
 # -- XML 1.1 ------------------------------------------------------------------------------
@@ -446,7 +463,7 @@ class XWikiReader:
 
     def _survey_document(self, tree: SourceTree, name: str, survey: Survey) -> None:
         try:
-            data = tree.read_bytes(name)
+            data = utf8(tree.read_bytes(name))[0]
         except EntryError as exc:
             survey.documents.append(DocInfo(name, "", "", (exc.code, name, str(exc))))
             return
@@ -845,7 +862,15 @@ class _Document:
 
     def read(self) -> None:
         entry = self.doc.entry
-        data = self.tree.read_bytes(entry)
+        data, original = utf8(self.tree.read_bytes(entry))
+        if original is not None:
+            self.out.diagnose(
+                "source.not_utf8",
+                entry,
+                f"{entry} is not valid UTF-8 as it declares; its invalid bytes were read as cp1252,"
+                " the original kept in this diagnostic",
+                raw=original,
+            )
         prep = prepare(data)
         self.prep = prep
         root: etree._Element | None = None

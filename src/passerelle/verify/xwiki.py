@@ -124,6 +124,32 @@ def _user(value: str | None) -> str | None:
     return value or None
 
 
+def _as_utf8(data: bytes) -> bytes:
+    """A document declared UTF-8 (or declaring nothing) with bytes that are not: the invalid
+    bytes read as cp1252, as the reader is documented to do (its own reading here)."""
+    head = data[:200]
+    declared = re.match(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""", head)
+    if declared and declared.group(1).lower().replace(b"_", b"-") not in (b"utf-8", b"utf8"):
+        return data
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        out, at = [], 0
+        while at < len(data):
+            try:
+                out.append(data[at:].decode("utf-8"))
+                break
+            except UnicodeDecodeError as exc:
+                out.append(data[at : at + exc.start].decode("utf-8"))
+                bad = data[at + exc.start : at + exc.end]
+                out.append(bad.decode("cp1252", "replace"))
+                at += exc.end
+        return "".join(out).encode("utf-8")
+    return data
+
+
 def _as_10(data: bytes) -> tuple[bytes, dict[str, str]]:
     """The document with references to control characters (XML 1.1 only) made parseable, and
     how to put them back."""
@@ -170,7 +196,7 @@ class _Checker:
 
     def document(self, entry: str) -> None:
         tally = self.report.tally("documents")
-        data = self.export.read(entry)
+        data = _as_utf8(self.export.read(entry))
         if _HOSTILE.search(data[: data.find(b"<xwikidoc") if b"<xwikidoc" in data else len(data)]):
             tally.source += 1
             if self.dropped_document(entry):
