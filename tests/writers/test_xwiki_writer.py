@@ -135,3 +135,24 @@ def test_private_space_of_another_wiki_becomes_view_rights(tmp_path: Path) -> No
     assert rows(tmp_path / "b", "SELECT visibility FROM spaces WHERE native_id = ?", (name,)) == [
         ("private",)
     ]
+
+
+def test_xml_11_control_characters_survive_the_round_trip(tmp_path: Path) -> None:
+    from tests.xwiki_builder import Xar
+
+    text = (
+        "<?xml version='1.1' encoding='UTF-8'?>\n"
+        '<xwikidoc version="1.6" reference="Main.Ctl" locale="">\n'
+        "  <web>Main</web>\n  <name>Ctl</name>\n  <creator>XWiki.Alice</creator>\n"
+        "  <version>1.1</version>\n  <syntaxId>xwiki/2.1</syntaxId>\n"
+        "  <content>bell&#7;here &#x1B;[0m</content>\n</xwikidoc>\n"
+    )
+    ingest(
+        [Xar([], entries={"Main/Ctl.xml": text.encode()}, package=False).write(tmp_path / "c.xar")],
+        tmp_path / "a",
+    )
+    export(tmp_path / "a", "xar", tmp_path / "out.xar")
+    ingest([tmp_path / "out.xar"], tmp_path / "b")
+    query = "SELECT raw, body_source FROM items"
+    assert rows(tmp_path / "b", query) == rows(tmp_path / "a", query)
+    assert rows(tmp_path / "b", "SELECT body_source FROM items") == [("bell\x07here \x1b[0m",)]
