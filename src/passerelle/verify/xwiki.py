@@ -124,6 +124,12 @@ def _user(value: str | None) -> str | None:
     return value or None
 
 
+def _header(archive: str) -> str:
+    """An RCS archive's header part (its delta headers), before ``desc`` and the texts."""
+    end = re.search(r"(?m)^desc\s*$", archive)
+    return archive[: end.start()] if end else archive
+
+
 def _as_utf8(data: bytes) -> bytes:
     """A document declared UTF-8 (or declaring nothing) with bytes that are not: the invalid
     bytes read as cp1252, as the reader is documented to do (its own reading here)."""
@@ -302,7 +308,7 @@ class _Checker:
                 tally, f"{entry}#version", f"the revision {version} is not in the archive", got, "revision"
             )
             return
-        listed = _NODE.findall(versions.text or "")
+        listed = _NODE.findall(_header(versions.text or ""))
         tally.source += len(listed)
         version = (root.findtext("version") or "").strip()
         extra = 1 if version and version not in listed else 0
@@ -327,7 +333,7 @@ class _Checker:
             self.file(tally, f"{entry}#attachment[{n + 1}]", native, attachment, attachment, item)
             current = (attachment.findtext("version") or "").strip()
             archived = attachment.find("versions")
-            for version in _NODE.findall(archived.text or "") if archived is not None else ():
+            for version in _NODE.findall(_header(archived.text or "")) if archived is not None else ():
                 if version == current:
                     continue
                 fid = ids.file_id(PLATFORM, f"{native}@{version}")
