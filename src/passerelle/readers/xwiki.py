@@ -42,7 +42,6 @@ import io
 import json
 import re
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -1257,9 +1256,3 @@ def comment_time(value: str | None) -> int | None:
     except ValueError:
         return None
     return int(when.timestamp()) * 1_000_000 + int(fraction.ljust(3, "0")) * 1000
-
-
-def iter_documents(tree: SourceTree) -> Iterator[str]:  # pragma: no cover - helper for tools
-    for name in tree.names():
-        if name.lower().endswith(".xml") and name != PACKAGE:
-            yield name

@@ -1361,8 +1361,3 @@ def _parseable(raw: bytes) -> tuple[bytes, dict[str, bytes]]:
         return marker.encode("utf-8")
 
     return _REF.sub(swap, raw), back
-
-
-def iter_pages(view: ArchiveView) -> Iterator[str]:  # pragma: no cover - a helper for scripts
-    for (item_id,) in view.connection.execute("SELECT id FROM items WHERE kind = 'page' ORDER BY id"):
-        yield item_id
