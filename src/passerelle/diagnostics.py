@@ -1394,6 +1394,12 @@ CODES: dict[str, Code] = {
             " revisions': where the archive's page says otherwise, the revisions' are written.",
         ),
         Code(
+            "mediawiki.text_characters",
+            _W,
+            "A text holds characters XML 1.0 cannot carry (control characters, lone surrogates):"
+            " each written as U+FFFD, so the wiki gets that text and its sha1.",
+        ),
+        Code(
             "mediawiki.text_missing",
             _I,
             "A revision without a text in the archive (suppressed, or never read) is written with an"

@@ -347,3 +347,21 @@ def test_titles_mediawiki_refuses_are_made_valid(wiki: Wiki, tmp_path: Path) -> 
     assert report.log.codes()["mediawiki.title_characters"] == 4  # [|{}#, %20, &amp;, ~~~ (../ is a path)
     assert report.log.codes()["mediawiki.title_conflict"] == 1
     assert report.log.codes()["mediawiki.title_too_long"] == 1
+
+
+def test_carriage_returns_and_control_characters_arrive_as_written(wiki: Wiki, tmp_path: Path) -> None:
+    texts = {
+        "Crlf": ("mediawiki", "line one\r\nline two\r"),
+        "Control": ("mediawiki", "bell \x07 and \x1b esc"),
+    }
+    archive = build_titles_archive(tmp_path / "archive", list(texts), platform="dokuwiki", bodies=texts)
+    output = tmp_path / "out"
+    export(archive, "mediawiki", output)
+    rows = _imported(wiki, output)
+    got = {title: (sha1, text) for _ns, title, _rev, _ts, _actor, _comment, sha1, text in rows}
+    assert got["Control"] == (
+        sha1_base36("bell \ufffd and \ufffd esc".encode()),
+        "bell \ufffd and \ufffd esc",
+    )
+    # MediaWiki stores the carriage returns as they came.
+    assert got["Crlf"] == (sha1_base36(b"line one\r\nline two\r"), "line one\r\nline two\r")

@@ -217,3 +217,28 @@ def test_two_persons_never_share_a_user_name(tmp_path: Path) -> None:
     assert sorted(users) == ["Ada x", "Ada-x", "Ada-x (2)"]
     assert report.log.codes()["mediawiki.user_renamed"] == 2
     assert _verify(archive, tmp_path / "out").ok
+
+
+def test_texts_xml_cannot_carry_as_such_are_written_so_the_sha1_holds(tmp_path: Path) -> None:
+    """A carriage return stays one (``&#13;``: a parser reads a literal one as a line feed);
+    control characters XML 1.0 cannot carry become U+FFFD, with a note; the sha1 and bytes
+    are those of the text written."""
+    texts = {
+        "Crlf": ("mediawiki", "line one\r\nline two\r"),
+        "Control": ("mediawiki", "bell \x07 and \x1b esc"),
+    }
+    archive = build_titles_archive(tmp_path / "archive", list(texts), platform="dokuwiki", bodies=texts)
+    report = export(archive, "mediawiki", tmp_path / "out")
+    root = _dump(tmp_path / "out")
+    ns = root.nsmap[None]
+    got = {
+        p.findtext(f"{{{ns}}}title"): (
+            p.findtext(f"{{{ns}}}revision/{{{ns}}}text"),
+            p.findtext(f"{{{ns}}}revision/{{{ns}}}sha1"),
+        )
+        for p in root.iter(f"{{{ns}}}page")
+    }
+    assert got["Crlf"] == ("line one\r\nline two\r", builder_sha1("line one\r\nline two\r"))
+    assert got["Control"] == ("bell \ufffd and \ufffd esc", builder_sha1("bell \ufffd and \ufffd esc"))
+    assert report.log.codes()["mediawiki.text_characters"] == 2  # the revision and the page
+    assert _verify(tmp_path / "archive", tmp_path / "out").ok

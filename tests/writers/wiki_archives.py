@@ -354,10 +354,15 @@ def _body(fmt: str, text: str) -> Body:
 
 
 def build_titles_archive(
-    path: Path, titles: list[str], *, platform: str = "xwiki", authors: tuple[str, ...] = ("Ada",)
+    path: Path,
+    titles: list[str],
+    *,
+    platform: str = "xwiki",
+    authors: tuple[str, ...] = ("Ada",),
+    bodies: dict[str, tuple[str, str]] | None = None,
 ) -> Path:
     """An archive of one-revision pages with the given titles (as the platform writes them),
-    by the given authors in turn."""
+    by the given authors in turn, with the given bodies (title -> (format, text)) or Markdown."""
     archive = Archive.open(path, create=True)
     writer = ArchiveWriter(archive, _source(platform))
     try:
@@ -380,7 +385,7 @@ def build_titles_archive(
             author = persons[n % len(persons)]
             iid = item_id(platform, "wiki", title)
             at = T0 + n * SECOND
-            text = f"Page {n}: {title}"
+            fmt, text = (bodies or {}).get(title, ("markdown", f"Page {n}: {title}"))
             writer.add(
                 Revision(
                     id=revision_id(iid, "1.1"),
@@ -388,7 +393,7 @@ def build_titles_archive(
                     native_id="1.1",
                     author_id=author.id,
                     created_at=at,
-                    body=_body("markdown", text),
+                    body=_body(fmt, text),
                 )
             )
             writer.add(
@@ -401,7 +406,7 @@ def build_titles_archive(
                     author_id=author.id,
                     created_at=at,
                     title=title,
-                    body=_body("markdown", text),
+                    body=_body(fmt, text),
                 )
             )
         writer.finish()

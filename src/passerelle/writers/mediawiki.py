@@ -60,6 +60,8 @@ _MAX_TITLE_BYTES = 255
 _CONVERT_BATCH = 32  # revisions converted at a time (one pandoc run)
 _FORBIDDEN_TITLE = re.compile(r"[#<>\[\]|{}\x00-\x1f\x7f]")
 _FORBIDDEN_USER = re.compile(r"[#<>\[\]|{}/@:\x00-\x1f\x7f]")
+# What XML 1.0 cannot carry at all (not even as a character reference).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _IP = re.compile(r"^(\d{1,3}(\.\d{1,3}){3}|[0-9A-Fa-f:]+:[0-9A-Fa-f:]*)$")
 
 # MediaWiki's canonical namespaces (Namespace.php), written when the archive has no siteinfo.
@@ -94,6 +96,17 @@ def _base36(digest: bytes) -> str:
         number, rest = divmod(number, 36)
         out = digits[rest] + out
     return out.rjust(31, "0")
+
+
+def xml_text(text: str) -> str:
+    """The text with each character XML 1.0 cannot carry as U+FFFD."""
+    return _NOT_XML.sub("\ufffd", text)
+
+
+def _escape(text: str) -> str:
+    """Text for an XML element: escaped, a carriage return as ``&#13;`` (a parser would read a
+    literal one as a line feed, and the sha1 would not be the text's)."""
+    return escape(xml_text(text)).replace("\r", "&#13;")
 
 
 def timestamp(micros: int | None) -> str:
@@ -245,7 +258,7 @@ class _Xml:
         if text is None or text == "":
             self.write(f"{pad}<{name}{attrs} />\n")
         else:
-            self.write(f"{pad}<{name}{attrs}>{escape(text)}</{name}>\n")
+            self.write(f"{pad}<{name}{attrs}>{_escape(text)}</{name}>\n")
 
     def flush(self) -> None:
         if self._parts:
@@ -417,17 +430,17 @@ class _Run:
 
     @staticmethod
     def _namespace_line(key: int, name: str) -> str:
-        text = f">{escape(name)}</namespace>" if name else " />"
+        text = f">{_escape(name)}</namespace>" if name else " />"
         return f'<namespace key="{key}" case="first-letter"{text}'
 
     def _siteinfo(self, home: Space | None, namespaces: list[str]) -> str:
         name = (home.display_name or home.name or home.native_id) if home is not None else "passerelle"
         dbname = home.native_id if home is not None else "passerelle"
         lines = ["  <siteinfo>\n"]
-        lines.append(f"    <sitename>{escape(name)}</sitename>\n")
-        lines.append(f"    <dbname>{escape(dbname)}</dbname>\n")
+        lines.append(f"    <sitename>{_escape(name)}</sitename>\n")
+        lines.append(f"    <dbname>{_escape(dbname)}</dbname>\n")
         lines.append("    <base />\n")
-        lines.append(f"    <generator>passerelle {escape(__version__)}</generator>\n")
+        lines.append(f"    <generator>passerelle {_escape(__version__)}</generator>\n")
         lines.append("    <case>first-letter</case>\n")
         lines.append("    <namespaces>\n")
         lines += [f"      {line}\n" for line in namespaces]
@@ -693,6 +706,8 @@ class _Run:
         notes = [
             self._note("mediawiki.space_as_path", "item", item.id, "space_id", "in the main namespace"),
         ]
+        if item.body is not None and xml_text(item.body.source) != item.body.source:
+            notes.append(self._note("mediawiki.text_characters", "item", item.id, "body", "U+FFFD"))
         fmt = item.body.format if item.body is not None else None
         if fmt is not None and fmt != "mediawiki" and fmt not in _MODELS:
             code = "mediawiki.markup_converted" if _markup() is not None else "mediawiki.markup_unconverted"
@@ -817,9 +832,10 @@ class _Run:
                 self._note("mediawiki.time_seconds", "revision", None, "created_at", "cut to the second")
             )
         fmt = revision.body.format if revision.body else "mediawiki"
-        self._write_revision(
+        if not self._write_revision(
             xml, rev_id, parent, revision.created_at, revision.author_id, revision.comment, text, fmt
-        )
+        ):
+            notes.append(self._note("mediawiki.text_characters", "revision", revision.id, "body", "U+FFFD"))
         return str(rev_id), notes
 
     def _write_revision(
@@ -832,7 +848,10 @@ class _Run:
         comment: str | None,
         text: str,
         fmt: str,
-    ) -> None:
+    ) -> bool:
+        """Write a revision from fields; False when its text had characters XML cannot carry
+        (written as U+FFFD: the text and sha1 are those of what was written)."""
+        clean = xml_text(text)
         version = tuple(int(p) for p in self.wiki.schema.split("."))
         schema11 = version >= (0, 11)
         xml.write("    <revision>\n")
@@ -849,12 +868,13 @@ class _Run:
         if version >= (0, 8):
             xml.element(6, "model", model)
             xml.element(6, "format", content_format)
-        data = text.encode("utf-8")
+        data = clean.encode("utf-8")
         sha1 = sha1_base36(data)
         attrs = f' bytes="{len(data)}"' + (f' sha1="{sha1}"' if schema11 else "") + ' xml:space="preserve"'
-        xml.element(6, "text", text, attrs)
+        xml.element(6, "text", clean, attrs)
         xml.element(6, "sha1", sha1)
         xml.write("    </revision>\n")
+        return clean == text
 
     def _current_as_revision(self, xml: _Xml, item: Item, notes: list[Note]) -> None:
         """A page without revisions: one revision, its current body."""
@@ -871,9 +891,10 @@ class _Run:
         if author is not None:
             self._contributed(author)
         xml.write("\n")
-        self._write_revision(
+        if not self._write_revision(
             xml, rev_id, None, at, author, None, text, item.body.format if item.body else "mediawiki"
-        )
+        ):
+            notes.append(self._note("mediawiki.text_characters", "item", item.id, "body", "U+FFFD"))
 
     def _bodies(self, item: Item, revisions: list[Revision]) -> list[tuple[str, list[tuple[str, str]]]]:
         return self._convert(item, [(r.body.format, r.body.source) if r.body else None for r in revisions])
@@ -1058,7 +1079,7 @@ class _Run:
         text = self._element_text(raw, self.wiki.uri)
         if rel_el is None:
             close = text.rindex("</upload>")
-            text = text[:close] + f"<rel>{escape(rel)}</rel>" + text[close:]
+            text = text[:close] + f"<rel>{_escape(rel)}</rel>" + text[close:]
         if inline is not None and file.sha256 is not None:
             head, _, tail = text.partition(_CONTENTS_MARK)
             xml.write("    " + head)
@@ -1153,7 +1174,7 @@ class _Run:
                 "      <contributor>\n        <username>Unknown user</username>\n      </contributor>\n"
             )
         # importDump.php (1.39) fails on an upload without <comment>: always written.
-        xml.write(f"      <comment>{escape(file.title or '')}</comment>\n")
+        xml.write(f"      <comment>{_escape(file.title or '')}</comment>\n")
         xml.element(6, "filename", candidate.replace(" ", "_"))
         xml.element(6, "src", "")
         xml.element(6, "size", str(file.size if file.size is not None else 0))
