@@ -569,3 +569,20 @@ def test_bounded_decompression() -> None:
     with pytest.raises(_TooLarge):
         _decompress(gzip.compress(b"\0" * 10_000), "gz", 1000)
     assert _decompress(b"plain", None, 10) == b"plain"
+
+
+def test_an_install_root_inside_a_zip_folder(tmp_path: Path) -> None:
+    wiki = feature_wiki()
+    wiki.acl = [*ACL, "private:*       dave          1"]  # a reader the users file does not list
+    write_wiki(tmp_path / "top" / "dokuwiki", wiki)
+    source = zip_folder(tmp_path / "top", tmp_path / "wiki.zip")
+    archive = ingest_verified(tmp_path, source)
+    assert rows(archive, "SELECT count(*) FROM items") == [(10,)]
+    assert rows(archive, "SELECT count(*) FROM revisions") == [(20,)]
+    assert ("dokuwiki.not_data", "dokuwiki/inc/", None) in diagnostics(archive)
+    assert ("dokuwiki.unknown_user", "dokuwiki/conf/acl.auth.php", None) in diagnostics(archive)
+    members = rows(
+        archive,
+        "SELECT p.native_id, p.is_placeholder FROM memberships m JOIN persons p ON p.id = m.person_id",
+    )
+    assert sorted(members) == [("alice", 0), ("carol", 0), ("dave", 1)]

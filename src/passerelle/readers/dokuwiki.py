@@ -631,7 +631,7 @@ class DokuWikiReader:
             subjects = {login, "@ALL"} | {"@" + g for g in (user.groups if user else [])}
             if self._level(ctx, namespace, subjects) >= 1:
                 if user is None:
-                    self._placeholder(ctx, login, "conf/acl.auth.php", out)
+                    self._placeholder(ctx, login, (ctx.layout.root or "") + "conf/acl.auth.php", out)
                 out.add(
                     Membership(
                         space_id=space,
