@@ -101,10 +101,12 @@ def convert_many(
     *,
     link: Rename | None = None,
     file: Rename | None = None,
-    batch: int = 64,
+    batch: int = 256,
 ) -> Iterator[Conversion]:
-    """Each page converted to ``target``, in order, pandoc running once per ``batch``
-    pages (each page isolated: one that pandoc fails on falls back alone)."""
+    """Each page converted to ``target``, in order: ``batch`` pages at a time, given to
+    pandoc in batches of ``pandoc.BATCH_PAGES`` pages per process, several processes at
+    once (each page isolated: one that pandoc fails on falls back alone). Memory holds one
+    ``batch`` of pages and their conversions."""
     if target not in TARGETS:
         raise ValueError(f"no conversion to {target!r}; targets: {', '.join(sorted(TARGETS))}")
     chunk: list[Page] = []

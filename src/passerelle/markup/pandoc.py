@@ -20,6 +20,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import util as importlib_util
 from pathlib import Path
@@ -49,6 +50,9 @@ io.write(pandoc.json.encode(answers))
 MEMORY_MB = 1024  # pandoc's heap cap (+RTS -M): its memory grows steeply with a page's size
 BATCH_PAGES = 64
 BATCH_BYTES = 2_000_000
+# pandoc processes at once (each single-threaded): one per core, at most 4, or
+# PASSERELLE_PANDOC_WORKERS.
+WORKERS = int(os.environ.get("PASSERELLE_PANDOC_WORKERS", "0")) or min(4, os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)
@@ -137,19 +141,23 @@ def _run_once(jobs: list[dict[str, str]]) -> list[Answer] | str:
 
 def run_jobs(jobs: list[dict[str, str]]) -> list[Answer]:
     """Every job's answer, in order: batches of at most ``BATCH_PAGES`` pages and
-    ``BATCH_BYTES``; a batch that fails as a whole is halved until the page is alone."""
-    answers: list[Answer] = []
+    ``BATCH_BYTES``, ``WORKERS`` pandoc processes at a time; a batch that fails as a whole
+    is halved until the page is alone."""
+    batches: list[list[dict[str, str]]] = []
     batch: list[dict[str, str]] = []
     size = 0
     for job in jobs:
         if batch and (len(batch) >= BATCH_PAGES or size + len(job["text"]) > BATCH_BYTES):
-            answers += _isolated(batch)
+            batches.append(batch)
             batch, size = [], 0
         batch.append(job)
         size += len(job["text"])
     if batch:
-        answers += _isolated(batch)
-    return answers
+        batches.append(batch)
+    if len(batches) <= 1 or WORKERS <= 1:
+        return [answer for b in batches for answer in _isolated(b)]
+    with ThreadPoolExecutor(max_workers=min(WORKERS, len(batches))) as pool:
+        return [answer for answers in pool.map(_isolated, batches) for answer in answers]
 
 
 def _isolated(jobs: list[dict[str, str]]) -> list[Answer]:
