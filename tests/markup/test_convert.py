@@ -171,3 +171,38 @@ def test_convert_never_raises_and_always_returns_text(texts: list[str], source: 
     for result in results:
         assert isinstance(result.text, str)
         assert result.method in ("identity", "pandoc", "fallback")
+
+
+_TOKENS = st.sampled_from(
+    [
+        "[[", "]]", "{{", "}}", "{|", "|}", "|-", "||", "!!", "\n", "\n\n", "'''", "''", "==", "=", "* ", "# ",
+        ": ", "; ", "<ref>", "</ref>", '<ref name="a"/>', "<nowiki>", "</nowiki>", "<pre>", "<gallery>",
+        "File:", "Category:", "a", "b c", " ", "http://x.org/a", "~~", "//", "**", "^", "|", ">>", "{{{",
+        "}}}", "(%", "%)", "((", "))", "%%", "<code>", "</code>", "```", "`", "> ", "image:", "attach:",
+        "__TOC__", "#if:", "  * ", "  - ", "----", "\\\\", "~",
+    ]
+)  # fmt: skip
+_WIKIISH = st.lists(_TOKENS, max_size=60).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    _WIKIISH,
+    st.sampled_from(["mediawiki", "dokuwiki", "xwiki/2.1", "xwiki/1.0", "markdown", "html", "text"]),
+    st.sampled_from(sorted(TARGETS)),
+)
+def test_the_fallback_never_raises(text: str, source: str, target: str) -> None:
+    from passerelle.markup.fallback import fallback
+
+    assert isinstance(fallback(text, source, target, lambda n: n, lambda n: n), str)
+
+
+@settings(max_examples=10, deadline=None)
+@given(
+    st.lists(_WIKIISH, min_size=1, max_size=16),
+    st.sampled_from(["mediawiki", "dokuwiki", "xwiki/2.1", "markdown"]),
+    st.sampled_from(sorted(TARGETS)),
+)
+def test_wiki_like_text_converts_without_raising(texts: list[str], source: str, target: str) -> None:
+    results = list(convert_many([Page(t, source, f"P{i}") for i, t in enumerate(texts)], target))
+    assert len(results) == len(texts) and all(isinstance(r.text, str) for r in results)

@@ -218,7 +218,8 @@ def link_keys(platform: str, target: str, base: str | None = None) -> tuple[str,
             if base_names[-1] == "WebHome":
                 space = base_names[:-1]
             keys.append(page_key(platform, ".".join(_xwiki_escape(n) for n in [*space, *xwiki_split(ref)])))
-            keys.append(page_key(platform, ref + ".WebHome"))
+            if not ref.endswith(".WebHome"):
+                keys.append(page_key(platform, ref + ".WebHome"))
         return tuple(dict.fromkeys(keys))
     return (page_key(platform, target),)
 
