@@ -26,14 +26,10 @@ once-per-dump diagnostics it would have said are known exactly as in a clean run
 from __future__ import annotations
 
 import binascii
-import bz2
 import hashlib
 import io
 import json
 import mimetypes
-import re
-import zlib
-from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING, ClassVar, cast
 
@@ -75,16 +71,22 @@ from passerelle.readers.mediawiki_dump import (
     sha1_base36,
 )
 from passerelle.readers.mediawiki_dump import Revision as DumpRevision
-from passerelle.readers.safe_xml import guarded, sniff_encoding
+from passerelle.readers.mediawiki_source import DUMP_SUFFIXES, Files, dumps_in, entry_chunks, open_dump
+from passerelle.readers.mediawiki_streams import (
+    Counting,
+    Hashing,
+    Utf8Repair,
+    base64_chunks,
+    decompressing,
+)
+from passerelle.readers.safe_xml import guarded
 from passerelle.readers.source_tree import EntryError, SourceTree  # registers passerelle.cp1252
 
 if TYPE_CHECKING:
-    from _typeshed import WriteableBuffer
+    pass
 
 PLATFORM = "mediawiki"
 UNIT = 1000  # top-level records (pages, log entries) per unit of work
-DUMP_SUFFIXES = (".xml", ".xml.bz2", ".xml.gz")
-MANIFEST = "passerelle-export.json"  # the MediaWiki writer's manifest: not a record of the wiki
 # Revisions of a page are held until the page ends (its item must be written before them)
 # up to this many bytes of text; past it the page's item is written first and then updated.
 PAGE_BUFFER_BYTES = 8 << 20
@@ -115,202 +117,7 @@ DEFAULT_NAMESPACES: dict[int, str] = {
     15: "Category talk",
 }
 
-_ROOT = re.compile(
-    r"^\s*(?:(?:<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^\[>]*(?:\[.*?\])?\s*>)\s*)*<(?:[\w.-]+:)?mediawiki[\s>/]",
-    re.DOTALL | re.IGNORECASE,
-)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-class _Decompressing(io.RawIOBase):
-    """A bz2 or gzip stream decompressed as it is read (concatenated streams too); a stream
-    that stops early gives every byte that could be decompressed, then ends, and says why in
-    ``error`` (``BZ2File``/``GzipFile`` would lose the last read's bytes to an EOFError)."""
-
-    def __init__(self, raw: IO[bytes], kind: str) -> None:
-        super().__init__()
-        self._raw = raw
-        self._kind = kind
-        self._engine = self._new()
-        self._pending = b""
-        self._at = 0  # what of _pending was handed on (a slice would copy the rest each time)
-        self._dead = False
-        self.error: str | None = None
-
-    def _new(self) -> bz2.BZ2Decompressor | zlib._Decompress:
-        return bz2.BZ2Decompressor() if self._kind == "bz2" else zlib.decompressobj(wbits=31)
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: WriteableBuffer) -> int:
-        view = memoryview(buffer).cast("B")
-        if self._at >= len(self._pending):
-            self._pending, self._at = b"", 0
-        while not self._pending:
-            chunk = b"" if self._dead else self._raw.read(1 << 16)
-            if not chunk:
-                if not self._engine.eof and not self._dead:
-                    self.error = f"the {self._kind} stream ends before its end marker"
-                return 0
-            try:
-                while chunk:
-                    if self._engine.eof:  # another stream follows (pbzip2, concatenated gzip)
-                        self._engine = self._new()
-                    self._pending += self._engine.decompress(chunk)  # bytes from one chunk
-                    chunk = self._engine.unused_data if self._engine.eof else b""
-            except (OSError, EOFError, ValueError, zlib.error) as exc:
-                self.error = f"the {self._kind} stream is corrupt: {exc}"
-                self._dead = True
-                if not self._pending:
-                    return 0
-        n = min(len(view), len(self._pending) - self._at)
-        view[:n] = memoryview(self._pending)[self._at : self._at + n]
-        self._at += n
-        return n
-
-    def close(self) -> None:
-        try:
-            self._raw.close()
-        finally:
-            super().close()
-
-
-_DECLARED_ENCODING = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
-NOT_UTF8_SAID = 1000  # lines said one by one; the rest in one count
-
-
-class _Utf8Repair(io.RawIOBase):
-    """A UTF-8 document whose invalid bytes are read as cp1252, line by line, so a stray byte
-    does not end the parse: the valid lines pass through untouched, a repaired line is said
-    (``repaired``: its line number and original bytes). Any other encoding passes through."""
-
-    def __init__(self, raw: IO[bytes]) -> None:
-        super().__init__()
-        self._raw = raw
-        self._out = b""
-        self._at = 0
-        self._carry: list[bytes] = []  # a line's start, in pieces (a long line is not copied over and over)
-        self._mode: str | None = None  # "check" or "pass", decided on the first bytes
-        self._line = 1
-        self._done = False
-        self.repaired: list[tuple[int, bytes]] = []
-        self.more = 0  # repaired lines past NOT_UTF8_SAID
-
-    def readable(self) -> bool:
-        return True
-
-    def _decide(self, head: bytes) -> str:
-        if head.startswith(b"\xef\xbb\xbf"):
-            return "check"
-        encoding, _ = sniff_encoding(head)
-        if encoding != "latin-1":
-            return "pass"  # UTF-16 or UTF-32: the parser decodes it
-        declared = _DECLARED_ENCODING.match(head)
-        if declared is None:
-            return "check"
-        return "check" if declared.group(1).decode("ascii").lower() in ("utf-8", "utf8") else "pass"
-
-    def _fill(self) -> None:
-        self._out, self._at = b"", 0
-        while not self._out and not self._done:
-            chunk = self._raw.read(1 << 20)
-            if self._mode is None:
-                self._mode = self._decide(chunk[:256])
-            if not chunk:
-                self._done = True
-                block, self._carry = b"".join(self._carry), []
-            else:
-                if self._mode == "pass":
-                    self._out = chunk
-                    return
-                cut = chunk.rfind(b"\n") + 1
-                if cut == 0:
-                    self._carry.append(chunk)
-                    continue
-                block = b"".join([*self._carry, chunk[:cut]])
-                self._carry = [chunk[cut:]] if cut < len(chunk) else []
-            if block:
-                self._out = self._check(block)
-
-    def _check(self, block: bytes) -> bytes:
-        try:
-            block.decode("utf-8")
-        except UnicodeDecodeError:
-            pass
-        else:
-            self._line += block.count(b"\n")
-            return block
-        lines = block.split(b"\n")
-        for at, line in enumerate(lines):
-            try:
-                line.decode("utf-8")
-            except UnicodeDecodeError:
-                if len(self.repaired) < NOT_UTF8_SAID:
-                    self.repaired.append((self._line + at, line[: 1 << 12]))
-                else:
-                    self.more += 1
-                lines[at] = line.decode("utf-8", "passerelle.cp1252").encode("utf-8")
-        self._line += len(lines) - 1
-        return b"\n".join(lines)
-
-    def readinto(self, buffer: WriteableBuffer) -> int:
-        view = memoryview(buffer).cast("B")
-        if self._at >= len(self._out):
-            self._fill()
-        n = min(len(view), len(self._out) - self._at)
-        view[:n] = memoryview(self._out)[self._at : self._at + n]
-        self._at += n
-        return n
-
-    def close(self) -> None:
-        try:
-            self._raw.close()
-        finally:
-            super().close()
-
-
-def _decompressing(raw: IO[bytes], name: str) -> _Decompressing | None:
-    lower = name.lower()
-    if lower.endswith((".bz2", ".gz")):
-        return _Decompressing(raw, "bz2" if lower.endswith(".bz2") else "gzip")
-    return None
-
-
-def _open_dump(tree: SourceTree, name: str) -> IO[bytes]:
-    raw = tree.open_entry(name)
-    inflate = _decompressing(raw, name)
-    return raw if inflate is None else cast("IO[bytes]", io.BufferedReader(inflate, 1 << 16))
-
-
-def is_dump(tree: SourceTree, name: str) -> bool:
-    """A dump by its name's suffix and its root element (``<mediawiki>``), read from its start."""
-    if not name.lower().endswith(DUMP_SUFFIXES) or name.rsplit("/", 1)[-1].startswith("._"):
-        return False
-    head = b""
-    try:
-        with _open_dump(tree, name) as stream:
-            while len(head) < 1 << 16 and (chunk := stream.read(4096)):
-                head += chunk
-    except (EntryError, OSError, EOFError, ValueError):
-        pass  # a broken stream: its start decides
-    encoding, bom = sniff_encoding(head)
-    if encoding == "latin-1":
-        encoding = "utf-8"
-    text = head[bom:].decode(encoding, "replace")
-    return _ROOT.match(text) is not None
-
-
-def dumps_in(tree: SourceTree, *, detecting: bool = False) -> list[str]:
-    """The dumps of a tree. To detect the format, only names up to two folders deep are
-    looked at, and at most ``DETECT_CANDIDATES`` of them (a XAR holds thousands of XML files)."""
-    names = [n for n in tree.names() if n.lower().endswith(DUMP_SUFFIXES)]
-    if detecting:
-        names = [n for n in names if n.count("/") <= 2][:DETECT_CANDIDATES]
-    return [n for n in names if is_dump(tree, n)]
-
-
-DETECT_CANDIDATES = 64
 
 
 def _micros(text: str | None) -> int | None:
@@ -360,119 +167,6 @@ class _Null:
             digest.update(chunk)
             n += len(chunk)
         return digest.hexdigest(), n
-
-
-class _Counting(io.RawIOBase):
-    """A stream that reports how many bytes were read (progress) and turns a broken
-    decompression into an end of stream, remembering why (said with the break)."""
-
-    def __init__(self, raw: IO[bytes], advance: Callable[[int], None]) -> None:
-        super().__init__()
-        self._raw = raw
-        self._advance = advance
-        self.error: str | None = None
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: WriteableBuffer) -> int:
-        view = memoryview(buffer).cast("B")
-        try:
-            data = self._raw.read(len(view))
-        except (OSError, EOFError, ValueError, EntryError) as exc:
-            self.error = f"{type(exc).__name__}: {exc}"
-            return 0
-        n = len(data)
-        view[:n] = data
-        self._advance(n)
-        return n
-
-    def close(self) -> None:
-        try:
-            self._raw.close()
-        finally:
-            super().close()
-
-
-class _Hashing(io.RawIOBase):
-    """Bytes read through it are SHA-1'd (an upload checked against its sha1base36)."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        super().__init__()
-        self._chunks = chunks
-        self._pending = b""
-        self.sha1 = hashlib.sha1()
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: WriteableBuffer) -> int:
-        view = memoryview(buffer).cast("B")
-        while not self._pending:
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                return 0
-            self._pending = chunk
-        n = min(len(view), len(self._pending))
-        piece = memoryview(self._pending)[:n]
-        view[:n] = piece
-        self.sha1.update(piece)
-        self._pending = self._pending[n:]  # chunks are at most 4 MB: a copy of the rest is cheap
-        return n
-
-
-_WHITESPACE = re.compile(r"\s+")
-
-
-def base64_chunks(text: str, chunk: int = 1 << 22) -> Iterator[bytes]:
-    """Decode base64 text a slice at a time (a big upload is never held decoded whole)."""
-    left = ""
-    for at in range(0, len(text), chunk):
-        part = left + _WHITESPACE.sub("", text[at : at + chunk])
-        cut = len(part) - len(part) % 4
-        left = part[cut:]
-        if cut:
-            yield binascii.a2b_base64(part[:cut], strict_mode=True)
-    if left:
-        yield binascii.a2b_base64(left, strict_mode=True)  # raises: not a whole number of groups
-
-
-def _entry_chunks(tree: SourceTree, name: str) -> Iterator[bytes]:
-    with tree.open_entry(name) as handle:
-        while chunk := handle.read(1 << 20):
-            yield chunk
-
-
-class _Files:
-    """The files beside the dumps, found by name for the uploads that name them."""
-
-    def __init__(self, tree: SourceTree, dumps: Iterable[str]) -> None:
-        skip = set(dumps)
-        self.names = [n for n in tree.names() if n not in skip and n.rsplit("/", 1)[-1] != MANIFEST]
-        self.by_path = {n: n for n in self.names}
-        self.by_base: dict[str, list[str]] = {}
-        for n in self.names:
-            self.by_base.setdefault(n.rsplit("/", 1)[-1], []).append(n)
-        self.used: set[str] = set()
-
-    def find(self, rel: str | None, filename: str, archivename: str | None) -> str | None:
-        """The entry holding an upload's bytes: its ``rel`` path (or ``archive/…``) under any
-        folder, else a file of the same name (underscores or spaces)."""
-        base = (archivename or filename).replace(" ", "_")
-        wanted = []
-        if rel:
-            folder = rel.rsplit("/", 1)[0] if "/" in rel else ""
-            wanted.append(f"archive/{folder}/{base}" if archivename else rel)
-        candidates = self.by_base.get(base, []) + self.by_base.get(base.replace("_", " "), [])
-        for suffix in wanted:
-            for n in candidates:
-                if n == suffix or n.endswith("/" + suffix):
-                    return n
-        for n in candidates:
-            if archivename is None and "/archive/" in f"/{n}":
-                continue  # an old version's bytes are not the current file's
-            return n
-        return None
 
 
 class _PageState:
@@ -552,14 +246,14 @@ class MediaWikiReader:
         """Refuse, before the archive is touched, a dump that declares a DOCTYPE or entities."""
         for name in dumps_in(tree) or [n for n in tree.names() if n.lower().endswith(DUMP_SUFFIXES)]:
             try:
-                with _open_dump(tree, name) as stream:
+                with open_dump(tree, name) as stream:
                     guarded(stream, name).close()
             except (EntryError, OSError, EOFError):
                 continue  # unreadable: said when it is read
 
     def read(self, tree: SourceTree, out: ArchiveWriter, display: Display) -> None:
         dumps = dumps_in(tree) or [n for n in tree.names() if n.lower().endswith(DUMP_SUFFIXES)]
-        files = _Files(tree, dumps)
+        files = Files(tree, dumps)
         persons: set[str] = set()
         for name in dumps:
             _Dump(tree, name, out, files, persons, display).run()
@@ -577,7 +271,7 @@ class MediaWikiReader:
         where = name
         fid = file_id(PLATFORM, f"file:{name}")
         try:
-            sha, size = out.put_blob(io.BufferedReader(_Hashing(_entry_chunks(tree, name)), 1 << 20))
+            sha, size = out.put_blob(io.BufferedReader(Hashing(entry_chunks(tree, name)), 1 << 20))
         except EntryError as exc:
             out.diagnose(exc.code, name, str(exc), dropped="entry")
             return
@@ -612,7 +306,7 @@ class _Dump:
         tree: SourceTree,
         name: str,
         out: ArchiveWriter,
-        files: _Files,
+        files: Files,
         persons: set[str],
         display: Display,
     ) -> None:
@@ -663,13 +357,13 @@ class _Dump:
         self.unit = f"{self.name}#0"
         self.sink = _Null() if self.out.is_done(self.unit) else self.out
         try:
-            counted = _Counting(self.tree.open_entry(self.name), task.advance)
+            counted = Counting(self.tree.open_entry(self.name), task.advance)
         except EntryError as exc:
             self.sink.diagnose(exc.code, self.name, str(exc), dropped="entry")
             self._leave()
             return
-        inflate = _decompressing(cast("IO[bytes]", counted), self.name)
-        repair = _Utf8Repair(cast("IO[bytes]", inflate or counted))
+        inflate = decompressing(cast("IO[bytes]", counted), self.name)
+        repair = Utf8Repair(cast("IO[bytes]", inflate or counted))
         broke = False
         with io.BufferedReader(repair, 1 << 20) as stream:
             for record in parse_dump(stream, self.name):
@@ -1092,11 +786,11 @@ class _Dump:
         declared = _int(up.size)
         sha256: str | None = None
         missing: str | None = None
-        hashing: _Hashing | None = None
+        hashing: Hashing | None = None
         got = 0
         if up.contents is not None:
             if (up.contents_encoding or "base64").lower() == "base64":
-                hashing = _Hashing(base64_chunks(up.contents))
+                hashing = Hashing(base64_chunks(up.contents))
             else:
                 missing = (
                     f"<contents> in the encoding {up.contents_encoding!r}, which passerelle does not read"
@@ -1109,7 +803,7 @@ class _Dump:
             entry = self.files.find(up.rel, filename, up.archivename)
             if entry is not None:
                 self.files.used.add(entry)
-                hashing = _Hashing(_entry_chunks(self.tree, entry))
+                hashing = Hashing(entry_chunks(self.tree, entry))
             else:
                 missing = "not in the dump (no <contents>) and no file of that name beside it"
                 self.sink.diagnose("mediawiki.upload_missing", where, f"{what}: {missing}", entity_id=fid)
