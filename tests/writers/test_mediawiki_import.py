@@ -365,3 +365,28 @@ def test_carriage_returns_and_control_characters_arrive_as_written(wiki: Wiki, t
     )
     # MediaWiki stores the carriage returns as they came.
     assert got["Crlf"] == (sha1_base36(b"line one\r\nline two\r"), "line one\r\nline two\r")
+
+
+def test_two_mediawikis_in_one_archive_become_one_wiki(wiki: Wiki, tmp_path: Path) -> None:
+    """Two dumps (simplewiki, 7 pages; a Wikia dump, 2 pages) in one archive: the first keeps
+    its ids, the other's pages and revisions get free ones (noted); verify finds everything,
+    and the real wiki gets all 9 pages and 11 revisions."""
+    from passerelle.archive import Archive
+    from passerelle.ingest import ingest
+    from passerelle.verify import verify
+    from passerelle.verify.fidelity import FidelityReport
+    from tests.helpers import sample
+
+    archive = tmp_path / "archive"
+    ingest([sample("mediawiki/camchenry/simplewiki.xml")], archive, format="mediawiki")
+    ingest([sample("mediawiki/macbre/dump.xml")], archive, format="mediawiki")
+    output = tmp_path / "out"
+    report = export(archive, "mediawiki", output)
+    assert dict(report.log.tally["item"]) == {"carried": 7, "adapted": 2}
+    assert report.log.codes()["mediawiki.page_id_changed"] == 2
+    assert report.log.codes()["mediawiki.revision_id_changed"] == 4
+    with Archive.open(archive) as opened:
+        fidelity = verify(opened, output)
+    assert isinstance(fidelity, FidelityReport) and fidelity.ok, fidelity.problems
+    rows = _imported(wiki, output)
+    assert len(rows) == 11 and len({(ns, title) for ns, title, *_ in rows}) == 9

@@ -36,6 +36,7 @@ from collections.abc import Mapping as AnyMapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, Any, ClassVar
+from urllib.parse import unquote
 from xml.sax.saxutils import escape, quoteattr
 
 import msgspec
@@ -44,6 +45,7 @@ from lxml import etree
 from passerelle import __version__
 from passerelle.archive.view import ArchiveView, Message
 from passerelle.model.entities import File, Item, Person, Revision, Space, SpaceKind
+from passerelle.model.ids import item_id as make_item_id
 from passerelle.progress import Display
 from passerelle.readers.safe_xml import safe_parser
 from passerelle.writers.base import ExportLog, Note, Outcome, Output, RuleCheck, WriterInfo
@@ -133,6 +135,15 @@ def _markup() -> Any:
     except ImportError:
         return None
     return markup if hasattr(markup, "convert_many") else None
+
+
+def _link_keys(platform: str, target: str, base: str) -> tuple[str, ...]:
+    """The keys a link's target may match a page by (``markup.link_keys``, else the target)."""
+    try:
+        from passerelle.markup import link_keys
+    except ImportError:
+        return (target,)
+    return tuple(link_keys(platform, target, base))
 
 
 def _page_key(platform: str, title: str) -> str:
@@ -341,20 +352,26 @@ class _Run:
 
     # -- which wiki ---------------------------------------------------------------------
     def _home_wiki(self) -> Space | None:
-        """The MediaWiki workspace holding the most pages (its pages keep their ids)."""
-        best: tuple[int, str] | None = None
-        for space in self.spaces.values():
-            if space.platform != PLATFORM or space.kind is not SpaceKind.WORKSPACE:
-                continue
-            pages = self.conn.execute(
-                "SELECT count(*) FROM items WHERE kind = 'page' AND platform = ? AND space_id IN"
-                " (SELECT id FROM spaces WHERE parent_id = ? OR id = ?)",
-                (PLATFORM, space.id, space.id),
-            ).fetchone()[0]
-            key = (-int(pages), space.id)
-            if best is None or key < best:
-                best = key
-        return self.spaces[best[1]] if best is not None else None
+        """The MediaWiki workspace holding the most pages (its pages keep their ids). A page
+        is a wiki's when its id is the one the reader gives a page of that wiki (its native id
+        under the wiki's): two dumps in one archive share their namespace spaces."""
+        wikis = {
+            s.native_id: s
+            for s in self.spaces.values()
+            if s.platform == PLATFORM and s.kind is SpaceKind.WORKSPACE
+        }
+        if not wikis:
+            return None
+        counts = dict.fromkeys(wikis, 0)
+        for page, native in self.conn.execute(
+            "SELECT id, native_id FROM items WHERE kind = 'page' AND platform = ?", (PLATFORM,)
+        ):
+            for wiki in wikis:
+                if page == make_item_id(PLATFORM, wiki, native):
+                    counts[wiki] += 1
+                    break
+        best = min(wikis, key=lambda w: (-counts[w], wikis[w].id))
+        return wikis[best]
 
     def _wiki(self) -> _Wiki:
         home = self.home
@@ -473,74 +490,31 @@ class _Run:
         home_ids = tuple(self.wiki.spaces) + ((self.home.id,) if self.home is not None else ())
         marks = ",".join("?" * len(home_ids)) or "NULL"
         # Home pages first, by page id, then the others by title.
-        next_page = 1 + int(
+        self._next_page = 1 + int(
             c.execute(
                 "SELECT coalesce(max(CAST(native_id AS INTEGER)), 0) FROM items WHERE kind = 'page'"
-                f" AND platform = ? AND space_id IN ({marks}) AND native_id GLOB '[0-9]*'"
-                " AND native_id NOT GLOB '*[^0-9]*'",
-                (PLATFORM, *home_ids),
+                " AND platform = ? AND native_id GLOB '[0-9]*' AND native_id NOT GLOB '*[^0-9]*'",
+                (PLATFORM,),
             ).fetchone()[0]
         )
-        # A cursor of its own, read as the plan is written (other statements run beside it).
-        rows = c.execute(
-            "SELECT id, platform, native_id, space_id, title FROM items WHERE kind = 'page'"
-            f" ORDER BY NOT (platform = ? AND space_id IN ({marks})), length(native_id), native_id, title, id",
-            (PLATFORM, *home_ids),
-        )
         self.page_notes: dict[str, list[Note]] = {}
-        for item_id, platform, native, space_id, title in rows:
-            notes: list[Note] = []
-            home = platform == PLATFORM and space_id in home_ids
-            source_title = title or native
-            if platform == PLATFORM:
-                written = _capitalise(" ".join(source_title.replace("_", " ").split())) or "Untitled"
-                changes: list[tuple[str, str]] = []
-                if valid_title(written) != written:
-                    changes.append(("mediawiki.title_characters", source_title))
-                    written = valid_title(written) or "Untitled"
-                if len(written.encode("utf-8")) > _MAX_TITLE_BYTES:
-                    changes.append(("mediawiki.title_too_long", source_title))
-                    written = _shorten(written)
-            else:
-                written, changes = title_for(platform, source_title)
-            if written != source_title and not changes:
-                changes.append(("mediawiki.title_path", f"{source_title} -> {written}"))
-            for code, detail in changes:
-                notes.append(self._note(code, "item", item_id, "title", detail, original=source_title))
-            candidate, n = written, 1
-            while c.execute("SELECT 1 FROM mw_pages WHERE title = ?", (candidate,)).fetchone():
-                n += 1
-                candidate = f"{written} ({n})"
-            if candidate != written:
-                notes.append(self._note("mediawiki.title_conflict", "item", item_id, "title", candidate))
-            page_id: int
-            if (
-                home
-                and native.isdigit()
-                and not c.execute("SELECT 1 FROM mw_pages WHERE page_id = ?", (int(native),)).fetchone()
-            ):
-                page_id = int(native)
-            else:
-                page_id, next_page = next_page, next_page + 1
-                if platform == PLATFORM:
-                    notes.append(self._note("mediawiki.page_id_changed", "item", item_id, None, str(page_id)))
-            ns = self._namespace_of(candidate)
-            c.execute(
-                "INSERT INTO mw_pages VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?)",
-                (
-                    item_id,
-                    candidate,
-                    source_title,
-                    page_id,
-                    ns,
-                    int(home),
-                    platform,
-                    _page_key(platform, source_title),
-                ),
+        wiki = self.home.native_id if self.home is not None else None
+        # Two passes over a cursor of its own each (other statements run beside it): the home
+        # wiki's pages first, so that they keep their ids and titles, then the others. A page
+        # is the home wiki's when its id is the one the reader gives a page of that wiki (two
+        # MediaWiki dumps in one archive share their namespace spaces).
+        for first in (True, False):
+            rows = c.execute(
+                "SELECT id, platform, native_id, title FROM items WHERE kind = 'page'"
+                f" ORDER BY NOT (platform = ? AND space_id IN ({marks})), length(native_id), native_id, title, id",
+                (PLATFORM, *home_ids),
             )
-            if notes:
-                self.page_notes[item_id] = notes
-        self.next_page = next_page
+            for item_id, platform, native, title in rows:
+                home = platform == PLATFORM and item_id == make_item_id(PLATFORM, wiki or "", native)
+                if home is first:
+                    self._plan_page(item_id, platform, native, title, home)
+        self.next_page = self._next_page
+
         # The names of the files that get File: pages of their own (all but a home page's
         # uploads and files of items that are not pages), so that links to them are rewritten.
         files = c.execute(
@@ -552,6 +526,61 @@ class _Run:
         )
         for file_id, native, name in files:
             self._file_name(file_id, native, name)
+
+    def _plan_page(self, item_id: str, platform: str, native: str, title: str | None, home: bool) -> None:
+        """Plan one page: its MediaWiki title (noted where it changes), page id and namespace."""
+        c = self.conn
+        notes: list[Note] = []
+        source_title = title or native
+        if platform == PLATFORM:
+            written = _capitalise(" ".join(source_title.replace("_", " ").split())) or "Untitled"
+            changes: list[tuple[str, str]] = []
+            if valid_title(written) != written:
+                changes.append(("mediawiki.title_characters", source_title))
+                written = valid_title(written) or "Untitled"
+            if len(written.encode("utf-8")) > _MAX_TITLE_BYTES:
+                changes.append(("mediawiki.title_too_long", source_title))
+                written = _shorten(written)
+        else:
+            written, changes = title_for(platform, source_title)
+        if written != source_title and not changes:
+            changes.append(("mediawiki.title_path", f"{source_title} -> {written}"))
+        for code, detail in changes:
+            notes.append(self._note(code, "item", item_id, "title", detail, original=source_title))
+        candidate, n = written, 1
+        while c.execute("SELECT 1 FROM mw_pages WHERE title = ?", (candidate,)).fetchone():
+            n += 1
+            candidate = f"{written} ({n})"
+        if candidate != written:
+            notes.append(self._note("mediawiki.title_conflict", "item", item_id, "title", candidate))
+        page_id: int
+        if (
+            home
+            and native.isdigit()
+            and not c.execute("SELECT 1 FROM mw_pages WHERE page_id = ?", (int(native),)).fetchone()
+        ):
+            page_id = int(native)
+        else:
+            page_id, self._next_page = self._next_page, self._next_page + 1
+            # (A home page without an id keeps having none: its raw record is written.)
+            if platform == PLATFORM and not (home and not native.isdigit()):
+                notes.append(self._note("mediawiki.page_id_changed", "item", item_id, None, str(page_id)))
+        ns = self._namespace_of(candidate)
+        c.execute(
+            "INSERT INTO mw_pages VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?)",
+            (
+                item_id,
+                candidate,
+                source_title,
+                page_id,
+                ns,
+                int(home),
+                platform,
+                _page_key(platform, source_title),
+            ),
+        )
+        if notes:
+            self.page_notes[item_id] = notes
 
     def _file_name(self, file_id: str, native: str, name: str | None) -> str:
         """A file's name on its File: page (planned once): capitalised, ``/``, ``:`` and the
@@ -695,8 +724,9 @@ class _Run:
                 self._note("mediawiki.file_page", "item", item_id, "files", "on File: pages of their own")
             )
         xml.write(("" if head is not None else "  ") + tail + "\n")
-        if not (home and str(page_id) == item.native_id):
-            self.log.items[item_id] = str(page_id)  # the others keep their ids: the same archive id
+        if not home or (head is None and str(page_id) != item.native_id):
+            # Home pages keep their ids (the same native id, so the same archive id).
+            self.log.items[item_id] = str(page_id)
         self.log.account("item", notes)
         for file in others:
             self._file_page(xml, file)
@@ -925,7 +955,7 @@ class _Run:
                     fmt, source = bodies[i]  # type: ignore[misc]
                     out[i] = (source, [("mediawiki.markup_unconverted", f"no conversion from {fmt}")])
             pages = [markup.Page(bodies[i][1], bodies[i][0], page) for i in convertible]  # type: ignore[index]
-            link, file = self._link_for(item.platform), self._file_for()
+            link, file = self._link_for(item.platform, item.title or item.native_id), self._file_for()
             results = markup.convert_many(pages, "mediawiki", link=link, file=file)
             for i, conversion in zip(convertible, results, strict=True):
                 fmt = bodies[i][0]  # type: ignore[index]
@@ -934,16 +964,20 @@ class _Run:
                 out[i] = (conversion.text, [("mediawiki.markup_converted", said)])
         return [o if o is not None else ("", []) for o in out]
 
-    def _link_for(self, platform: str) -> Callable[[str], str | None]:
-        """The new title of a link's target, for a page of ``platform``: the page it names in
-        the archive, else the title rule applied to it."""
+    def _link_for(self, platform: str, base: str) -> Callable[[str], str | None]:
+        """The new title of a link's target, in a page of ``platform`` named ``base``: the page
+        it names in the archive (``markup.link_keys``: relative links resolved), else the title
+        rule applied to it (percent escapes decoded)."""
 
         def link(target: str) -> str | None:
-            row = self.conn.execute(
-                "SELECT title FROM temp.mw_pages WHERE platform = ? AND source_key = ? LIMIT 1",
-                (platform, _page_key(platform, target)),
-            ).fetchone()
-            return row[0] if row else title_for(platform, target)[0]
+            for key in _link_keys(platform, target, base):
+                row = self.conn.execute(
+                    "SELECT title FROM temp.mw_pages WHERE platform = ? AND source_key = ? LIMIT 1",
+                    (platform, key),
+                ).fetchone()
+                if row:
+                    return str(row[0])
+            return title_for(platform, unquote(target) if "%" in target else target)[0]
 
         return link
 
