@@ -40,11 +40,6 @@ def missing() -> str | None:
         )
     if not (MEDIAWIKI / "maintenance" / "install.php").is_file():
         return f"{MEDIAWIKI} is not there (scripts/install-test-deps.sh installs Debian's mediawiki package)"
-    probe = subprocess.run(
-        ["php", "-r", "exit(extension_loaded('pdo_sqlite') ? 0 : 1);"], capture_output=True, check=False
-    )
-    if probe.returncode != 0:
-        return "PHP has no SQLite driver (apt-get install php-sqlite3)"
     return None
 
 
@@ -139,6 +134,10 @@ class Wiki:
             for ns, title, rev, ts, actor, comment, sha1, text in rows
         ]
 
+    def create_user(self, name: str) -> None:
+        """A local account (``createAndPromote.php``), as a wiki that already has its users."""
+        self.php("createAndPromote.php", name, PASSWORD)
+
     def copy(self, folder: Path) -> Wiki:
         """A fresh wiki like this one (its database files copied), in ``folder``."""
         shutil.copytree(self.root / "db", folder / "db")
@@ -155,6 +154,13 @@ def _text(value: Any) -> Any:
 
 def installed_wiki(folder: Path) -> Wiki:
     """Install an empty wiki in ``folder`` (SQLite database under ``folder/db``)."""
+    probe = subprocess.run(
+        ["php", "-r", "exit(extension_loaded('pdo_sqlite') ? 0 : 1);"], capture_output=True, check=False
+    )
+    if probe.returncode != 0:
+        raise RuntimeError(
+            "PHP has no SQLite driver: apt-get install php-sqlite3 (scripts/install-test-deps.sh)"
+        )
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "images").mkdir(exist_ok=True)
     (folder / "tmp").mkdir(exist_ok=True)

@@ -390,3 +390,15 @@ def test_two_mediawikis_in_one_archive_become_one_wiki(wiki: Wiki, tmp_path: Pat
     assert isinstance(fidelity, FidelityReport) and fidelity.ok, fidelity.problems
     rows = _imported(wiki, output)
     assert len(rows) == 11 and len({(ns, title) for ns, title, *_ in rows}) == 9
+
+
+def test_edits_go_to_local_users_where_they_exist(wiki: Wiki, tmp_path: Path) -> None:
+    """importDump.php credits an edit to the wiki's own user of that name when there is one
+    (create the accounts first to have edits under plain names); the others get the prefix."""
+    wiki.create_user("Alice")
+    archive = build_mediawiki_archive(tmp_path / "archive")
+    output = tmp_path / "out"
+    export(archive, "mediawiki", output)
+    actors = {actor for *_, actor, _comment, _sha1, _text in _imported(wiki, output)}
+    assert "Alice" in actors and "imported>Alice" not in actors
+    assert "imported>Bob" in actors
