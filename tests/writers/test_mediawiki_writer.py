@@ -242,3 +242,16 @@ def test_texts_xml_cannot_carry_as_such_are_written_so_the_sha1_holds(tmp_path: 
     assert got["Control"] == ("bell \ufffd and \ufffd esc", builder_sha1("bell \ufffd and \ufffd esc"))
     assert report.log.codes()["mediawiki.text_characters"] == 2  # the revision and the page
     assert _verify(tmp_path / "archive", tmp_path / "out").ok
+
+
+def test_the_command_line_exports_and_verifies(tmp_path: Path) -> None:
+    from tests.helpers import run, run_json, sample
+
+    archive = tmp_path / "archive"
+    assert run("ingest", str(sample("mediawiki/camchenry/simplewiki.xml")), "-o", str(archive)).exit_code == 0
+    done = run("export", str(archive), "--to", "mediawiki", "-o", str(tmp_path / "out.zip"))
+    assert done.exit_code == 0, done.output
+    report = run_json("verify", str(archive), "--against", str(tmp_path / "out.zip"))
+    assert report["ok"] and report["entities"]["revision"]["carried"] == 7
+    formats = run("formats")
+    assert "mediawiki" in formats.output
