@@ -481,7 +481,6 @@ class _Run:
         )
         c.execute("CREATE INDEX temp.mw_file_names_native ON mw_file_names (native_id)")
         c.execute("CREATE INDEX temp.mw_file_names_name ON mw_file_names (name)")
-        c.execute("CREATE INDEX temp.mw_pages_order ON mw_pages (home, page_id)")
         c.execute("CREATE INDEX temp.mw_pages_file ON mw_pages (file_id)")
         c.execute("DROP TABLE IF EXISTS temp.mw_files")
         c.execute("CREATE TEMP TABLE mw_files (file_id TEXT PRIMARY KEY) WITHOUT ROWID")
@@ -503,10 +502,18 @@ class _Run:
         # wiki's pages first, so that they keep their ids and titles, then the others. A page
         # is the home wiki's when its id is the one the reader gives a page of that wiki (two
         # MediaWiki dumps in one archive share their namespace spaces).
+        # The home pages in their dump's order (the reader keeps a user's name from its first
+        # edit in the dump): by their origin ``<file>#<line>``; the plan is written in its order.
+        at = "instr(origin, '#')"
+        in_source = (
+            f"CASE WHEN {at} > 0 THEN substr(origin, 1, {at} - 1) END,"
+            f" CASE WHEN {at} > 0 THEN CAST(substr(origin, {at} + 1) AS INTEGER) END,"
+        )
         for first in (True, False):
             rows = c.execute(
                 "SELECT id, platform, native_id, title FROM items WHERE kind = 'page'"
-                f" ORDER BY NOT (platform = ? AND space_id IN ({marks})), length(native_id), native_id, title, id",
+                f" ORDER BY NOT (platform = ? AND space_id IN ({marks})), {in_source if first else ''}"
+                " length(native_id), native_id, title, id",
                 (PLATFORM, *home_ids),
             )
             for item_id, platform, native, title in rows:
@@ -659,20 +666,21 @@ class _Run:
             else:
                 xml.write(f'<mediawiki version="{self.wiki.schema}" xml:lang="en">\n')
             xml.write(self.wiki.siteinfo)
-            # A batch of the plan at a time (file pages are added to it while pages are written).
-            after: tuple[int, int] = (2, 0)
+            # A batch of the plan at a time, in its order (file pages are added to it while
+            # pages are written: they are written beside their pages).
+            after = 0
             while True:
                 rows = self.conn.execute(
-                    "SELECT item_id, title, page_id, ns, home FROM temp.mw_pages WHERE file_id IS NULL"
-                    " AND (home < ?1 OR (home = ?1 AND page_id > ?2)) ORDER BY home DESC, page_id LIMIT 512",
-                    after,
+                    "SELECT rowid, item_id, title, page_id, ns, home FROM temp.mw_pages WHERE file_id IS NULL"
+                    " AND rowid > ? ORDER BY rowid LIMIT 512",
+                    (after,),
                 ).fetchall()
                 if not rows:
                     break
-                for item_id, title, page_id, ns, home in rows:
+                for _rowid, item_id, title, page_id, ns, home in rows:
                     self._page(xml, item_id, title, page_id, ns, bool(home))
                     task.advance()
-                after = (rows[-1][4], rows[-1][2])
+                after = rows[-1][0]
             self._loose_files(xml)
             self._logitems(xml)
             xml.write("</mediawiki>\n")
