@@ -22,11 +22,11 @@ from tests.conformance.test_writer_conformance import canonical_content
 
 # Characters XML 1.0 carries as they are (a carriage return would be read as a line feed).
 _XML_CHARS = st.characters(
-    blacklist_categories=("Cs",),
-    blacklist_characters="\r\x00\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\ufffe\uffff",
+    exclude_categories=["Cs"],
+    exclude_characters="\r\x00\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\ufffe\uffff",
 )
 _TEXT = st.text(_XML_CHARS, max_size=60)
-_NAME = st.text(st.characters(whitelist_categories=("Lu", "Ll", "Nd")), min_size=1, max_size=8)
+_NAME = st.text(st.characters(categories=["Lu", "Ll", "Nd"]), min_size=1, max_size=8)
 _CONTRIBUTOR = st.one_of(
     st.builds(b.user, _NAME.map(str.capitalize), st.integers(1, 50)),
     st.builds(b.ip, st.from_regex(r"10\.0\.[0-9]\.[1-9]", fullmatch=True)),
