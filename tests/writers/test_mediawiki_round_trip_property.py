@@ -35,7 +35,7 @@ _CONTRIBUTOR = st.one_of(
 
 
 @st.composite
-def _dumps(draw: st.DrawFn) -> tuple[list[b.Page], str]:
+def _dumps(draw: st.DrawFn) -> tuple[list[b.Page], str, list[b.LogItem]]:
     schema = draw(st.sampled_from(["0.3", "0.6", "0.8", "0.10", "0.11"]))
     titles = draw(st.lists(_NAME.map(str.capitalize), min_size=1, max_size=4, unique=True))
     pages, rev = [], 1
@@ -64,18 +64,24 @@ def _dumps(draw: st.DrawFn) -> tuple[list[b.Page], str]:
                 b.Page(f"File:{title}.png", ns=6, id=100 + n, revisions=[b.Rev(rev, "file")], uploads=uploads)
             )
             rev += 1
-    return pages, schema
+    logitems = [
+        b.LogItem(k + 1, comment=draw(st.none() | _TEXT), contributor=draw(_CONTRIBUTOR))
+        for k in range(draw(st.integers(0, 2)))
+    ]
+    return pages, schema, logitems
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_dumps())
-def test_any_dump_through_the_writer_reads_back_the_same(dump: tuple[list[b.Page], str]) -> None:
-    pages, schema = dump
+def test_any_dump_through_the_writer_reads_back_the_same(
+    dump: tuple[list[b.Page], str, list[b.LogItem]],
+) -> None:
+    pages, schema, logitems = dump
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         source = root / "source"
         source.mkdir()
-        b.write_dump(source / "dump.xml", pages, schema=schema)
+        b.write_dump(source / "dump.xml", pages, schema=schema, logitems=logitems)
         b.write_files(source / "images", [u for p in pages for u in p.uploads if not u.contents])
         first = root / "first"
         ingest([source], first, format="mediawiki")
