@@ -232,6 +232,14 @@ def write_wiki(dest: Path, wiki: Wiki) -> Path:
     if wiki.regenerated:
         for folder in ("attic", "cache", "index", "locks", "media_attic", "media_meta", "meta", "tmp"):
             _write(data / folder / "_dummy", b"You can safely delete this file.")
+        # what the distribution ships at data/'s root
+        _write(data / ".htaccess", b"<IfModule mod_authz_core.c>\n    Require all denied\n</IfModule>\n")
+        _write(data / "_dummy", b"You can safely delete this file.")
+        _write(
+            data / "deleted.files",
+            b"# This is a list of files that were present in previous DokuWiki releases\n",
+        )
+        _write(data / "security.png", b"\x89PNG\r\n\x1a\n security check image")
         _write(data / "cache" / "a" / "a1b2c3.xhtml", b"<p>rendered</p>")
         _write(data / "cache" / "purgefile", b"1699526300")
         _write(data / "index" / "page.idx", "".join(p.id + "\n" for p in wiki.pages).encode())

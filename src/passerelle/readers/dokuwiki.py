@@ -93,6 +93,9 @@ REGENERATED = {
     "tmp": "temporary files",
     "log": "DokuWiki's own error and debug logs",
 }
+# What DokuWiki's own distribution puts in data/ (dokuwiki/dokuwiki: data/.htaccess, _dummy,
+# deleted.files, security.png, dont-panic-if-you-see-this-in-your-logs-….xcf)
+_STOCK_DATA_FILES = frozenset({".htaccess", "_dummy", "deleted.files", "security.png", "security.xcf"})
 _ATTIC = re.compile(r"(\d+)\.txt(?:\.(gz|bz2))?")
 _MEDIA_ATTIC = re.compile(r"(?P<stem>.*)\.(?P<rev>\d{9,11})(?P<ext>\.[^./]*)?")
 _USER_FIELD = re.compile(r"(?<!\\):")
@@ -1240,6 +1243,8 @@ class DokuWikiReader:
             return f"dokuwiki.regenerated|{d}{folder}/|{REGENERATED[folder]}, which DokuWiki regenerates"
         if inner and inner.rsplit("/", 1)[-1] in ("_dummy", ".htaccess"):
             return f"dokuwiki.internal_file|{name}|a placeholder DokuWiki ships in its folders"
+        if not inner and (folder in _STOCK_DATA_FILES or folder.startswith("dont-panic-")):
+            return f"dokuwiki.internal_file|{name}|a file DokuWiki ships in data/ (access rules, its security check, upgrade lists)"
         if folder == "pages" and inner.endswith(".txt"):
             return None
         if folder == "attic":
