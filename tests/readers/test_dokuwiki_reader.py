@@ -590,3 +590,14 @@ def test_an_install_root_inside_a_zip_folder(tmp_path: Path) -> None:
         "SELECT p.native_id, p.is_placeholder FROM memberships m JOIN persons p ON p.id = m.person_id",
     )
     assert sorted(members) == [("alice", 0), ("carol", 0), ("dave", 1)]
+
+
+def test_two_attic_files_for_one_revision(tmp_path: Path) -> None:
+    wiki = Wiki(
+        pages=[Page("p", [Rev(T0, "alice", "text\n", "C", compression="")])], users=USERS, regenerated=False
+    )
+    root = write_wiki(tmp_path / "wiki", wiki)
+    (root / "data" / "attic" / f"p.{T0}.txt.gz").write_bytes(gzip.compress(b"text\n"))
+    archive = ingest_verified(tmp_path, root)
+    assert ("dokuwiki.duplicate_attic", f"data/attic/p.{T0}.txt.gz", None) in diagnostics(archive)
+    assert history(archive, "p") == [(str(T0), "alice", None, "text\n")]
