@@ -601,3 +601,35 @@ def test_two_attic_files_for_one_revision(tmp_path: Path) -> None:
     archive = ingest_verified(tmp_path, root)
     assert ("dokuwiki.duplicate_attic", f"data/attic/p.{T0}.txt.gz", None) in diagnostics(archive)
     assert history(archive, "p") == [(str(T0), "alice", None, "text\n")]
+
+
+def test_source_tree_mtimes(tmp_path: Path) -> None:
+    """SourceTree.mtime: a folder's files; a zip's Info-ZIP (UT) and NTFS time fields, exact;
+    its DOS time alone, inexact (2-second steps)."""
+    import struct
+    import time
+    import zipfile
+
+    folder = tmp_path / "f"
+    (folder / "a").mkdir(parents=True)
+    (folder / "a" / "x.txt").write_bytes(b"x")
+    os.utime(folder / "a" / "x.txt", (T0, T0))
+    tree = SourceTree.open(folder)
+    assert tree.mtime("a/x.txt") == (T0, True)
+    assert tree.mtime("missing") is None
+    ntfs_ticks = (T0 + 7 + 11_644_473_600) * 10_000_000
+    ntfs = struct.pack("<HHIHHQQQ", 0x000A, 32, 0, 1, 24, ntfs_ticks, ntfs_ticks, ntfs_ticks)
+    with zipfile.ZipFile(tmp_path / "t.zip", "w") as zf:
+        for name, extra in (
+            ("ut.txt", struct.pack("<HHBl", 0x5455, 5, 1, T0 + 3)),
+            ("ntfs.txt", ntfs),
+            ("dos.txt", b""),
+        ):
+            info = zipfile.ZipInfo(name, date_time=time.gmtime(T0)[:6])
+            info.extra = extra
+            zf.writestr(info, b"data")
+    tree = SourceTree.open(tmp_path / "t.zip")
+    assert tree.mtime("ut.txt") == (T0 + 3, True)
+    assert tree.mtime("ntfs.txt") == (T0 + 7, True)
+    assert tree.mtime("dos.txt") == (T0 - T0 % 2, False)
+    tree.close()
