@@ -53,6 +53,7 @@ def test_everything_is_accounted_for(ingested: tuple[Path, Path]) -> None:
     totals = {name: (t.source, t.archive, t.explained) for name, t in report.overall().items()}
     assert totals == {
         "pages": (9, 9, 0),
+        "deleted pages": (1, 1, 0),
         "changelog entries": (18, 18, 0),
         "attic files": (17, 17, 0),
         "meta files": (9, 9, 0),
@@ -96,6 +97,12 @@ def test_a_revision_at_another_time_is_found(ingested: tuple[Path, Path]) -> Non
         str(T0 + 20),
     )
     assert any(p.startswith("data/meta/wiki/syntax.changes#2:") for p in problems(archive, source))
+
+
+def test_a_deleted_page_shown_as_alive_is_found(ingested: tuple[Path, Path]) -> None:
+    source, archive = ingested
+    execute(archive, "UPDATE items SET deleted = 0, deleted_at = NULL WHERE id = ?", item("projects:old"))
+    assert any(p.startswith("data/meta/projects/old.changes:") for p in problems(archive, source))
 
 
 def test_a_lost_page_or_changed_text_is_found(ingested: tuple[Path, Path]) -> None:

@@ -159,6 +159,12 @@ class _Check:
         times: dict[str, int] = {}
         for native, author, created in self.store.query(query, (item,)):
             revisions[native], times[native] = author, created
+        if self.data + "pages/" + rel + ".txt" not in self.export.entries and revisions:
+            # no page file: a page deleted (in DokuWiki, or by hand), kept with its history
+            found = self.store.query("SELECT deleted FROM items WHERE id = ?", (item,)) == [(1,)]
+            self.ledger.account(
+                self.report.tally("deleted pages"), name, f"{page} not a deleted page", found, "page"
+            )
         seen: set[str] = set()
         lines = self.text(name).split("\n")
         if lines and not lines[-1]:
