@@ -7,8 +7,9 @@ record:
 
 - every page file is a ``page`` item (id from the page id under the wiki ``dokuwiki``) whose
   body is the file's text;
-- every changelog line is a revision of its page, native id its date as written, by its
-  user (or the guest ``ip:<address>``); a line that is not one, or a second line at one
+- every changelog without a page file is a deleted item;
+- every changelog line is a revision of its page, native id its date as written, at that
+  time, by its user (or the guest ``ip:<address>``); a line that is not one, or a second line at one
   date, is explained only by a diagnostic dropping the ``changelog entry`` at
   ``<changes>#<line>``;
 - every attic file is a revision at its timestamp, with a body unless a diagnostic at the
@@ -19,6 +20,8 @@ record:
   time, or ``<id>@<date>``), or dropped by a diagnostic at its line;
 - every user line of ``conf/users.auth.php`` is a person, and no password hash is anywhere
   in the persons' records;
+- every ``ns:* @ALL 0`` rule of ``conf/acl.auth.php`` makes its namespace private (unless
+  the configuration sets ``useacl`` to 0);
 - every other entry is said by a diagnostic at the entry or at a folder holding it, or kept
   as a file ``entry:<name>``.
 """
