@@ -509,6 +509,11 @@ class _Page:
         self.revisions = 0
         self.uploads = 0
         self.seen: set[str] = set()
+        self.distinct = 0
+        # What the page item must say: its first revision's author and time, its last one's
+        # author, time and text (SHA-1).
+        self.first: tuple[str | None, int | None, str | None] | None = None
+        self.last: tuple[str | None, int | None, str | None, str | None] | None = None
 
     @classmethod
     def start(cls, state: _State, header: ET.Element) -> _Page:
@@ -517,7 +522,21 @@ class _Page:
 
     def revision(self, rev: ET.Element, persons: set[str]) -> None:
         self.revisions += 1
+        native = (_text(rev, "id") or "").strip() or f"@{self.revisions}"
+        fresh = native not in self.seen
         _revision(self.state, self.item, self.title, rev, self.revisions, self.seen, persons)
+        if not fresh:
+            return  # a duplicate: not the page's history
+        text = _child(rev, "text")
+        digest = None
+        if text is not None and text.get("deleted") is None and text.get("location") is None:
+            digest = hashlib.sha1((text.text or "").encode("utf-8")).hexdigest()
+        stamp = _text(rev, "timestamp")
+        who = _author(_child(rev, "contributor"))[1]
+        if self.first is None:
+            self.first = (who, _micros(stamp), stamp)
+        self.last = (who, _micros(stamp), stamp, digest)
+        self.distinct += 1
 
     def upload(self, up: ET.Element, persons: set[str]) -> None:
         self.uploads += 1
@@ -526,7 +545,11 @@ class _Page:
     def end(self, page: ET.Element) -> None:
         state = self.state
         redirect = _child(page, "redirect") is not None
-        found = state.q("SELECT kind, title, subtype, space_id FROM items WHERE id = ?", self.item)
+        found = state.q(
+            "SELECT kind, title, subtype, space_id, author_id, created_at, created_native, edited_by_id,"
+            " edited_at, edited_native, body_source FROM items WHERE id = ?",
+            self.item,
+        )
         tally, by_kind = self.row.tally("messages"), self.row.subtype("redirect" if redirect else "page")
         for t in (tally, by_kind):
             t.source += 1
@@ -536,8 +559,18 @@ class _Page:
                 t.unexplained += 1
             state.problem(f"{where} is not an item of the archive")
             return
-        kind, got_title, subtype, space = found[0]
+        kind, got_title, subtype, space, *dates, body = found[0]
         wrong = []
+        expected: list[object] = [None] * 6
+        if self.first is not None and self.last is not None:
+            expected[:3] = self.first
+            if self.distinct > 1:
+                expected[3:] = self.last[:3]
+        if dates != expected:
+            wrong.append(f"author and times {dates} (the dump's: {expected})")
+        text_sha1 = None if body is None else hashlib.sha1(body.encode("utf-8")).hexdigest()
+        if self.last is not None and text_sha1 != self.last[3]:
+            wrong.append("its body is not its last revision's text")
         if kind != "page":
             wrong.append(f"kind {kind}")
         if got_title != self.title:
