@@ -92,6 +92,10 @@ WRITER_CASES = [
     _case("xar", "xwiki-feature-zip"),
     _case("xar", "xwiki-feature-folder"),
     _case("xar", "dokuwiki-generated-folder"),
+    _case("xar", "dokuwiki-generated-zip"),
+    _case("xar", "mediawiki-enwiki"),
+    _case("xar", "mediawiki-simplewiki-bz2"),
+    _case("xar", "mediawiki-generated-zip"),
 ]
 
 

@@ -443,3 +443,12 @@ def test_zip_entries_climbing_out_are_refused_and_said(tmp_path: Path) -> None:
     archive = ingest_verified(tmp_path, dest)
     assert ("source.unsafe_path", "../../etc/evil.xml", "entry") in diagnostics(archive)
     assert rows(archive, "SELECT native_id FROM items") == [("Main.Good",)]
+
+
+def test_a_redirect_object_makes_a_redirect_page(tmp_path: Path) -> None:
+    from tests.xwiki_builder import Obj
+
+    moved = Doc("Main.Old", content="", objects=[Obj("XWiki.RedirectClass", 0, {"location": "Main.New"})])
+    archive = ingest_verified(tmp_path, Xar([moved, Doc("Main.New")]).write(tmp_path / "r.xar"))
+    assert item_by_native(archive, "Main.Old")["subtype"] == "redirect"
+    assert item_by_native(archive, "Main.New")["subtype"] is None

@@ -83,6 +83,7 @@ USERS_CLASS = "XWiki.XWikiUsers"
 RIGHTS_CLASS = "XWiki.XWikiRights"
 GLOBAL_RIGHTS_CLASS = "XWiki.XWikiGlobalRights"
 TAG_CLASS = "XWiki.TagClass"
+REDIRECT_CLASS = "XWiki.RedirectClass"  # a page moved elsewhere: ``location`` names where
 SECRET_PROPERTIES = frozenset({"password", "validkey"})
 GUESTS = frozenset({"XWiki.XWikiGuest", "XWiki.XWikiAllGroup"})
 DEFAULT_SYNTAX = "xwiki/1.0"  # documents older than syntaxId (XWiki 1.x) are in XWiki 1.0 syntax
@@ -849,6 +850,7 @@ class _Document:
         self.attachments = 0
         self.comments: list[_Comment] = []
         self.files: list[str] = []
+        self.redirect = False  # the document holds an XWiki.RedirectClass object
 
     def person(self, value: str | None, where: str) -> str | None:
         reference = user_reference(value)
@@ -900,6 +902,7 @@ class _Document:
                         self._comment(elem, f"{entry}#object[{objects}]")
                         safe_xml.detach(elem)
                     else:
+                        self.redirect = self.redirect or cls == REDIRECT_CLASS
                         _strip_secrets(elem)
                 elif isinstance(tag, str) and len(elem) == 0:
                     self.fields[tag] = prep.text(elem.text) or ""
@@ -942,6 +945,7 @@ class _Document:
                 native_id=self.native,
                 kind=ItemKind.PAGE,
                 space_id=self.space,
+                subtype="redirect" if self.redirect else None,
                 author_id=creator if f.get("creator") is not None else first_author,
                 created_at=created if created is not None else first_date,
                 created_native=f.get("creationDate"),

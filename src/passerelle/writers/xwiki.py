@@ -796,8 +796,34 @@ class _Run:
             doc.parts.append(attachment.encode("utf-8"))
         for comment in comments:
             doc.parts.append(comment.encode("utf-8"))
+        if item.subtype == "redirect":
+            doc.parts.append(self._redirect(page, item).encode("utf-8"))
+        elif item.subtype is not None:
+            notes.append(
+                self._note(
+                    "xwiki.export_reference", "item", item.id, "subtype", "an XWiki page has no subtype"
+                )
+            )
         doc.parts.append(b"</xwikidoc>\n")
         return doc
+
+    def _redirect(self, page: _Page, item: Item) -> str:
+        """A redirect as XWiki keeps one: an ``XWiki.RedirectClass`` object whose ``location``
+        names the target page (renamed when it is a page of the archive)."""
+        target = next((r.target for r in (item.body.references if item.body else ()) if r.kind == "page"), "")
+        location = target
+        if target and _markup() is not None:
+            link, _ = self._renamers(page, item.platform, item.title or item.native_id, set())
+            location = link(target) or target
+        return (
+            "  <object>\n"
+            + _field("name", page.reference, "    ")
+            + _field("number", "0", "    ")
+            + _field("className", "XWiki.RedirectClass", "    ")
+            + _field("guid", _guid(page.reference, "redirect"), "    ")
+            + f"    <property>\n{_field('location', location, '      ')}    </property>\n"
+            + "  </object>\n"
+        )
 
     def _from_raw(
         self, page: _Page, versions: str | None, attachments: list[str], comments: list[str]
