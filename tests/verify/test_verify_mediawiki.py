@@ -86,6 +86,7 @@ _MAIN = ids.item_id("mediawiki", WIKI, "1")
         (_sql("DELETE FROM items WHERE kind = 'event' AND native_id = '1'"), "log entry 1"),
         (_sql("UPDATE files SET sha256 = NULL WHERE native_id = 'Logo.png'"), "upload 'Logo.png'"),
         (_sql("DELETE FROM item_files"), "linked to its page"),
+        (_sql("UPDATE files SET size = 1 WHERE native_id = 'Logo.png'"), "size, author and time"),
         (_sql("UPDATE persons SET is_placeholder = 1 WHERE native_id = '3'"), "is not a person"),
         (
             _sql(

@@ -704,7 +704,7 @@ def _upload(state: _State, item: str, title: str, up: ET.Element, tally: Tally, 
         native = filename
     fid = ids.file_id(PLATFORM, native)
     what = f"upload {native!r} of {title!r}"
-    found = state.q("SELECT sha256, missing_reason FROM files WHERE id = ?", fid)
+    found = state.q("SELECT sha256, missing_reason, size, author_id, created_at FROM files WHERE id = ?", fid)
     linked = state.q("SELECT 1 FROM item_files WHERE item_id = ? AND file_id = ?", item, fid)
     _kind, person = _author(_child(up, "contributor"))
     if person is not None:
@@ -713,7 +713,13 @@ def _upload(state: _State, item: str, title: str, up: ET.Element, tally: Tally, 
         tally.unexplained += 1
         state.problem(f"{what} is not a file of the archive linked to its page")
         return
-    sha256, missing = found[0]
+    sha256, missing, size, author, created = found[0]
+    stated_size = (_text(up, "size") or "").strip()
+    expected = (int(stated_size) if stated_size.isdigit() else None, person, _micros(_text(up, "timestamp")))
+    if (size, author, created) != expected:
+        tally.unexplained += 1
+        state.problem(f"{what}: size, author and time {(size, author, created)}, the dump's {expected}")
+        return
     contents = _child(up, "contents")
     if contents is not None and (contents.get("encoding") or "base64") == "base64":
         try:
