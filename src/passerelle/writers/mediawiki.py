@@ -300,14 +300,17 @@ class MediaWikiWriter:
             "pages of a MediaWiki archive exactly as their dump had them (raw records: titles,"
             " namespaces, page and revision ids, minor flags, models, sha1), in its schema version",
             "pages of other wikis under a MediaWiki title (namespaces as subpage paths), their"
-            " bodies converted to wikitext with links rewritten",
-            "uploads and their older versions, bytes under images/<a>/<ab>/<Name>",
+            " bodies converted to wikitext (pandoc) with links and embedded files renamed",
+            "uploads and their older versions: bytes under images/<a>/<ab>/<Name>, or in the XML"
+            " where the source dump had them there; other wikis' files on File: pages",
             "log items of a MediaWiki archive",
+            "contributors by user name (and id), IP editors, hidden contributors",
         ),
         cannot_carry=(
             "items that are not pages (messages, posts, comments), reactions, memberships",
             "persons' display names, real names and emails; persons who edited nothing",
-            "sub-second times",
+            "spaces that are not the written wiki's namespaces (another wiki's become title paths)",
+            "sub-second times; a page's own times where they are not its revisions'",
             "deletion of a page (written as a live page with its history)",
         ),
         reader="mediawiki",
