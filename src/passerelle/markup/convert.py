@@ -290,8 +290,8 @@ def _rewrite(ast: Any, job: _Job, target: str) -> None:
             code = content[1]
             if isinstance(code, str) and _SPECIAL["mediawiki"].search(code):
                 # pandoc writes <code>…</code>, whose content MediaWiki still reads as wikitext
-                escaped = code.replace("&", "&amp;").replace("<", "&lt;")
-                node["t"], node["c"] = "RawInline", ["mediawiki", f"<code><nowiki>{escaped}</nowiki></code>"]
+                shown = code.replace("&", "&amp;").replace("<", "&lt;")
+                node["t"], node["c"] = "RawInline", ["mediawiki", f"<code><nowiki>{shown}</nowiki></code>"]
             continue
         if kind == "Header" and isinstance(content, list) and len(content) == 3:
             content[1][0] = ""  # pandoc's generated identifier: {{id}} macros, <span id> otherwise
