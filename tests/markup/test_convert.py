@@ -206,3 +206,29 @@ def test_the_fallback_never_raises(text: str, source: str, target: str) -> None:
 def test_wiki_like_text_converts_without_raising(texts: list[str], source: str, target: str) -> None:
     results = list(convert_many([Page(t, source, f"P{i}") for i, t in enumerate(texts)], target))
     assert len(results) == len(texts) and all(isinstance(r.text, str) for r in results)
+
+
+def test_a_batch_that_dies_is_halved_down_to_its_pages(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The real pandoc, given a time limit no process can keep: every batch dies, is halved,
+    # and each page ends alone in the fallback, saying why.
+    monkeypatch.setattr(pandoc, "_timeout", lambda jobs: 0.001)
+    calls: list[int] = []
+    real = pandoc._run_once
+
+    def counted(jobs: list[dict[str, str]]) -> list[pandoc.Answer] | str:
+        calls.append(len(jobs))
+        return real(jobs)
+
+    monkeypatch.setattr(pandoc, "_run_once", counted)
+    results = list(convert_many([Page(f"'''{i}'''", "mediawiki", f"P{i}") for i in range(4)], "markdown"))
+    assert [r.method for r in results] == ["fallback"] * 4
+    assert [r.text for r in results] == ["**0**\n", "**1**\n", "**2**\n", "**3**\n"]
+    assert "pandoc took more than 0 s" in results[0].losses[0].detail
+    assert sorted(calls, reverse=True) == [4, 2, 2, 1, 1, 1, 1]
+
+
+def test_a_large_page_converts() -> None:
+    text = (GOLDEN / "inputs" / "basics.wiki").read_text(encoding="utf-8") * 400  # ~300 KB
+    result = convert(text, "mediawiki", "dokuwiki", page="Large")
+    assert result.method == "pandoc"
+    assert result.text.count("===== Heading two =====") == 400
