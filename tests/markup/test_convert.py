@@ -220,9 +220,11 @@ def test_a_batch_that_dies_is_halved_down_to_its_pages(monkeypatch: pytest.Monke
         return real(jobs)
 
     monkeypatch.setattr(pandoc, "_run_once", counted)
-    results = list(convert_many([Page(f"'''{i}'''", "mediawiki", f"P{i}") for i in range(4)], "markdown"))
+    filler = "''a'' " * 20_000  # 100 KB: more than a millisecond's work, even for a warm pandoc
+    pages = [Page(f"'''{i}'''\n\n{filler}", "mediawiki", f"P{i}") for i in range(4)]
+    results = list(convert_many(pages, "markdown"))
     assert [r.method for r in results] == ["fallback"] * 4
-    assert [r.text for r in results] == ["**0**\n", "**1**\n", "**2**\n", "**3**\n"]
+    assert [r.text.split("\n", 1)[0] for r in results] == ["**0**", "**1**", "**2**", "**3**"]
     assert "pandoc took more than 0 s" in results[0].losses[0].detail
     assert sorted(calls, reverse=True) == [4, 2, 2, 1, 1, 1, 1]
 

@@ -14,12 +14,16 @@ down to the single page, which then fails alone.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
 import json
 import os
+import queue
+import selectors
 import shutil
 import subprocess
 import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import util as importlib_util
@@ -27,24 +31,28 @@ from pathlib import Path
 
 # Each job: {"op": "read" | "write", "text": …, "from": …, "to": …}; each answer
 # {"ok": true, "text": …} or {"ok": false, "error": …}.
+# The process stays up: one batch per line in, its answers as one line out.
 _SCRIPT = r"""
-local jobs = pandoc.json.decode(io.read("a"), false)
-local answers = {}
 local options = {wrap_text = "wrap-none"}
-for i, job in ipairs(jobs) do
-  local ok, result = pcall(function()
-    if job.op == "read" then
-      return pandoc.write(pandoc.read(job.text, job.from), "json")
+for line in io.lines() do
+  local jobs = pandoc.json.decode(line, false)
+  local answers = {}
+  for i, job in ipairs(jobs) do
+    local ok, result = pcall(function()
+      if job.op == "read" then
+        return pandoc.write(pandoc.read(job.text, job.from), "json")
+      end
+      return pandoc.write(pandoc.read(job.text, "json"), job.to, options)
+    end)
+    if ok then
+      answers[i] = {ok = true, text = result}
+    else
+      answers[i] = {ok = false, error = tostring(result)}
     end
-    return pandoc.write(pandoc.read(job.text, "json"), job.to, options)
-  end)
-  if ok then
-    answers[i] = {ok = true, text = result}
-  else
-    answers[i] = {ok = false, error = tostring(result)}
   end
+  io.write(pandoc.json.encode(answers) .. "\n")
+  io.stdout:flush()
 end
-io.write(pandoc.json.encode(answers))
 """
 
 MEMORY_MB = 1024  # pandoc's heap cap (+RTS -M): its memory grows steeply with a page's size
@@ -102,29 +110,94 @@ def _timeout(jobs: list[dict[str, str]]) -> float:
     return 20.0 + 30.0 * size / 1_000_000
 
 
+class _Process:
+    """A ``pandoc lua`` process kept up between batches (its start-up, 30 to 100 ms, is paid
+    once), a batch a line; killed on any failure, never reused after one."""
+
+    def __init__(self, path: str) -> None:
+        self.stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the process
+        self.proc = subprocess.Popen(
+            [path, "lua", _script(), "+RTS", f"-M{MEMORY_MB}m", "-RTS"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.stderr,
+        )
+
+    def ask(self, line: bytes, timeout: float) -> bytes | str:
+        """The answer line, or why there is none (the process is then dead)."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        try:
+            self.proc.stdin.write(line)
+            self.proc.stdin.flush()
+        except OSError as exc:
+            return self._died(f"pandoc could not be given the pages: {exc}")
+        deadline = time.monotonic() + timeout
+        out = self.proc.stdout.fileno()
+        chunks: list[bytes] = []
+        with selectors.DefaultSelector() as selector:
+            selector.register(out, selectors.EVENT_READ)
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0 or not selector.select(left):
+                    return self._died(f"pandoc took more than {timeout:.0f} s")
+                chunk = os.read(out, 1 << 20)
+                if not chunk:
+                    return self._died("pandoc stopped")
+                chunks.append(chunk)
+                if chunk.endswith(b"\n"):
+                    return b"".join(chunks)
+
+    def _died(self, why: str) -> str:
+        self.proc.kill()
+        self.proc.wait()
+        self.stderr.seek(0)
+        err = self.stderr.read().decode("utf-8", "replace").strip()
+        self.stderr.close()
+        code = self.proc.returncode
+        return why + (f" (exit {code})" if code else "") + (f": {err[:500]}" if err else "")
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            with contextlib.suppress(OSError):
+                self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.stderr.close()
+
+
+_idle: queue.SimpleQueue[_Process] = queue.SimpleQueue()
+
+
+@atexit.register
+def _close_all() -> None:
+    while True:
+        try:
+            _idle.get_nowait().close()
+        except queue.Empty:
+            return
+
+
 def _run_once(jobs: list[dict[str, str]]) -> list[Answer] | str:
     """The answers, or why the process as a whole failed."""
     path = pandoc_path()
     if path is None:
         return "pandoc is not installed (the pypandoc-binary wheel, or pandoc on the PATH)"
-    command = [path, "lua", _script(), "+RTS", f"-M{MEMORY_MB}m", "-RTS"]
     try:
-        done = subprocess.run(
-            command,
-            input=json.dumps(jobs).encode("utf-8"),
-            capture_output=True,
-            timeout=_timeout(jobs),
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        return f"pandoc took more than {_timeout(jobs):.0f} s"
-    except OSError as exc:
-        return f"pandoc could not run: {exc}"
-    if done.returncode != 0:
-        err = done.stderr.decode("utf-8", "replace").strip()
-        return f"pandoc exited with {done.returncode}: {err[:500]}"
+        process = _idle.get_nowait()
+    except queue.Empty:
+        try:
+            process = _Process(path)
+        except OSError as exc:
+            return f"pandoc could not run: {exc}"
+    reply = process.ask(json.dumps(jobs).encode("utf-8") + b"\n", _timeout(jobs))
+    if isinstance(reply, str):
+        return reply
+    _idle.put(process)
     try:
-        answers = json.loads(done.stdout)
+        answers = json.loads(reply)
     except ValueError as exc:
         return f"pandoc's answer is not JSON: {exc}"
     if not isinstance(answers, list) or len(answers) != len(jobs):
