@@ -11,8 +11,8 @@ Measures (best of ``--repeat``, the machine's load printed before and after):
 
 - ``references`` and ``normalise`` (pure Python, run by the readers on every revision): MB/s.
 - ``convert_many`` MediaWiki -> DokuWiki and -> Markdown with batches of 1, 16, 64 and 256
-  pages per pandoc process, ``pandoc.WORKERS`` processes at a time (one per core, at most
-  4): pages/s, and the largest pandoc process's peak RSS.
+  pages, to ``pandoc.WORKERS`` kept-up pandoc processes (one per core, at most 4): pages/s,
+  and the largest pandoc process's peak RSS.
 - one ``pandoc -f mediawiki -t dokuwiki`` process per page (what ``pypandoc.convert_text``
   does), on the first 100 pages: pages/s.
 """
@@ -122,7 +122,7 @@ def main() -> None:
             rate = n / seconds
             results[f"convert_{target}_batch{batch}_pages_s"] = round(rate, 1)
             results[f"convert_{target}_batch{batch}_methods"] = dict(methods)
-            print(f"convert -> {target:>8}, {batch:>3} pages a process: {rate:7.1f} pages/s {methods}")
+            print(f"convert -> {target:>8}, {batch:>3} pages a batch: {rate:7.1f} pages/s {methods}")
 
     path = pandoc_runner.pandoc_path()
     if path is not None:
@@ -137,6 +137,7 @@ def main() -> None:
         seconds = best(args.repeat, per_page)
         results["pandoc_process_per_page_pages_s"] = round(len(subset) / seconds, 1)
         print(f"one pandoc process per page:               {len(subset) / seconds:7.1f} pages/s")
+    pandoc_runner._close_all()  # the kept-up pandoc processes end, so their peak is counted
     results["pandoc_peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
     results["load_after"] = load()
     print(f"largest pandoc process: {results['pandoc_peak_rss_mib']} MiB; load {results['load_after']}")

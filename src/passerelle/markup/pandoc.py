@@ -4,11 +4,14 @@ pandoc is a separate program (GPL-2.0-or-later), run as a subprocess: the binary
 the ``pypandoc-binary`` wheel (its ``copyright.pandoc`` travels beside it), else a
 ``pandoc`` on the PATH. One process per page costs 30 to 100 ms of start-up, and the
 bundled pandoc 3.9's ``pandoc server`` does not run (it is not linked with GHC's threaded
-runtime), so pages go in **batches through one ``pandoc lua`` process**: a small Lua
-script reads a JSON list of jobs and runs each under ``pcall``, so a page pandoc fails on
-(the real "Pear" table) fails alone and the others convert. A batch that dies as a whole
-(time limit, the heap cap ``+RTS -M``, a crash) is split in two and each half run again,
-down to the single page, which then fails alone.
+runtime), so pages go in **batches to ``pandoc lua`` processes kept up** between
+batches (one per core, at most 4): a small Lua script reads a batch, a JSON list of jobs,
+per line, runs each job under ``pcall`` and answers with a line, so a page pandoc fails on
+(the real "Pear" table) fails alone and the others convert, and start-up is paid once. A
+batch whose process fails (time limit, the heap cap ``+RTS -M``, a crash, an answer that
+is not JSON) has its process killed, never reused, and is split in two and each half run
+again, down to the single page, which then fails alone. The processes end with Python
+(their input closed at exit).
 """
 
 from __future__ import annotations
