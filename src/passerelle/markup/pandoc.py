@@ -118,6 +118,7 @@ class _Process:
     once), a batch a line; killed on any failure, never reused after one."""
 
     def __init__(self, path: str) -> None:
+        self.owner = os.getpid()  # a forked child must not talk to its parent's pandoc
         self.stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the process
         self.proc = subprocess.Popen(
             [path, "lua", _script(), "+RTS", f"-M{MEMORY_MB}m", "-RTS"],
@@ -178,9 +179,11 @@ _idle: queue.SimpleQueue[_Process] = queue.SimpleQueue()
 def _close_all() -> None:
     while True:
         try:
-            _idle.get_nowait().close()
+            process = _idle.get_nowait()
         except queue.Empty:
             return
+        if process.owner == os.getpid():
+            process.close()
 
 
 def _run_once(jobs: list[dict[str, str]]) -> list[Answer] | str:
@@ -188,9 +191,12 @@ def _run_once(jobs: list[dict[str, str]]) -> list[Answer] | str:
     path = pandoc_path()
     if path is None:
         return "pandoc is not installed (the pypandoc-binary wheel, or pandoc on the PATH)"
-    try:
+    process: _Process | None = None
+    with contextlib.suppress(queue.Empty):
         process = _idle.get_nowait()
-    except queue.Empty:
+        while process.owner != os.getpid():  # inherited through a fork: left to its parent
+            process = _idle.get_nowait()
+    if process is None or process.owner != os.getpid():
         try:
             process = _Process(path)
         except OSError as exc:
