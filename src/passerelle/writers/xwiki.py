@@ -205,11 +205,12 @@ class XarWriter:
             "attachments with their bytes (and the older versions an XWiki archive holds), comments with their replies",
             "an XWiki archive's documents as they were (every field, object and class, from the raw record)",
             "private spaces of other wikis as view rights (XWikiGlobalRights on WebPreferences) for their members",
+            "other wikis' pages converted to XWiki 2.1 (pandoc) with links and embedded files renamed; redirects",
         ),
         cannot_carry=(
-            "items that are not pages (chat messages, posts), files attached to no page, reactions",
+            "items that are not pages (chat messages, posts), files no page holds or embeds, reactions",
             "memberships of public spaces; persons' names beyond the XWiki user reference of authors",
-            "times below the millisecond; other wikis' markup is kept in its own syntax until conversion",
+            "times below the millisecond; markup constructs XWiki 2.1 has no equivalent for (said per page)",
         ),
         reader="xwiki",
     )
