@@ -66,6 +66,8 @@ def _sql(*statements: tuple[str, tuple[object, ...]]) -> Tamper:
         (_sql(("UPDATE persons SET is_placeholder = 1 WHERE native_id = 'XWiki.Bob'", ())), "user"),
         (_sql(("UPDATE spaces SET parent_id = NULL WHERE native_id = 'Secret.Inner'", ())), "space"),
         (_sql(("DELETE FROM diagnostics WHERE code = 'xwiki.objects'", ())), "objects of class"),
+        (_sql(("UPDATE spaces SET visibility = 'public' WHERE native_id = 'Secret.Inner'", ())), "private"),
+        (_sql(("DELETE FROM memberships WHERE origin LIKE 'Secret.Inner%'", ())), "members"),
     ],
 )
 def test_verify_catches_what_an_archive_lost_or_changed(

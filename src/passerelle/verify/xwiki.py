@@ -15,7 +15,9 @@ by a regular expression), never reconstructed. For every document it checks:
 - its comments (``XWiki.XWikiComments`` objects): an item under the page, replying to the
   comment its ``replyto`` names, by its author;
 - its users (``XWiki.XWikiUsers``): a person (not a placeholder) with the e-mail;
-- its spaces: each a ``wiki_space`` under its parent;
+- its spaces: each a ``wiki_space`` under its parent, ``private`` when view rights close it
+  (its own, an ancestor's or the wiki's: its own reading of the rights objects), the users
+  those rights allow among its members;
 - objects per class: the count the reader's ``xwiki.objects`` diagnostic gives.
 
 A document absent from the archive is explained only by a diagnostic that dropped it at its
@@ -32,6 +34,7 @@ import xml.etree.ElementTree as ElementTree
 import zipfile
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from passerelle.archive import Archive
 from passerelle.model import ids
@@ -184,6 +187,8 @@ class _Checker:
         self.classes: Counter[str] = Counter()
         self.spaces: set[str] = set()
         self.seen: set[tuple[str, str]] = set()
+        # space ('' the wiki) -> [closed to guests or to all but some, the users allowed]
+        self.view_rules: dict[str, list[Any]] = {}
 
     def scalar(self, sql: str, *params: object) -> object:
         return self.store.scalar(sql, params)
@@ -417,6 +422,7 @@ class _Checker:
             self.classes[cls] += 1
             props = {value.tag: value.text or "" for prop in obj.findall("property") for value in prop}
             where = f"{entry}#object[{n + 1}]"
+            self._rights(reference, cls, props)
             if cls == "XWiki.XWikiComments":
                 number = (obj.findtext("number") or "").strip()
                 numbers.add(number)
@@ -470,6 +476,30 @@ class _Checker:
                     self.report.problem(f"{where}: the comment differs in the archive")
             self.ledger.account(tally, where, f"the comment {native} is not in the archive", ok, "comment")
 
+    def _rights(self, reference: str, cls: str, props: dict[str, str]) -> None:
+        """A view rule: XWikiGlobalRights of Space.WebPreferences (the space) or of
+        XWiki.XWikiPreferences (the wiki), XWikiRights of Space.WebHome (the space)."""
+        if "view" not in re.split(r"[,| ]+", props.get("levels", "")):
+            return
+        parts = _split(reference)
+        if cls == "XWiki.XWikiGlobalRights" and reference == "XWiki.XWikiPreferences":
+            space = ""
+        elif (cls == "XWiki.XWikiGlobalRights" and parts[-1] == "WebPreferences") or (
+            cls == "XWiki.XWikiRights" and parts[-1] == "WebHome" and len(parts) > 1
+        ):
+            space = _join(parts[:-1])
+        else:
+            return
+        names = {_user(n) for n in re.split(r"[,|]", props.get("users", "") + "," + props.get("groups", ""))}
+        users = {_user(n) for n in re.split(r"[,|]", props.get("users", ""))} - {None}
+        allow = props.get("allow", "1").strip() != "0"
+        guests = {"XWiki.XWikiGuest", "XWiki.XWikiAllGroup"}
+        closes = (not allow and bool(names & guests)) or (allow and "XWiki.XWikiGuest" not in names)
+        rule = self.view_rules.setdefault(space, [False, set()])
+        rule[0] = rule[0] or closes
+        if allow:
+            rule[1] |= {u for u in users if u and u not in guests}
+
     def finish(self) -> None:
         tally = self.report.tally("spaces")
         workspace = ids.space_id(PLATFORM, WIKI)
@@ -477,11 +507,34 @@ class _Checker:
             parts = _split(space)
             parent = ids.space_id(PLATFORM, _join(parts[:-1])) if len(parts) > 1 else workspace
             row = self.store.query(
-                "SELECT kind, parent_id FROM spaces WHERE id = ?", (ids.space_id(PLATFORM, space),)
+                "SELECT kind, parent_id, visibility FROM spaces WHERE id = ?",
+                (ids.space_id(PLATFORM, space),),
             )
-            ok = bool(row) and row[0] == ("wiki_space", parent)
+            scopes = ["", *(_join(parts[:n]) for n in range(1, len(parts) + 1))]
+            private = any(self.view_rules.get(s, [False])[0] for s in scopes)
+            members: set[str] = set()
+            for scope in scopes:
+                members |= self.view_rules.get(scope, [False, set()])[1]
+            visibility = "private" if private else "public"
+            ok = bool(row) and row[0] == ("wiki_space", parent, visibility)
+            if ok and private:
+                kept = {
+                    native
+                    for (native,) in self.store.query(
+                        "SELECT p.native_id FROM memberships m JOIN persons p ON p.id = m.person_id"
+                        " WHERE m.space_id = ?",
+                        (ids.space_id(PLATFORM, space),),
+                    )
+                }
+                if not members <= kept:
+                    ok = False
+                    self.report.problem(f"{space}: members {sorted(members - kept)} not in the archive")
             self.ledger.account(
-                tally, space, f"the space {space} is not a wiki space under its parent", ok, "space"
+                tally,
+                space,
+                f"the space {space} is not a {visibility} wiki space under its parent",
+                ok,
+                "space",
             )
         objects = self.report.tally("objects")
         said: dict[str, int] = {}
