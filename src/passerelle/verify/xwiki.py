@@ -267,18 +267,27 @@ class _Checker:
         for n in range(1, len(parts)):
             self.spaces.add(_join(parts[:n]))
         row = self.store.query(
-            "SELECT kind, space_id, title, body_source, body_format, author_id FROM items WHERE id = ?",
+            "SELECT kind, space_id, title, body_source, body_format, author_id, subtype FROM items WHERE id = ?",
             (item,),
         )
         found = bool(row)
         if found:
-            kind, space_id, title, source, fmt, author = row[0]
+            kind, space_id, title, source, fmt, author, subtype = row[0]
             syntax = text(root.find("syntaxId")) or "xwiki/1.0"
             syntax = _FORMATS.get(syntax, syntax)
             expected_space = ids.space_id(PLATFORM, space or WIKI)
             creator = _user(text(root.find("creator")))
             checks = {
                 "kind": (kind, "page"),
+                "subtype": (
+                    subtype,
+                    "redirect"
+                    if any(
+                        (o.findtext("className") or "").strip() == "XWiki.RedirectClass"
+                        for o in root.findall("object")
+                    )
+                    else None,
+                ),
                 "space": (space_id, expected_space),
                 "title": (title, reference),
                 "body": (source, text(root.find("content")) or ""),
