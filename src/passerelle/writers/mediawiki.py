@@ -809,7 +809,10 @@ class _Run:
             notes: list[Note] = []
             raw = _parse_raw(revision.raw) if home else None
             if raw is not None and raw.name == "revision":
-                xml.write(self._element_text(raw, self.wiki.uri) + "\n    ")
+                # Records of a page follow each other with nothing between them: a parser may
+                # or may not have read the text after a record when the reader takes it out of
+                # its page, so whitespace there could end up in the page's raw record.
+                xml.write(self._element_text(raw, self.wiki.uri))
                 rev_id = revision.native_id
             else:
                 rev_id, notes = self._revision(xml, item, revision, parent, home, converted)
@@ -1127,14 +1130,14 @@ class _Run:
             text = text[:close] + f"<rel>{_escape(rel)}</rel>" + text[close:]
         if inline is not None and file.sha256 is not None:
             head, _, tail = text.partition(_CONTENTS_MARK)
-            xml.write("    " + head)
+            xml.write(head)
             with self.view.archive.blobs.open(file.sha256) as blob:
                 while chunk := blob.read(_BASE64_CHUNK):
                     xml.write(base64.b64encode(chunk).decode("ascii"))
-            xml.write(tail + "\n")
+            xml.write(tail)
             self._file_bytes(file, None)
         else:
-            xml.write("    " + text + "\n")
+            xml.write(text)  # nothing around it (see _revisions)
             self._file_bytes(file, rel)
 
     def _file_bytes(self, file: File, rel: str | None) -> None:
