@@ -175,6 +175,19 @@ def test_every_schema_version(tmp_path: Path, schema: str) -> None:
     assert codes(archive) == {}
 
 
+def test_a_redirect_names_its_target_once(tmp_path: Path) -> None:
+    """The text writes the target as the editor typed it, the attribute normalised: one reference."""
+    pages = [
+        Page("Main Page", [Rev(1, "text")], id=1),
+        Page("Old name", [Rev(2, "#REDIRECT [[main_Page]]")], id=2, redirect="Main Page"),
+        Page("Bare", [Rev(3, "#REDIRECT")], id=3, redirect="Main Page"),
+    ]
+    archive = ingest_verified(tmp_path, write_dump(tmp_path / "dump.xml", pages=pages))
+    refs = dict(rows(archive, "SELECT native_id, body_refs FROM items WHERE subtype = 'redirect'"))
+    assert refs["2"].count('"kind":"page"') == 1 and '"target":"main_Page"' in refs["2"]
+    assert refs["3"].count('"kind":"page"') == 1 and '"label":"redirect"' in refs["3"]
+
+
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "iso-8859-1", "utf-8-sig"])
 def test_any_declared_encoding(tmp_path: Path, encoding: str) -> None:
     pages = [Page("Café", [Rev(1, "crème brûlée")], id=1)]

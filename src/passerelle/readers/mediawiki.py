@@ -37,6 +37,7 @@ import msgspec
 
 from passerelle.archive.writer import ArchiveWriter
 from passerelle.markup import normalise, references
+from passerelle.markup.naming import page_key
 from passerelle.model.entities import (
     Body,
     Diagnostic,
@@ -721,8 +722,11 @@ class _Dump:
         if header.redirect is not None:
             subtype = "redirect"
             if header.redirect and body is not None:
-                known = {(r.kind, r.target) for r in body.references}
-                if (RefKind.PAGE, header.redirect) not in known:
+                # The text's own `#REDIRECT [[…]]` link names the target as written; the
+                # attribute names it normalised: one reference, not two.
+                target = page_key("mediawiki", header.redirect)
+                links = {page_key("mediawiki", r.target) for r in body.references if r.kind is RefKind.PAGE}
+                if target not in links:
                     ref = Reference(kind=RefKind.PAGE, target=header.redirect, label="redirect")
                     body = msgspec.structs.replace(body, references=(ref, *body.references))
         if page.revisions == 0:
