@@ -47,7 +47,7 @@ PAGE_MB = 0.088  # a little under the MB of dump a page makes at these settings 
 
 
 def _iterate_mwxml(path: Path) -> dict[str, int]:
-    import mwxml  # type: ignore[import-untyped]
+    import mwxml
 
     pages = revisions = chars = 0
     with path.open("rb") as handle:
