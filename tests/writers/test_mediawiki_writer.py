@@ -255,3 +255,28 @@ def test_the_command_line_exports_and_verifies(tmp_path: Path) -> None:
     assert report["ok"] and report["entities"]["revision"]["carried"] == 7
     formats = run("formats")
     assert "mediawiki" in formats.output
+
+
+def test_each_construct_that_does_not_survive_is_a_note_naming_its_page(tmp_path: Path) -> None:
+    """A DokuWiki page's macros and plugins have no MediaWiki form: each is said, with the page."""
+    from passerelle.ingest import ingest
+    from tests.dokuwiki_builder import Page, Rev, Wiki, write_wiki
+
+    text = "~~NOTOC~~\n====== Plan ======\n{{tag>ops}}\nSee [[start]].\n"
+    wiki = Wiki(
+        pages=[
+            Page("ops:plan", [Rev(1_600_000_000, text=text, type="C")]),
+            Page("start", [Rev(1_600_000_001, text="x", type="C")]),
+        ]
+    )
+    ingest([write_wiki(tmp_path / "wiki", wiki)], tmp_path / "a")
+    result = export(tmp_path / "a", "mediawiki", tmp_path / "out")
+    said = [n for n in result.log.notes if n.code.startswith("markup.")]
+    assert {n.code for n in said} == {"markup.macro"}
+    assert sorted(n.message for n in said if n.entity == "revision") == [
+        "page 'ops:plan': {{tag>}}: macro or plugin not carried in mediawiki",
+        "page 'ops:plan': ~~NOTOC~~: macro or plugin not carried in mediawiki",
+    ]
+    with Archive.open(tmp_path / "a") as archive:
+        report = verify(archive, tmp_path / "out")
+    assert isinstance(report, FidelityReport) and report.ok, report.problems

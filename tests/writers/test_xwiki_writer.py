@@ -156,3 +156,22 @@ def test_xml_11_control_characters_survive_the_round_trip(tmp_path: Path) -> Non
     query = "SELECT raw, body_source FROM items"
     assert rows(tmp_path / "b", query) == rows(tmp_path / "a", query)
     assert rows(tmp_path / "b", "SELECT body_source FROM items") == [("bell\x07here \x1b[0m",)]
+
+
+def test_each_construct_that_does_not_survive_is_a_note_naming_its_page(tmp_path: Path) -> None:
+    """A MediaWiki page's templates and magic words have no XWiki form: each is said, with the page."""
+    from tests.mediawiki_builder import Page, Rev, write_dump
+
+    text = "{{Infobox|a=1}}\n__NOTOC__\n'''Bold''' and [[Other]].\n"
+    pages = [Page("Plan", [Rev(1, text)], id=1), Page("Other", [Rev(2, "x")], id=2)]
+    ingest([write_dump(tmp_path / "dump.xml", pages=pages)], tmp_path / "a")
+    result = export(tmp_path / "a", "xar", tmp_path / "out.xar")
+    said = sorted((n.code, n.message) for n in result.log.notes if n.code.startswith("markup."))
+    assert said == [
+        ("markup.magic_word", "page 'Plan': __NOTOC__: magic word with no equivalent in xwiki/2.1"),
+        (
+            "markup.template",
+            "page 'Plan': {{Infobox}}: template not expanded (the target has no such template) in xwiki/2.1",
+        ),
+    ]
+    assert _fidelity(tmp_path / "a", tmp_path / "out.xar").ok

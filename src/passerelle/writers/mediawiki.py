@@ -42,7 +42,7 @@ from xml.sax.saxutils import escape, quoteattr
 import msgspec
 from lxml import etree
 
-from passerelle import __version__
+from passerelle import __version__, markup
 from passerelle.archive.view import ArchiveView, Message
 from passerelle.model.entities import File, Item, Person, Revision, Space, SpaceKind
 from passerelle.model.ids import item_id as make_item_id
@@ -126,33 +126,6 @@ def image_path(name: str) -> str:
     stored = name.replace(" ", "_")
     digest = hashlib.md5(stored.encode("utf-8")).hexdigest()
     return f"{digest[0]}/{digest[:2]}/{stored}"
-
-
-def _markup() -> Any:
-    """``passerelle.markup`` when it converts (``convert_many``), else None."""
-    try:
-        from passerelle import markup
-    except ImportError:
-        return None
-    return markup if hasattr(markup, "convert_many") else None
-
-
-def _link_keys(platform: str, target: str, base: str) -> tuple[str, ...]:
-    """The keys a link's target may match a page by (``markup.link_keys``, else the target)."""
-    try:
-        from passerelle.markup import link_keys
-    except ImportError:
-        return (target,)
-    return tuple(link_keys(platform, target, base))
-
-
-def _page_key(platform: str, title: str) -> str:
-    """The key a link's target matches a page by (``markup.page_key``, else the title)."""
-    try:
-        from passerelle.markup import page_key
-    except ImportError:
-        return title
-    return page_key(platform, title)
 
 
 def _capitalise(title: str) -> str:
@@ -586,7 +559,7 @@ class _Run:
                 ns,
                 int(home),
                 platform,
-                _page_key(platform, source_title),
+                markup.page_key(platform, source_title),
             ),
         )
         if notes:
@@ -751,8 +724,7 @@ class _Run:
             notes.append(self._note("mediawiki.text_characters", "item", item.id, "body", "U+FFFD"))
         fmt = item.body.format if item.body is not None else None
         if fmt is not None and fmt != "mediawiki" and fmt not in _MODELS:
-            code = "mediawiki.markup_converted" if _markup() is not None else "mediawiki.markup_unconverted"
-            notes.append(self._note(code, "item", item.id, "body", f"from {fmt}"))
+            notes.append(self._note("mediawiki.markup_converted", "item", item.id, "body", f"from {fmt}"))
         for attribute in ("created_at", "edited_at"):
             value = getattr(item, attribute)
             if isinstance(value, int) and value % 1_000_000:
@@ -956,12 +928,7 @@ class _Run:
                 out[i] = (body[1], [])
             else:
                 todo.append(i)
-        markup = _markup()
-        if todo and markup is None:
-            for i in todo:
-                fmt, source = bodies[i]  # type: ignore[misc]
-                out[i] = (source, [("mediawiki.markup_unconverted", f"written in its {fmt} markup")])
-        elif todo:
+        if todo:
             page = item.title or item.native_id
             convertible = [i for i in todo if bodies[i][0] in markup.SOURCES]  # type: ignore[index]
             for i in todo:
@@ -973,9 +940,10 @@ class _Run:
             results = markup.convert_many(pages, "mediawiki", link=link, file=file)
             for i, conversion in zip(convertible, results, strict=True):
                 fmt = bodies[i][0]  # type: ignore[index]
-                lost = sorted({loss.construct for loss in conversion.losses})
-                said = f"from {fmt} ({conversion.method})" + (f"; lost: {', '.join(lost)}" if lost else "")
-                out[i] = (conversion.text, [("mediawiki.markup_converted", said)])
+                said = f"from {fmt} ({conversion.method})"
+                # Each construct that did not survive, named with its page, under its own code.
+                lost = [(loss.code, loss.detail) for loss in conversion.losses]
+                out[i] = (conversion.text, [("mediawiki.markup_converted", said), *lost])
         return [o if o is not None else ("", []) for o in out]
 
     def _link_for(self, platform: str, base: str) -> Callable[[str], str | None]:
@@ -984,7 +952,7 @@ class _Run:
         rule applied to it (percent escapes decoded)."""
 
         def link(target: str) -> str | None:
-            for key in _link_keys(platform, target, base):
+            for key in markup.link_keys(platform, target, base):
                 row = self.conn.execute(
                     "SELECT title FROM temp.mw_pages WHERE platform = ? AND source_key = ? LIMIT 1",
                     (platform, key),

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import importlib
 import json
 import re
 import uuid
@@ -40,12 +39,12 @@ from collections.abc import Callable, Iterator
 from collections.abc import Mapping as AnyMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import IO, Any, ClassVar
 from xml.sax.saxutils import escape
 
 from lxml import etree
 
+from passerelle import markup
 from passerelle.archive.view import ArchiveView
 from passerelle.model.entities import File, Item, Person, Space, SpaceKind, Visibility
 from passerelle.progress import Display
@@ -73,16 +72,6 @@ SYNTAX_IDS = {
 _BLOB_MARK = re.compile(rb"@@passerelle-blob:([0-9a-f]{64})@@")
 _SEPARATORS = {"dokuwiki": ":", "mediawiki": ":"}
 _CHUNK = 3 * (1 << 18)  # base64 of whole 3-byte groups
-
-
-@lru_cache(maxsize=1)
-def _markup() -> Any:
-    """``passerelle.markup`` when it converts (``convert_many``), else None."""
-    try:
-        markup = importlib.import_module("passerelle.markup")
-    except ModuleNotFoundError:
-        return None
-    return markup if hasattr(markup, "convert_many") else None
 
 
 TARGET = "xwiki/2.1"
@@ -325,7 +314,6 @@ class _Run:
     def _plan_files(self) -> None:
         """Each page's attachments and their names; another wiki's loose files (DokuWiki media)
         attached to the first page that embeds them, the others pointing there."""
-        markup = _markup()
         for page in sorted(self.pages, key=lambda p: (p.reference, p.locale)):
             taken: set[str] = set()
             files: list[tuple[str, str]] = []
@@ -347,15 +335,14 @@ class _Run:
             for key in (native, name):
                 if key:
                     self.file_by_key.setdefault(key, file_id)
-        if markup is not None:
-            for page in self.pages:
-                if page.foreign:
-                    row = self.conn.execute(
-                        "SELECT platform, title, native_id FROM items WHERE id = ?", (page.item,)
-                    ).fetchone()
-                    self.page_by_key.setdefault(
-                        (row[0], markup.page_key(row[0], row[1] or row[2])), page.reference
-                    )
+        for page in self.pages:
+            if page.foreign:
+                row = self.conn.execute(
+                    "SELECT platform, title, native_id FROM items WHERE id = ?", (page.item,)
+                ).fetchone()
+                self.page_by_key.setdefault(
+                    (row[0], markup.page_key(row[0], row[1] or row[2])), page.reference
+                )
         # loose files embedded by pages of other wikis
         loose = {
             fid
@@ -398,7 +385,6 @@ class _Run:
     def _renamers(
         self, page: _Page, platform: str, title: str, unresolved: set[str]
     ) -> tuple[Callable[[str], str | None], Callable[[str], str | None]]:
-        markup = _markup()
 
         def link(target: str) -> str | None:
             for key in markup.link_keys(platform, target, title):
@@ -424,23 +410,28 @@ class _Run:
         item: Item,
         bodies: list[tuple[str | None, str]],
         unresolved: set[str] | None = None,
-    ) -> list[tuple[str, str, str | None]]:
+    ) -> list[tuple[str, str, str | None, tuple[markup.Loss, ...]]]:
         """Each body as written: (text, XWiki syntax id, what the note says, or None when
-        written as it was). Another wiki's markup is converted to XWiki 2.1 where
-        ``passerelle.markup`` converts it (links and embedded files renamed), else kept."""
-        out: list[tuple[str, str, str | None]] = [("", TARGET, None)] * len(bodies)
-        markup = _markup()
+        written as it was, and each construct the conversion could not carry). Another
+        wiki's markup is converted to XWiki 2.1 where ``passerelle.markup`` converts it
+        (links and embedded files renamed), else kept."""
+        out: list[tuple[str, str, str | None, tuple[markup.Loss, ...]]] = [("", TARGET, None, ())] * len(
+            bodies
+        )
         todo: list[int] = []
+        pages: list[markup.Page] = []
         for i, (fmt, source) in enumerate(bodies):
             if not page.foreign or fmt is None or fmt.startswith("xwiki/2"):
-                out[i] = (source, self._syntax(fmt), None)
-            elif markup is not None and fmt in markup.SOURCES:
+                out[i] = (source, self._syntax(fmt), None, ())
+            elif fmt in markup.SOURCES:
                 todo.append(i)
+                pages.append(markup.Page(source, fmt, item.title or item.native_id))
             else:
                 out[i] = (
                     source,
                     self._syntax(fmt),
                     f"kept in its {fmt} markup under the XWiki syntax {self._syntax(fmt)}",
+                    (),
                 )
         if todo:
             link, file = self._renamers(
@@ -449,15 +440,11 @@ class _Run:
                 item.title or item.native_id,
                 unresolved if unresolved is not None else set(),
             )
-            pages = [markup.Page(bodies[i][1], bodies[i][0], item.title or item.native_id) for i in todo]
             for i, conversion in zip(
                 todo, markup.convert_many(pages, TARGET, link=link, file=file), strict=True
             ):
-                lost = sorted({loss.construct for loss in conversion.losses})
-                said = f"converted from {bodies[i][0]} ({conversion.method})" + (
-                    f"; not carried: {', '.join(lost)}" if lost else ""
-                )
-                out[i] = (conversion.text, TARGET, said)
+                said = f"converted from {bodies[i][0]} ({conversion.method})"
+                out[i] = (conversion.text, TARGET, said, conversion.losses)
         return out
 
     # -- writing ------------------------------------------------------------------------
@@ -639,7 +626,9 @@ class _Run:
                 converted = self._convert(
                     page, item, [(r.fmt, row[1] or "") for (r, _), row in zip(chunk, rows, strict=True)]
                 )
-                for (revision, version), row, (source, syntax, _) in zip(chunk, rows, converted, strict=True):
+                for (revision, version), row, (source, syntax, _, _) in zip(
+                    chunk, rows, converted, strict=True
+                ):
                     if revision.xml_raw and not page.foreign:
                         text = bytes(row[0]).decode("utf-8")
                     else:
@@ -746,11 +735,13 @@ class _Run:
         body = item.body
         fmt = body.format if body else None
         unresolved: set[str] = set()
-        [(content, syntax, said)] = self._convert(
+        [(content, syntax, said, losses)] = self._convert(
             page, item, [(fmt, body.source if body else "")], unresolved
         )
         if said is not None:
             notes.append(self._note("xwiki.export_markup", "item", item.id, "body", said))
+            # Each construct that did not survive, named with its page, under its own code.
+            notes.extend(self._note(loss.code, "item", item.id, "body", loss.detail) for loss in losses)
             if unresolved:
                 shown = ", ".join(sorted(unresolved)[:10]) + (" …" if len(unresolved) > 10 else "")
                 notes.append(
@@ -813,7 +804,7 @@ class _Run:
         names the target page (renamed when it is a page of the archive)."""
         target = next((r.target for r in (item.body.references if item.body else ()) if r.kind == "page"), "")
         location = target
-        if target and _markup() is not None:
+        if target:
             link, _ = self._renamers(page, item.platform, item.title or item.native_id, set())
             location = link(target) or target
         return (
