@@ -48,6 +48,9 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_export.py
 	$(BIN)/python benchmarks/bench_pack.py
 	$(BIN)/python benchmarks/bench_mediawiki.py
+	$(BIN)/python benchmarks/bench_mediawiki_export.py
+	$(BIN)/python benchmarks/bench_markup.py
+	$(BIN)/python benchmarks/bench_wiki_history_verify.py
 
 docs: $(STAMP)
 	$(BIN)/python -m passerelle.reference_docs

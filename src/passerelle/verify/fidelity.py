@@ -530,30 +530,45 @@ class _Comparison:
 
     def _revisions(self, entity: str) -> None:
         # Paired by the output's revision id the manifest names (then their text, author and
-        # time are compared), else by the same body on the paired item (nothing more to compare).
-        by_id = (
-            "(SELECT o.id FROM manifest_revision m JOIN pair_item i ON i.a = a.item_id"
-            " JOIN out.revisions o ON o.item_id = i.o AND o.native_id = m.native WHERE m.a = a.id)"
+        # time are compared), else by the same body on the paired item (nothing more to
+        # compare). Pairs are made in a temporary table through indexes: a page of thousands
+        # of revisions must not be searched once per revision.
+        c = self.conn
+        c.execute(
+            "CREATE TEMP TABLE out_revision AS SELECT id, item_id, native_id, length(body_source) AS n"
+            " FROM out.revisions"
+        )
+        c.execute("CREATE INDEX temp.out_revision_native ON out_revision (item_id, native_id)")
+        c.execute("CREATE INDEX temp.out_revision_length ON out_revision (item_id, n)")
+        c.execute("CREATE TEMP TABLE pair_revision (a TEXT PRIMARY KEY, o TEXT NOT NULL, m INTEGER NOT NULL)")
+        c.execute(
+            "INSERT OR IGNORE INTO pair_revision SELECT m.a, o.id, 1 FROM manifest_revision m"
+            " JOIN main.revisions a ON a.id = m.a JOIN pair_item i ON i.a = a.item_id"
+            " JOIN out_revision o ON o.item_id = i.o AND o.native_id = m.native ORDER BY o.id"
         )
         writer = available_writers().get(self.manifest.writer)
         if writer is not None and writer.info.revisions_by_native:
             # Revisions the manifest does not list kept their native id.
-            by_id = (
-                f"coalesce({by_id}, (SELECT o.id FROM pair_item i JOIN out.revisions o ON o.item_id = i.o"
-                " AND o.native_id = a.native_id WHERE i.a = a.item_id"
-                " AND a.id NOT IN (SELECT a FROM manifest_revision)))"
+            c.execute(
+                "INSERT OR IGNORE INTO pair_revision SELECT a.id, o.id, 1 FROM main.revisions a"
+                " JOIN pair_item i ON i.a = a.item_id"
+                " JOIN out_revision o ON o.item_id = i.o AND o.native_id = a.native_id"
+                " WHERE a.id NOT IN (SELECT a FROM manifest_revision) ORDER BY o.id"
             )
-        by_body = (
-            "(SELECT o.id FROM pair_item i JOIN out.revisions o ON o.item_id = i.o"
-            " WHERE i.a = a.item_id AND o.body_source IS a.body_source LIMIT 1)"
+        c.execute(
+            "INSERT OR IGNORE INTO pair_revision SELECT a.id, o.id, 0 FROM main.revisions a"
+            " JOIN pair_item i ON i.a = a.item_id"
+            " JOIN out_revision o ON o.item_id = i.o AND o.n IS length(a.body_source)"
+            " JOIN out.revisions ob ON ob.id = o.id AND ob.body_source IS a.body_source"
+            " WHERE a.id NOT IN (SELECT a FROM pair_revision) ORDER BY o.id"
         )
-        rows = self.conn.execute(
-            f"SELECT a.id, o_id, CASE WHEN m THEN a.body_text END, CASE WHEN m THEN o.body_text END,"
-            " CASE WHEN m THEN (SELECT o FROM pair_person WHERE a = a.author_id) END,"
-            " CASE WHEN m THEN o.author_id END, CASE WHEN m THEN a.created_at END,"
-            " CASE WHEN m THEN o.created_at END"
-            f" FROM (SELECT a.*, coalesce({by_id}, {by_body}) AS o_id, {by_id} IS NOT NULL AS m"
-            " FROM main.revisions a) a LEFT JOIN out.revisions o ON o.id = a.o_id ORDER BY a.id"
+        rows = c.execute(
+            "SELECT a.id, p.o, CASE WHEN p.m THEN a.body_text END, CASE WHEN p.m THEN o.body_text END,"
+            " CASE WHEN p.m THEN (SELECT o FROM pair_person WHERE a = a.author_id) END,"
+            " CASE WHEN p.m THEN o.author_id END, CASE WHEN p.m THEN a.created_at END,"
+            " CASE WHEN p.m THEN o.created_at END"
+            " FROM main.revisions a LEFT JOIN pair_revision p ON p.a = a.id"
+            " LEFT JOIN out.revisions o ON o.id = p.o ORDER BY a.id"
         )
         self._account(entity, rows, ("body", "author_id", "created_at"))
 
