@@ -46,6 +46,7 @@ from lxml import etree
 
 from passerelle import markup
 from passerelle.archive.view import ArchiveView
+from passerelle.markup.naming import xwiki_split
 from passerelle.model.entities import File, Item, Person, Space, SpaceKind, Visibility
 from passerelle.progress import Display
 from passerelle.readers.safe_xml import safe_parser
@@ -88,22 +89,6 @@ def _cut(archive: Any, output: Any) -> bool:
 
 def escape_part(part: str) -> str:
     return part.replace("\\", "\\\\").replace(".", "\\.").replace(":", "\\:")
-
-
-def _split(reference: str) -> list[str]:
-    parts, current, escaped = [], "", False
-    for ch in reference:
-        if escaped:
-            current += ch
-            escaped = False
-        elif ch == "\\":
-            escaped = True
-        elif ch == ".":
-            parts.append(current)
-            current = ""
-        else:
-            current += ch
-    return [*parts, current]
 
 
 def reference_for(platform: str, title: str, namespaced: bool) -> str:
@@ -283,7 +268,7 @@ class _Run:
             n = 2
             base = reference
             while key in taken:
-                parts = _split(base)
+                parts = xwiki_split(base)
                 parts[-2 if len(parts) > 1 else -1] += f" ({n})"
                 reference = ".".join(escape_part(p) for p in parts)
                 key = (reference, locale)
@@ -301,7 +286,7 @@ class _Run:
             self.page_of[item] = page
         paths: set[str] = set()
         for page in sorted(self.pages, key=lambda p: (p.reference, p.locale)):
-            base = "/".join(_split(page.reference))
+            base = "/".join(xwiki_split(page.reference))
             base = "/".join(_safe_segment(s) for s in base.split("/"))
             path = f"{base}.{page.locale}.xml" if page.locale else f"{base}.xml"
             n = 2
@@ -465,7 +450,7 @@ class _Run:
         """Every XWiki space reference the planned pages make."""
         prefixes: set[str] = set()
         for page in self.pages:
-            parts = _split(page.reference)
+            parts = xwiki_split(page.reference)
             for n in range(1, len(parts)):
                 prefixes.add(".".join(escape_part(p) for p in parts[:n]))
         return prefixes
@@ -485,7 +470,7 @@ class _Run:
             members = [self.user(m) for m in self.view.members(space.id)]
             reference = f"{target}.WebPreferences"
             page = _Page(item="", reference=reference, locale="", native=reference, raw=None, foreign=True)
-            parts = _split(reference)
+            parts = xwiki_split(reference)
             users = ",".join(sorted(filter(None, members)))
             props = [("allow", "1"), ("groups", "" if users else "XWiki.XWikiAdminGroup"), ("levels", "view")]
             props.append(("users", users))
@@ -692,7 +677,7 @@ class _Run:
         syntax: str,
         content: str,
     ) -> str:
-        parts = _split(page.reference)
+        parts = xwiki_split(page.reference)
         web = ".".join(escape_part(p) for p in parts[:-1])
         parent = ""
         if len(parts) > 2:
@@ -1139,7 +1124,7 @@ class _Run:
         written = {p.reference for p in self.pages}
         prefixes: set[str] = set()
         for reference in written:
-            parts = _split(reference)
+            parts = xwiki_split(reference)
             for n in range(1, len(parts)):
                 prefixes.add(".".join(escape_part(p) for p in parts[:n]))
         workspace_taken = False
@@ -1175,7 +1160,7 @@ class _Run:
                     if parent is not None
                     else None
                 )
-                wanted = ".".join(escape_part(p) for p in _split(target)[:-1]) or WIKI
+                wanted = ".".join(escape_part(p) for p in xwiki_split(target)[:-1]) or WIKI
                 if parent_target != wanted:
                     space_notes.append(
                         self._note(
