@@ -10,7 +10,8 @@ PACKAGES="mediawiki php-sqlite3"
 
 missing=""
 for package in $PACKAGES; do
-    if ! dpkg -s "$package" >/dev/null 2>&1; then
+    # Installed, not merely known (a removed package keeps its config files and a status).
+    if [ "$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null)" != "install ok installed" ]; then
         missing="$missing $package"
     fi
 done
