@@ -430,5 +430,118 @@ def csv_guess_command(
     console.print(f"mapping: {output}", highlight=False)
 
 
+@cli.command("serve")
+@click.argument("archive", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=int, help="The port to listen on.")
+@_errors
+def serve_command(archive: Path, host: str, port: int) -> None:
+    """Serve the archive as a website (waitress), behind login: see `passerelle users`."""
+    import waitress
+
+    from passerelle.web.app import create_app
+
+    loopback = host in ("127.0.0.1", "localhost", "::1")
+    # Plain HTTP on the loopback: a Secure cookie would not come back from every browser.
+    app = create_app(archive, secure_cookies=not loopback)
+    click.echo(f"serving {archive} on http://{host}:{port}/", err=True)
+    waitress.serve(app, host=host, port=port, threads=8)
+
+
+@cli.group("users")
+def users_group() -> None:
+    """Accounts of the web archive (`passerelle serve`): the archive's persons."""
+
+
+def _web_person(archive: Path, person: str) -> tuple[Any, str]:
+    import sqlite3
+
+    from passerelle.web import accounts
+
+    if not (archive / "archive.sqlite").is_file():
+        raise BadInputError(f"{archive} holds no archive.sqlite")
+    db = sqlite3.connect(f"file:{archive / 'archive.sqlite'}?mode=ro", uri=True)
+    try:
+        pid = accounts.find_person(db, person)
+    finally:
+        db.close()
+    if pid is None:
+        raise BadInputError(f"no person {person!r} in {archive} (give an id, login name or email)")
+    return accounts.connect(archive), pid
+
+
+@users_group.command("list")
+@click.argument("archive", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@_errors
+def users_list_command(archive: Path) -> None:
+    """The accounts: person, whether a password is set, administrator."""
+    from passerelle.web import accounts
+
+    web = accounts.connect(archive)
+    try:
+        for account in accounts.accounts(web):
+            flags = [f for f, on in (("password", account.has_password), ("admin", account.is_admin)) if on]
+            click.echo(f"{account.person_id}\t{','.join(flags) or '-'}")
+    finally:
+        web.close()
+
+
+@users_group.command("set-password")
+@click.argument("archive", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("person")
+@click.option("--stdin", "from_stdin", is_flag=True, help="Read the password from stdin's first line.")
+@_errors
+def users_set_password_command(archive: Path, person: str, from_stdin: bool) -> None:
+    """Set PERSON's password (PERSON: person id, login name or email)."""
+    from passerelle.web import accounts
+
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if len(password) < 8:
+        raise BadInputError("a password has at least 8 characters")
+    web, pid = _web_person(archive, person)
+    try:
+        accounts.set_password(web, pid, password)
+    finally:
+        web.close()
+    click.echo(f"password set for {pid}", err=True)
+
+
+@users_group.command("link")
+@click.argument("archive", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("person")
+@click.option("--base-url", default="http://127.0.0.1:8080", show_default=True, help="The site's address.")
+@_errors
+def users_link_command(archive: Path, person: str, base_url: str) -> None:
+    """Print a one-time login link for PERSON (valid once, 24 hours)."""
+    from passerelle.web import accounts
+
+    web, pid = _web_person(archive, person)
+    try:
+        token = accounts.make_link_token(web, pid)
+    finally:
+        web.close()
+    click.echo(f"{base_url.rstrip('/')}/login/{token}")
+
+
+@users_group.command("admin")
+@click.argument("archive", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("person")
+@click.option("--on/--off", default=True, help="Make PERSON an administrator, or not.")
+@_errors
+def users_admin_command(archive: Path, person: str, on: bool) -> None:
+    """Make PERSON an administrator (sees everything; each view of private content audited)."""
+    from passerelle.web import accounts
+
+    web, pid = _web_person(archive, person)
+    try:
+        accounts.set_admin(web, pid, on)
+    finally:
+        web.close()
+    click.echo(f"{pid}: administrator {'on' if on else 'off'}", err=True)
+
+
 def main() -> None:
     cli()

@@ -1,0 +1,1 @@
+"""The web archive: `passerelle serve` (Flask application, served by waitress)."""

@@ -1,0 +1,152 @@
+"""Logins: argon2id password hashes, one-time login links, failed-login counts, the audit
+table. All in ``web.sqlite`` inside the archive folder; ``archive.sqlite`` stays untouched."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS accounts (
+    person_id TEXT PRIMARY KEY, password_hash TEXT, is_admin INTEGER NOT NULL DEFAULT 0
+) STRICT;
+CREATE TABLE IF NOT EXISTS login_links (
+    token_sha256 TEXT PRIMARY KEY, person_id TEXT NOT NULL, expires_at REAL NOT NULL, used_at REAL
+) STRICT;
+CREATE TABLE IF NOT EXISTS failed_logins (person_id TEXT NOT NULL, at REAL NOT NULL) STRICT;
+CREATE INDEX IF NOT EXISTS failed_logins_person ON failed_logins (person_id, at);
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+CREATE TABLE IF NOT EXISTS audit (
+    at REAL NOT NULL, admin_id TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL
+) STRICT;
+"""
+
+LINK_LIFETIME = 24 * 3600.0
+MAX_FAILURES = 5  # failed logins per account per minute
+_HASHER = PasswordHasher()  # argon2id
+
+
+@dataclass(frozen=True)
+class Account:
+    person_id: str
+    has_password: bool
+    is_admin: bool
+
+
+def connect(archive_root: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(archive_root / "web.sqlite", isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA busy_timeout = 5000")
+    conn.executescript(_SCHEMA)
+    return conn
+
+
+def session_secret(web: sqlite3.Connection) -> str:
+    """The key signing session cookies, made once and kept, so a restart logs nobody out."""
+    web.execute("INSERT OR IGNORE INTO settings VALUES ('secret', ?)", (secrets.token_hex(32),))
+    return str(web.execute("SELECT value FROM settings WHERE key = 'secret'").fetchone()[0])
+
+
+def find_person(archive: sqlite3.Connection, who: str) -> str | None:
+    """A person's id from their id, login name, display name or email."""
+    row = archive.execute(
+        "SELECT id FROM persons WHERE id = ? OR name = ? OR email = ? OR display_name = ?"
+        " ORDER BY id = ? DESC, is_placeholder LIMIT 1",
+        (who, who, who, who, who),
+    ).fetchone()
+    return str(row[0]) if row else None
+
+
+def _ensure(web: sqlite3.Connection, person_id: str) -> None:
+    web.execute("INSERT OR IGNORE INTO accounts (person_id) VALUES (?)", (person_id,))
+
+
+def set_password(web: sqlite3.Connection, person_id: str, password: str) -> None:
+    _ensure(web, person_id)
+    web.execute(
+        "UPDATE accounts SET password_hash = ? WHERE person_id = ?", (_HASHER.hash(password), person_id)
+    )
+
+
+def set_admin(web: sqlite3.Connection, person_id: str, on: bool) -> None:
+    _ensure(web, person_id)
+    web.execute("UPDATE accounts SET is_admin = ? WHERE person_id = ?", (int(on), person_id))
+
+
+def get(web: sqlite3.Connection, person_id: str) -> Account | None:
+    row = web.execute(
+        "SELECT person_id, password_hash IS NOT NULL, is_admin FROM accounts WHERE person_id = ?",
+        (person_id,),
+    ).fetchone()
+    return Account(row[0], bool(row[1]), bool(row[2])) if row else None
+
+
+def accounts(web: sqlite3.Connection) -> list[Account]:
+    rows = web.execute(
+        "SELECT person_id, password_hash IS NOT NULL, is_admin FROM accounts ORDER BY person_id"
+    )
+    return [Account(r[0], bool(r[1]), bool(r[2])) for r in rows]
+
+
+def rate_limited(web: sqlite3.Connection, person_id: str, now: float | None = None) -> bool:
+    now = time.time() if now is None else now
+    count = web.execute(
+        "SELECT count(*) FROM failed_logins WHERE person_id = ? AND at > ?", (person_id, now - 60)
+    ).fetchone()[0]
+    return int(count) >= MAX_FAILURES
+
+
+def check_password(web: sqlite3.Connection, person_id: str, password: str) -> bool:
+    """True when the password is the account's; a failure is counted (rate limit)."""
+    row = web.execute("SELECT password_hash FROM accounts WHERE person_id = ?", (person_id,)).fetchone()
+    ok = False
+    if row and row[0]:
+        try:
+            ok = _HASHER.verify(row[0], password)
+        except (VerificationError, InvalidHashError):
+            ok = False
+    if not ok:
+        web.execute("INSERT INTO failed_logins VALUES (?, ?)", (person_id, time.time()))
+    return ok
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def make_link_token(web: sqlite3.Connection, person_id: str) -> str:
+    """A one-time login token, valid 24 h; only its SHA-256 is stored."""
+    _ensure(web, person_id)
+    token = secrets.token_urlsafe(32)
+    web.execute(
+        "INSERT INTO login_links VALUES (?, ?, ?, NULL)",
+        (_digest(token), person_id, time.time() + LINK_LIFETIME),
+    )
+    return token
+
+
+def use_link_token(web: sqlite3.Connection, token: str) -> str | None:
+    """The person the token logs in, once: it is spent here."""
+    now = time.time()
+    cur = web.execute(
+        "UPDATE login_links SET used_at = ? WHERE token_sha256 = ? AND used_at IS NULL AND expires_at > ?"
+        " RETURNING person_id",
+        (now, _digest(token), now),
+    )
+    row = cur.fetchone()
+    return str(row[0]) if row else None
+
+
+def audit(web: sqlite3.Connection, admin_id: str, action: str, target: str) -> None:
+    web.execute("INSERT INTO audit VALUES (?, ?, ?, ?)", (time.time(), admin_id, action, target))
+
+
+def audit_log(web: sqlite3.Connection) -> list[tuple[float, str, str, str]]:
+    return [(r[0], r[1], r[2], r[3]) for r in web.execute("SELECT * FROM audit ORDER BY rowid")]

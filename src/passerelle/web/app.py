@@ -1,0 +1,378 @@
+"""The Flask application of `passerelle serve`: every page behind login, every query
+filtered by access.visible."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from flask import Flask, Response, abort, g, jsonify, redirect, render_template, request, session, url_for
+from werkzeug.wrappers import Response as BaseResponse
+
+from passerelle.archive.blobs import LocalBlobStore
+from passerelle.web import accounts, queries
+from passerelle.web.access import Viewer, private_space
+from passerelle.web.i18n import LANGUAGES, translate
+from passerelle.web.render import body_html, highlight
+
+SAFE_INLINE = {"image/png", "image/jpeg", "image/gif", "image/webp"}
+
+
+def _when(us: int | None) -> str:
+    if us is None:
+        return ""
+    return datetime.fromtimestamp(us / 1_000_000, UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def create_app(
+    archive_path: Path,
+    *,
+    secret: str | None = None,
+    testing: bool = False,
+    secure_cookies: bool | None = None,
+) -> Flask:
+    """The web archive of the archive folder at archive_path (archive.sqlite, blobs/).
+
+    secret signs the session cookies (default: one kept in web.sqlite); the session cookie is
+    ``Secure`` unless testing or secure_cookies is False (plain HTTP on localhost)."""
+    root = Path(archive_path)
+    if not (root / "archive.sqlite").is_file():
+        raise FileNotFoundError(f"{root} holds no archive.sqlite")
+    app = Flask(__name__)
+    setup = accounts.connect(root)  # web.sqlite exists before the first request
+    try:
+        secret = secret or accounts.session_secret(setup)
+    finally:
+        setup.close()
+    app.config.update(
+        SECRET_KEY=secret,
+        TESTING=testing,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=(not testing) if secure_cookies is None else secure_cookies,
+        ARCHIVE_ROOT=root,
+    )
+
+    def db() -> sqlite3.Connection:
+        if "db" not in g:
+            conn = sqlite3.connect(f"file:{root / 'archive.sqlite'}?mode=ro", uri=True)
+            conn.row_factory = sqlite3.Row
+            g.db = conn
+        conn_: sqlite3.Connection = g.db
+        return conn_
+
+    def web() -> sqlite3.Connection:
+        if "web" not in g:
+            g.web = accounts.connect(root)
+        conn_: sqlite3.Connection = g.web
+        return conn_
+
+    @app.teardown_appcontext
+    def _close(_exc: BaseException | None) -> None:
+        for name in ("db", "web"):
+            conn = g.pop(name, None)
+            if conn is not None:
+                conn.close()
+
+    def lang() -> str:
+        chosen = request.cookies.get("lang")
+        if chosen in LANGUAGES:
+            return chosen
+        return request.accept_languages.best_match(LANGUAGES, default="en") or "en"
+
+    def csrf_token() -> str:
+        token = session.get("csrf")
+        if not isinstance(token, str):
+            token = secrets.token_urlsafe(32)
+            session["csrf"] = token
+        return token
+
+    @app.before_request
+    def _check_csrf() -> None:
+        if request.method == "POST":
+            sent = request.form.get("csrf_token", "")
+            if not sent or not hmac.compare_digest(sent, str(session.get("csrf", ""))):
+                abort(400)
+
+    @app.context_processor
+    def _helpers() -> dict[str, Any]:
+        current = lang()
+        return {
+            "_": lambda m: translate(current, m),
+            "lang": current,
+            "csrf_token": csrf_token,
+            "when": _when,
+            "body_html": body_html,
+            "viewer": viewer_or_none(),
+        }
+
+    def viewer_or_none() -> Viewer | None:
+        pid = session.get("person_id")
+        if not isinstance(pid, str):
+            return None
+        account = accounts.get(web(), pid)
+        if account is None:
+            return None
+        return Viewer(pid, account.is_admin)
+
+    def viewer() -> Viewer:
+        v = viewer_or_none()
+        if v is None:
+            abort(401)
+        return v
+
+    @app.errorhandler(401)
+    def _unauthorised(_e: Exception) -> BaseResponse:
+        if request.path.startswith("/api/"):
+            return jsonify(error="login required"), 401  # type: ignore[return-value]
+        return redirect(url_for("login", next=request.full_path if request.query_string else request.path))
+
+    def audit_private(v: Viewer, visibility: str | None, action: str, target: str) -> None:
+        if v.is_admin and private_space(visibility):
+            accounts.audit(web(), v.person_id, action, target)
+
+    def decorate(rows: list[sqlite3.Row]) -> dict[str, Any]:
+        ids = [r["id"] for r in rows]
+        return {"files": queries.item_files(db(), ids), "reactions": queries.reactions(db(), ids)}
+
+    # -- login -----------------------------------------------------------------------------------------
+    @app.route("/login", methods=["GET", "POST"])
+    def login() -> str | BaseResponse:
+        error = None
+        if request.method == "POST":
+            who = request.form.get("login", "").strip()
+            password = request.form.get("password", "")
+            pid = accounts.find_person(db(), who) if who else None
+            if pid is not None and accounts.rate_limited(web(), pid):
+                error = "Too many attempts, try again in a minute."
+            elif pid is not None and accounts.check_password(web(), pid, password):
+                return _log_in(pid)
+            else:
+                error = "Wrong login or password."
+        return render_template("login.html", error=error, next=request.args.get("next", "/"))
+
+    def _log_in(pid: str) -> BaseResponse:
+        session.clear()
+        session["person_id"] = pid
+        nxt = request.args.get("next", "/")
+        if not nxt.startswith("/") or nxt.startswith("//"):
+            nxt = "/"
+        return redirect(nxt)
+
+    @app.get("/login/<token>")
+    def login_link(token: str) -> str | BaseResponse:
+        pid = accounts.use_link_token(web(), token)
+        if pid is None:
+            return render_template(
+                "login.html", error="This link is invalid or was already used.", next="/"
+            ), 404  # type: ignore[return-value]
+        return _log_in(pid)
+
+    @app.post("/logout")
+    def logout() -> BaseResponse:
+        session.clear()
+        return redirect(url_for("login"))
+
+    @app.post("/lang")
+    def set_lang() -> BaseResponse:
+        chosen = request.form.get("lang", "en")
+        nxt = request.form.get("next", "/")
+        if not nxt.startswith("/") or nxt.startswith("//"):
+            nxt = "/"
+        response = redirect(nxt)
+        if chosen in LANGUAGES:
+            response.set_cookie("lang", chosen, max_age=365 * 86400, samesite="Lax", httponly=True)
+        return response
+
+    # -- pages -----------------------------------------------------------------------------------------
+    @app.get("/")
+    def home() -> str:
+        v = viewer()
+        return render_template("home.html", spaces=queries.spaces(db(), v))
+
+    @app.get("/spaces/<space_id>")
+    def space(space_id: str) -> str:
+        v = viewer()
+        s = queries.space(db(), v, space_id)
+        if s is None:
+            abort(404)
+        audit_private(v, s["visibility"], "view space", space_id)
+        newest = request.args.get("order", "newest") != "oldest"
+        rows, nxt = queries.timeline(
+            db(), v, space_id, newest_first=newest, after=queries.Cursor.decode(request.args.get("after"))
+        )
+        return render_template(
+            "space.html",
+            space=s,
+            items=rows,
+            next=nxt.encode() if nxt else None,
+            newest=newest,
+            **decorate(rows),
+        )
+
+    @app.get("/spaces/<space_id>/threads/<root_id>")
+    def thread(space_id: str, root_id: str) -> str:
+        v = viewer()
+        s = queries.space(db(), v, space_id)
+        rows = queries.thread(db(), v, root_id) if s is not None else []
+        if s is None or not rows or rows[0]["id"] != root_id or rows[0]["space_id"] != space_id:
+            abort(404)
+        audit_private(v, s["visibility"], "view thread", root_id)
+        return render_template("thread.html", space=s, items=rows, **decorate(rows))
+
+    @app.get("/items/<item_id>")
+    def item(item_id: str) -> str:
+        v = viewer()
+        row = queries.item(db(), v, item_id)
+        if row is None:
+            abort(404)
+        s = queries.space(db(), v, row["space_id"])
+        assert s is not None
+        audit_private(v, s["visibility"], "view item", item_id)
+        return render_template(
+            "item.html", space=s, it=row, revisions=queries.revisions(db(), item_id), **decorate([row])
+        )
+
+    @app.get("/people/<person_id>")
+    def person(person_id: str) -> str:
+        v = viewer()
+        p = queries.person(db(), person_id)
+        if p is None:
+            abort(404)
+        rows, nxt = queries.person_items(db(), v, person_id, queries.Cursor.decode(request.args.get("after")))
+        return render_template(
+            "person.html", person=p, items=rows, next=nxt.encode() if nxt else None, **decorate(rows)
+        )
+
+    @app.get("/files/<file_id>")
+    def file(file_id: str) -> Response:
+        v = viewer()
+        f = queries.file(db(), v, file_id)
+        if f is None or not f["sha256"]:
+            abort(404)
+        store = LocalBlobStore(root / "blobs")
+        if not store.has(f["sha256"]):
+            abort(404)
+        audit_private(v, f["visibility"], "download file", file_id)
+        media = f["media_type"] or "application/octet-stream"
+        inline = media in SAFE_INLINE
+        stream = store.open(f["sha256"])
+
+        def chunks() -> Any:
+            with stream:
+                while chunk := stream.read(65536):
+                    yield chunk
+
+        response = Response(chunks(), mimetype=media if inline else "application/octet-stream")
+        name = f["name"] or f["id"]
+        ascii_name = "".join(c if c.isalnum() or c in "._-" else "_" for c in name)[:150] or "file"
+        response.headers["Content-Disposition"] = (
+            f"{'inline' if inline else 'attachment'}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
+        )
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        if f["size"]:
+            response.headers["Content-Length"] = str(f["size"])
+        return response
+
+    @app.get("/search")
+    def search() -> str:
+        v = viewer()
+        q = request.args.get("q", "")
+        rows = _search(v)
+        return render_template(
+            "search.html", q=q, items=rows, highlight=_highlight, spaces=queries.spaces(db(), v)
+        )
+
+    def _highlight(text: str | None) -> Any:
+        return highlight(text or "", queries.MARK_START, queries.MARK_END)
+
+    def _date(name: str) -> int | None:
+        value = request.args.get(name, "")
+        try:
+            return (
+                int(datetime.fromisoformat(value).replace(tzinfo=UTC).timestamp() * 1_000_000)
+                if value
+                else None
+            )
+        except ValueError:
+            return None
+
+    def _search(v: Viewer) -> list[sqlite3.Row]:
+        try:
+            page = max(0, int(request.args.get("page", "0")))
+        except ValueError:
+            page = 0
+        return queries.search(
+            db(),
+            v,
+            request.args.get("q", ""),
+            space_id=request.args.get("space") or None,
+            author_id=request.args.get("author") or None,
+            since=_date("from"),
+            until=_date("to"),
+            page=page,
+        )
+
+    # -- JSON API ------------------------------------------------------------------------------------
+    def _item_json(r: sqlite3.Row) -> dict[str, Any]:
+        return {
+            "id": r["id"],
+            "space_id": r["space_id"],
+            "author_id": r["author_id"],
+            "author": r["author"],
+            "created_at": r["created_at"],
+            "kind": r["kind"],
+            "title": r["title"],
+            "body_text": r["body_text"],
+            "thread_root_id": r["thread_root_id"],
+            "replies": r["replies"],
+        }
+
+    @app.get("/api/spaces")
+    def api_spaces() -> Response:
+        v = viewer()
+        return jsonify(
+            [
+                {
+                    "id": s["id"],
+                    "kind": s["kind"],
+                    "visibility": s["visibility"],
+                    "title": s["title"],
+                    "items": s["n_items"],
+                }
+                for s in queries.spaces(db(), v)
+            ]
+        )
+
+    @app.get("/api/spaces/<space_id>/items")
+    def api_items(space_id: str) -> Response:
+        v = viewer()
+        s = queries.space(db(), v, space_id)
+        if s is None:
+            abort(404)
+        audit_private(v, s["visibility"], "api space items", space_id)
+        newest = request.args.get("order", "oldest") == "newest"
+        rows, nxt = queries.timeline(
+            db(), v, space_id, newest_first=newest, after=queries.Cursor.decode(request.args.get("after"))
+        )
+        return jsonify({"items": [_item_json(r) for r in rows], "next": nxt.encode() if nxt else None})
+
+    @app.get("/api/search")
+    def api_search() -> Response:
+        v = viewer()
+        rows = _search(v)
+        return jsonify({"items": [{**_item_json(r), "snippet": str(_highlight(r["snippet"]))} for r in rows]})
+
+    @app.errorhandler(404)
+    def _not_found(_e: Exception) -> tuple[Any, int]:
+        if request.path.startswith("/api/"):
+            return jsonify(error="not found"), 404
+        return render_template("error.html", code=404), 404
+
+    return app

@@ -1,0 +1,255 @@
+"""Reading the archive for the web: keyset pagination on (created_at, id), search; every
+query filtered by access.visible."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from passerelle.web.access import Viewer, visible
+
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class Cursor:
+    created_at: int | None
+    id: str
+
+    def encode(self) -> str:
+        return f"{'n' if self.created_at is None else self.created_at}:{self.id}"
+
+    @staticmethod
+    def decode(text: str | None) -> Cursor | None:
+        if not text or ":" not in text:
+            return None
+        at, _, ident = text.partition(":")
+        if at == "n":
+            return Cursor(None, ident)
+        try:
+            return Cursor(int(at), ident)
+        except ValueError:
+            return None
+
+
+def keyset(cursor: Cursor | None, newest_first: bool, alias: str = "i") -> tuple[str, list[Any]]:
+    """The condition "comes after cursor" in (created_at, id) order (NULL times first)."""
+    if cursor is None:
+        return "1", []
+    c, i = f"{alias}.created_at", f"{alias}.id"
+    if not newest_first:
+        if cursor.created_at is None:
+            return f"(({c} IS NULL AND {i} > ?) OR {c} IS NOT NULL)", [cursor.id]
+        return f"({c} > ? OR ({c} = ? AND {i} > ?))", [cursor.created_at, cursor.created_at, cursor.id]
+    if cursor.created_at is None:
+        return f"({c} IS NULL AND {i} < ?)", [cursor.id]
+    return (
+        f"({c} < ? OR ({c} = ? AND {i} < ?) OR {c} IS NULL)",
+        [cursor.created_at, cursor.created_at, cursor.id],
+    )
+
+
+def order(newest_first: bool, alias: str = "i") -> str:
+    d = "DESC" if newest_first else "ASC"
+    return f"{alias}.created_at {d}, {alias}.id {d}"
+
+
+SPACE_COLUMNS = (
+    "s.id, s.kind, s.visibility, coalesce(s.display_name, s.name, (SELECT group_concat(coalesce("
+    " p.display_name, p.name, p.id), ', ') FROM memberships m JOIN persons p ON p.id = m.person_id"
+    " WHERE m.space_id = s.id), s.id) AS title, s.topic, s.purpose,"
+    " s.is_archived, s.platform"
+)
+ITEM_COLUMNS = (
+    "i.id, i.kind, i.space_id, i.subtype, i.author_id, i.created_at, i.edited_at, i.deleted, i.thread_root_id,"
+    " i.pinned, i.title, i.body_text, i.body_refs,"
+    " coalesce(p.display_name, p.real_name, p.name, i.author_id) AS author"
+)
+
+
+def spaces(db: sqlite3.Connection, viewer: Viewer) -> list[sqlite3.Row]:
+    cond, params = visible(viewer, "s.id")
+    return db.execute(
+        f"SELECT {SPACE_COLUMNS}, (SELECT count(*) FROM items WHERE space_id = s.id) AS n_items"
+        f" FROM spaces s WHERE {cond} ORDER BY s.kind, title, s.id",
+        params,
+    ).fetchall()
+
+
+def space(db: sqlite3.Connection, viewer: Viewer, space_id: str) -> sqlite3.Row | None:
+    cond, params = visible(viewer, "s.id")
+    row: sqlite3.Row | None = db.execute(
+        f"SELECT {SPACE_COLUMNS} FROM spaces s WHERE s.id = ? AND {cond}", [space_id, *params]
+    ).fetchone()
+    return row
+
+
+def timeline(
+    db: sqlite3.Connection,
+    viewer: Viewer,
+    space_id: str,
+    *,
+    newest_first: bool,
+    after: Cursor | None,
+    limit: int = PAGE_SIZE,
+) -> tuple[list[sqlite3.Row], Cursor | None]:
+    """One page of a space's top-level items (threads folded, with their reply counts), and
+    the cursor of the next page (None at the end)."""
+    cond, params = visible(viewer, "i.space_id")
+    kcond, kparams = keyset(after, newest_first)
+    rows = db.execute(
+        f"SELECT {ITEM_COLUMNS},"
+        " (SELECT count(*) FROM items r WHERE r.thread_root_id = i.id AND r.id != i.id) AS replies"
+        " FROM items i LEFT JOIN persons p ON p.id = i.author_id"
+        f" WHERE i.space_id = ? AND (i.thread_root_id IS NULL OR i.thread_root_id = i.id) AND {cond}"
+        f" AND {kcond} ORDER BY {order(newest_first)} LIMIT ?",
+        [space_id, *params, *kparams, limit + 1],
+    ).fetchall()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    nxt = Cursor(rows[-1]["created_at"], rows[-1]["id"]) if more and rows else None
+    return rows, nxt
+
+
+def item(db: sqlite3.Connection, viewer: Viewer, item_id: str) -> sqlite3.Row | None:
+    cond, params = visible(viewer, "i.space_id")
+    row: sqlite3.Row | None = db.execute(
+        f"SELECT {ITEM_COLUMNS} FROM items i LEFT JOIN persons p ON p.id = i.author_id"
+        f" WHERE i.id = ? AND {cond}",
+        [item_id, *params],
+    ).fetchone()
+    return row
+
+
+def thread(db: sqlite3.Connection, viewer: Viewer, root_id: str) -> list[sqlite3.Row]:
+    cond, params = visible(viewer, "i.space_id")
+    return db.execute(
+        f"SELECT {ITEM_COLUMNS}, 0 AS replies FROM items i LEFT JOIN persons p ON p.id = i.author_id"
+        f" WHERE (i.id = ? OR i.thread_root_id = ?) AND {cond} ORDER BY i.id != ?, {order(False)}",
+        [root_id, root_id, *params, root_id],
+    ).fetchall()
+
+
+def person(db: sqlite3.Connection, person_id: str) -> sqlite3.Row | None:
+    row: sqlite3.Row | None = db.execute(
+        "SELECT id, coalesce(display_name, real_name, name, id) AS title, name, real_name, title AS job,"
+        " is_bot, is_deleted FROM persons WHERE id = ?",
+        (person_id,),
+    ).fetchone()
+    return row
+
+
+def person_items(
+    db: sqlite3.Connection, viewer: Viewer, person_id: str, after: Cursor | None, limit: int = PAGE_SIZE
+) -> tuple[list[sqlite3.Row], Cursor | None]:
+    cond, params = visible(viewer, "i.space_id")
+    kcond, kparams = keyset(after, True)
+    rows = db.execute(
+        f"SELECT {ITEM_COLUMNS}, 0 AS replies FROM items i LEFT JOIN persons p ON p.id = i.author_id"
+        f" WHERE i.author_id = ? AND {cond} AND {kcond} ORDER BY {order(True)} LIMIT ?",
+        [person_id, *params, *kparams, limit + 1],
+    ).fetchall()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (Cursor(rows[-1]["created_at"], rows[-1]["id"]) if more and rows else None)
+
+
+def file(db: sqlite3.Connection, viewer: Viewer, file_id: str) -> sqlite3.Row | None:
+    """A file, when it is attached to at least one item the viewer may see."""
+    cond, params = visible(viewer, "i.space_id")
+    row: sqlite3.Row | None = db.execute(
+        "SELECT f.id, f.name, f.media_type, f.size, f.sha256, f.missing_reason,"
+        " (SELECT s.visibility FROM item_files x JOIN items i2 ON i2.id = x.item_id"
+        "  JOIN spaces s ON s.id = i2.space_id WHERE x.file_id = f.id ORDER BY s.visibility = 'public' DESC"
+        "  LIMIT 1) AS visibility"
+        " FROM files f WHERE f.id = ? AND EXISTS (SELECT 1 FROM item_files x JOIN items i ON i.id = x.item_id"
+        f" WHERE x.file_id = f.id AND {cond})",
+        [file_id, *params],
+    ).fetchone()
+    return row
+
+
+def item_files(db: sqlite3.Connection, item_ids: list[str]) -> dict[str, list[sqlite3.Row]]:
+    out: dict[str, list[sqlite3.Row]] = {}
+    if not item_ids:
+        return out
+    marks = ",".join("?" * len(item_ids))
+    for row in db.execute(
+        "SELECT x.item_id, f.id, f.name, f.media_type, f.size, f.missing_reason FROM item_files x"
+        f" JOIN files f ON f.id = x.file_id WHERE x.item_id IN ({marks}) ORDER BY x.item_id, x.position",
+        item_ids,
+    ):
+        out.setdefault(row["item_id"], []).append(row)
+    return out
+
+
+def reactions(db: sqlite3.Connection, item_ids: list[str]) -> dict[str, list[tuple[str, int]]]:
+    out: dict[str, list[tuple[str, int]]] = {}
+    if not item_ids:
+        return out
+    marks = ",".join("?" * len(item_ids))
+    for row in db.execute(
+        f"SELECT item_id, emoji, count(*) FROM reactions WHERE item_id IN ({marks})"
+        " GROUP BY item_id, emoji ORDER BY item_id, min(coalesce(created_at, 0)), emoji",
+        item_ids,
+    ):
+        out.setdefault(row[0], []).append((row[1], row[2]))
+    return out
+
+
+def revisions(db: sqlite3.Connection, item_id: str) -> list[sqlite3.Row]:
+    return db.execute(
+        "SELECT r.id, r.created_at, r.comment, r.body_text,"
+        " coalesce(p.display_name, p.real_name, p.name, r.author_id) AS author"
+        " FROM revisions r LEFT JOIN persons p ON p.id = r.author_id WHERE r.item_id = ?"
+        " ORDER BY r.created_at, r.id",
+        (item_id,),
+    ).fetchall()
+
+
+MARK_START, MARK_END = "\x02", "\x03"
+
+
+def search(
+    db: sqlite3.Connection,
+    viewer: Viewer,
+    q: str,
+    *,
+    space_id: str | None = None,
+    author_id: str | None = None,
+    since: int | None = None,
+    until: int | None = None,
+    page: int = 0,
+    limit: int = PAGE_SIZE,
+) -> list[sqlite3.Row]:
+    """Items matching q (FTS5; the query is quoted word by word), visible to viewer, newest first."""
+    words = [w.replace('"', '""') for w in q.split()]
+    if not words:
+        return []
+    match = " ".join(f'"{w}"' for w in words)
+    cond, params = visible(viewer, "i.space_id")
+    where: list[str] = [cond]
+    extra: list[Any] = list(params)
+    if space_id:
+        where.append("i.space_id = ?")
+        extra.append(space_id)
+    if author_id:
+        where.append("i.author_id = ?")
+        extra.append(author_id)
+    if since is not None:
+        where.append("i.created_at >= ?")
+        extra.append(since)
+    if until is not None:
+        where.append("i.created_at < ?")
+        extra.append(until)
+    return db.execute(
+        f"SELECT {ITEM_COLUMNS}, 0 AS replies,"
+        f" snippet(items_fts, 0, '{MARK_START}', '{MARK_END}', '…', 16) AS snippet,"
+        " coalesce(s.display_name, s.name, s.id) AS space_title"
+        " FROM items_fts JOIN items i ON i.rowid = items_fts.rowid"
+        " JOIN spaces s ON s.id = i.space_id LEFT JOIN persons p ON p.id = i.author_id"
+        f" WHERE items_fts MATCH ? AND {' AND '.join(where)}"
+        " ORDER BY i.created_at DESC, i.id DESC LIMIT ? OFFSET ?",
+        [match, *extra, limit, page * limit],
+    ).fetchall()
