@@ -33,7 +33,8 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# A real MediaWiki (Debian's mediawiki and php-sqlite3) for the MediaWiki writer's import tests.
+# A real MediaWiki (Debian's mediawiki and php-sqlite3) for the MediaWiki writer's import tests;
+# Debian's chromium for the web archive's browser tests (Playwright drives /usr/bin/chromium).
 test-deps:
 	sh scripts/install-test-deps.sh
 
@@ -51,6 +52,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_mediawiki_export.py
 	$(BIN)/python benchmarks/bench_markup.py
 	$(BIN)/python benchmarks/bench_wiki_history_verify.py
+	$(BIN)/python benchmarks/bench_web.py
 
 docs: $(STAMP)
 	$(BIN)/python -m passerelle.reference_docs

@@ -1,12 +1,14 @@
 #!/bin/sh
 # What the tests need beyond Python: a real MediaWiki (Debian's `mediawiki` package, 1.39 in
 # bookworm) and PHP's SQLite driver, so that tests/writers/test_mediawiki_import.py imports
-# the MediaWiki writer's dumps into a throwaway wiki. Idempotent and quiet: packages that
+# the MediaWiki writer's dumps into a throwaway wiki; and Debian's Chromium (/usr/bin/chromium),
+# which the web archive's browser tests (tests/web/test_browser.py) drive through Playwright
+# (never `playwright install`: no browser is downloaded). Idempotent and quiet: packages that
 # dpkg says are installed are skipped. Needs root (CI runs as root) or sudo; on a machine
 # without apt-get it says so and does nothing (those tests then skip, saying why).
 set -eu
 
-PACKAGES="mediawiki php-sqlite3"
+PACKAGES="mediawiki php-sqlite3 chromium"
 
 missing=""
 for package in $PACKAGES; do

@@ -1,0 +1,267 @@
+"""The web archive in a real browser: Debian's Chromium, driven by Playwright, against the app
+served by waitress (see browser.py). Logging in through the form, a space, a thread unfolded,
+search, a file; a person kept out of a private channel by every road (page, search, file URL,
+JSON API); a message's script never running."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from passerelle.ingest import ingest
+from passerelle.web import accounts
+from passerelle.web.app import create_app
+from tests.mattermost_builder import (
+    FEATURE_FILES,
+    T0,
+    build_export,
+    feature_lines,
+    post,
+    reply,
+)
+from tests.web.browser import Served, chromium_page, requires_chromium, serve, take_screenshots
+
+pytestmark = requires_chromium
+
+PASSWORD = "correct horse battery staple"
+SECRET_WORD = "zanzibarquux"  # only in the private channel "ops" (ada is in it, gus is not)
+XSS_WORD = "xsscanary"
+# Every road a message's text could take to run script: raw HTML, an event handler, a
+# javascript: link in Markdown and in an autolink, an SVG, a style with a URL.
+XSS_BODY = (
+    f"{XSS_WORD} <script>window.__xss = 'script'</script>"
+    ' <img src="x" onerror="window.__xss = \'img\'; alert(1)">'
+    " [click me](javascript:window.__xss='link') <javascript:window.__xss='autolink'>"
+    " <svg onload=\"window.__xss = 'svg'\"></svg>"
+    " <a href=\"javascript:window.__xss='a'\">raw link</a>"
+    " <div style=\"background:url(javascript:window.__xss='style')\">styled</div>"
+)
+SECRET_FILE = b"the private runbook"
+
+
+def browser_lines() -> list[Any]:
+    return [
+        *feature_lines(),
+        post(
+            "acme", "town-square", "bob", T0 + 8000, XSS_BODY, replies=[reply("gus", T0 + 8100, "no script")]
+        ),
+        post(
+            "acme",
+            "ops",
+            "ada",
+            T0 + 9000,
+            f"the {SECRET_WORD} runbook",
+            attachments=[{"path": "files/runbook.txt"}],
+        ),
+    ]
+
+
+def build_archive(base: Path) -> Path:
+    """The feature export, a script-laden message and a private runbook, ingested under base;
+    accounts with passwords for ada, bob and gus."""
+    files = {**FEATURE_FILES, "data/files/runbook.txt": SECRET_FILE}
+    export = build_export(base / "export", browser_lines(), files)
+    ingest([export], base / "archive")
+    web = accounts.connect(base / "archive")
+    try:
+        with sqlite3.connect(base / "archive" / "archive.sqlite") as db:
+            for name in ("ada", "bob", "gus"):
+                pid = accounts.find_person(db, name)
+                assert pid is not None
+                accounts.set_password(web, pid, PASSWORD)
+    finally:
+        web.close()
+    return base / "archive"
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_archive(tmp_path_factory.mktemp("web-browser"))
+
+
+@pytest.fixture(scope="module")
+def served(archive: Path) -> Iterator[Served]:
+    server = serve(create_app(archive, secret="browser-test-secret", testing=True))
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def browser_page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    with chromium_page(tmp_path_factory.mktemp("chromium-profile")) as page:
+        yield page
+
+
+def one(archive: Path, sql: str, *params: Any) -> str:
+    with sqlite3.connect(archive / "archive.sqlite") as db:
+        row = db.execute(sql, params).fetchone()
+    assert row is not None, (sql, params)
+    return str(row[0])
+
+
+def space_id(archive: Path, name: str) -> str:
+    return one(archive, "SELECT id FROM spaces WHERE name = ?", name)
+
+
+def log_in(page: Any, served: Served, login: str, password: str = PASSWORD) -> None:
+    """Through the form, as a person would: every page first sends to it."""
+    page.goto(served.url("/"))
+    assert "/login" in page.url
+    page.fill("input[name=login]", login)
+    page.fill("input[name=password]", password)
+    page.click("form.login button[type=submit]")
+    page.wait_for_load_state()
+
+
+def test_log_in_open_a_space_and_unfold_a_thread(browser_page: Any, served: Served) -> None:
+    page = browser_page
+    log_in(page, served, "bob", "not the password")
+    assert "/login" in page.url
+    assert page.locator("p.error").is_visible()
+    page.fill("input[name=login]", "bob")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form.login button[type=submit]")
+    page.wait_for_load_state()
+    assert "/login" not in page.url
+    # The session cookie is HttpOnly: no script on the page can read it.
+    assert "session" not in page.evaluate("document.cookie")
+    spaces = page.locator("ul.spaces").inner_text()
+    assert "Town-Square" in spaces and "Ops" not in spaces
+    page.click("ul.spaces a:text('Town-Square')")
+    page.wait_for_load_state()
+    assert "/spaces/" in page.url
+    timeline = page.locator("section.timeline").inner_text()
+    assert "Hello" in timeline and "3 replies" in timeline
+    assert "second reply" not in timeline  # folded under the root
+    page.click("a.replies:text('3 replies')")
+    page.wait_for_load_state()
+    assert "/threads/" in page.url
+    thread = page.locator("section.thread").inner_text()
+    assert "first reply" in thread and "second reply" in thread and "before the root" in thread
+
+
+def test_search_and_open_a_file(browser_page: Any, served: Served, tmp_path: Path) -> None:
+    page = browser_page
+    log_in(page, served, "ada")
+    page.fill("header input[name=q]", SECRET_WORD)
+    page.press("header input[name=q]", "Enter")
+    page.wait_for_load_state()
+    results = page.locator("li.result")
+    assert results.count() == 1
+    assert SECRET_WORD in results.inner_text()
+    results.locator("a").first.click()
+    page.wait_for_load_state()
+    assert "/items/" in page.url
+    assert "runbook" in page.locator("article.item").inner_text()
+    with page.expect_download() as download_info:
+        page.click("ul.files a:text('runbook.txt')")
+    saved = tmp_path / "runbook.txt"
+    download_info.value.save_as(saved)
+    assert saved.read_bytes() == SECRET_FILE
+
+
+def test_a_person_cannot_reach_a_private_channel_by_any_road(
+    browser_page: Any, served: Served, archive: Path
+) -> None:
+    """gus is not in "ops": not by the spaces list, its page, an item or a thread of it,
+    search, the file's URL, nor the JSON API -- while ada, who is, reaches each (the same
+    URLs answer, so their refusal is the access control and not a wrong URL)."""
+    ops = space_id(archive, "ops")
+    secret_item = one(archive, "SELECT id FROM items WHERE body_text LIKE ?", f"%{SECRET_WORD}%")
+    secret_file = one(archive, "SELECT id FROM files WHERE name = 'runbook.txt'")
+    page = browser_page
+    roads = {
+        "page": f"/spaces/{ops}",
+        "item": f"/items/{secret_item}",
+        "thread": f"/spaces/{ops}/threads/{secret_item}",
+        "file": f"/files/{secret_file}",
+        "api items": f"/api/spaces/{ops}/items",
+    }
+
+    def fetch(path: str) -> tuple[int, str]:
+        """A fetch() from the page, with its cookies, as the page's own script would."""
+        result: dict[str, Any] = page.evaluate(
+            "async (p) => { const r = await fetch(p); return {status: r.status, text: await r.text()}; }",
+            path,
+        )
+        return int(result["status"]), str(result["text"])
+
+    log_in(page, served, "ada")
+    for road, path in roads.items():
+        if road == "file":
+            assert fetch(path) == (200, SECRET_FILE.decode()), road
+        elif road != "thread":  # the item is its own thread's root only when it has replies
+            assert fetch(path)[0] == 200, road
+    assert SECRET_WORD in fetch(f"/api/search?q={SECRET_WORD}")[1]
+
+    page.context.clear_cookies()
+    log_in(page, served, "gus")
+    assert "Ops" not in page.locator("ul.spaces").inner_text()
+    for road, path in roads.items():
+        response = page.goto(served.url(path))
+        assert response is not None and response.status == 404, road
+        assert SECRET_WORD not in page.content() and "runbook" not in page.content(), road
+    page.goto(served.url("/"))
+    for road, path in roads.items():
+        status, text = fetch(path)
+        assert status == 404 and SECRET_WORD not in text, road
+    page.goto(served.url(f"/search?q={SECRET_WORD}"))
+    assert page.locator("li.result").count() == 0
+    assert SECRET_WORD not in page.locator("ol.results").inner_text()
+    status, text = fetch(f"/api/search?q={SECRET_WORD}")
+    assert status == 200 and SECRET_WORD not in text
+    status, text = fetch("/api/spaces")
+    assert status == 200 and ops not in text
+    page.goto(served.url(f"/search?q={SECRET_WORD}&space={ops}"))
+    assert page.locator("li.result").count() == 0
+
+
+def test_a_script_in_a_message_never_runs(browser_page: Any, served: Served, archive: Path) -> None:
+    page = browser_page
+    log_in(page, served, "bob")
+    town = space_id(archive, "town-square")
+    item = one(archive, "SELECT id FROM items WHERE body_text LIKE ?", f"{XSS_WORD}%")
+    pages = [f"/spaces/{town}", f"/spaces/{town}/threads/{item}", f"/items/{item}", f"/search?q={XSS_WORD}"]
+    for path in pages:
+        page.goto(served.url(path))
+        page.wait_for_load_state("load")
+        assert XSS_WORD in page.locator("main").inner_text(), path  # the message is there, as text
+        assert page.evaluate("typeof window.__xss") == "undefined", path  # no script of it ran
+        assert page.dialogs == [], path
+        # Every link of the message, clicked: none may run its javascript: URL.
+        links = page.locator(f"article:has-text('{XSS_WORD}') a")
+        for index in range(links.count()):
+            link = links.nth(index)
+            href = link.get_attribute("href") or ""
+            assert not href.strip().lower().startswith("javascript:"), (path, href)
+        assert page.locator("main script").count() == 0, path
+        assert page.locator("main [onerror], main [onload], main [style], main svg").count() == 0, path
+    for text in ("click me", "raw link"):
+        found = page.locator(f"article a:text('{text}')")
+        if found.count():
+            found.first.click()
+    page.wait_for_timeout(200)
+    assert page.evaluate("typeof window.__xss") == "undefined"
+    assert page.dialogs == []
+
+
+def test_screenshots_of_the_main_pages(
+    browser_page: Any, served: Served, archive: Path, tmp_path: Path
+) -> None:
+    log_in(browser_page, served, "ada")
+    shots = take_screenshots(
+        browser_page,
+        served,
+        tmp_path,
+        space=space_id(archive, "town-square"),
+        thread=one(archive, "SELECT thread_root_id FROM items WHERE body_text = 'first reply'"),
+        search="reply",
+    )
+    assert [p.name for p in shots] == ["home.png", "space.png", "thread.png", "search.png"]
+    for shot in shots:
+        data = shot.read_bytes()
+        assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 5_000, shot
