@@ -7,6 +7,7 @@ import re
 import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -15,7 +16,7 @@ from flask.testing import FlaskClient
 from passerelle.ingest import ingest
 from passerelle.web import accounts
 from passerelle.web.app import create_app
-from tests.mattermost_builder import FEATURE_FILES, build_export, feature_lines
+from tests.mattermost_builder import FEATURE_FILES, build_export, feature_lines, membership, post, user
 
 PASSWORD = "correct horse battery staple"
 
@@ -38,13 +39,43 @@ def make_accounts(archive: Path, *names: str, admin: tuple[str, ...] = ()) -> No
         web.close()
 
 
+XSS = (
+    "<script>alert('xss')</script> <img src=x onerror=alert(1)> [click](javascript:alert(2))"
+    ' <a href="https://example.org" style="color:red" onclick="alert(3)">styled</a>'
+)
+
+
+def web_lines() -> list[Any]:
+    """The Mattermost feature export (private channels ops and plans, a DM ada-bob, a group
+    DM ada-bob-gus), plus eve (member of town-square only), root (no membership: the
+    administrator), a post carrying an XSS payload and, in ops, a post with a file of its own."""
+    lines = feature_lines()
+    at = next(i for i, line in enumerate(lines) if line.get("type") == "bot")
+    lines[at:at] = [user("eve", membership("acme", "town-square")), user("root")]
+    lines.append(post("acme", "town-square", "eve", 1_600_000_010_000, XSS))
+    lines.append(
+        post(
+            "acme",
+            "ops",
+            "ada",
+            1_600_000_011_000,
+            "zanzibar budget",
+            attachments=[{"path": "files/budget.pdf"}],
+        )
+    )
+    return lines
+
+
+WEB_FILES = {**FEATURE_FILES, "data/files/budget.pdf": b"%PDF-1.4 the secret budget"}
+
+
 @pytest.fixture(scope="session")
 def mm_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The Mattermost feature export ingested; accounts: ada, bob, gus, deploybot (admin)."""
+    """The archive of web_lines(); accounts: ada, bob, gus, eve, root (administrator)."""
     base = tmp_path_factory.mktemp("web-mm")
-    export = build_export(base / "export", feature_lines(), FEATURE_FILES)
+    export = build_export(base / "export", web_lines(), WEB_FILES)
     ingest([export], base / "archive")
-    make_accounts(base / "archive", "ada", "bob", "gus", "deploybot", admin=("deploybot",))
+    make_accounts(base / "archive", "ada", "bob", "gus", "eve", "root", admin=("root",))
     return base / "archive"
 
 

@@ -3,9 +3,12 @@ filtered by access.visible."""
 
 from __future__ import annotations
 
+import difflib
 import hmac
+import mimetypes
 import secrets
 import sqlite3
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,10 +20,22 @@ from werkzeug.wrappers import Response as BaseResponse
 from passerelle.archive.blobs import LocalBlobStore
 from passerelle.web import accounts, queries
 from passerelle.web.access import Viewer, private_space
+from passerelle.web.charts import activity_svg
 from passerelle.web.i18n import LANGUAGES, translate
 from passerelle.web.render import body_html, highlight
 
-SAFE_INLINE = {"image/png", "image/jpeg", "image/gif", "image/webp"}
+SAFE_INLINE: dict[str, tuple[bytes, ...]] = {
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/gif": (b"GIF87a", b"GIF89a"),
+    "image/webp": (b"RIFF",),
+}
+
+
+def _inline_image(f: sqlite3.Row) -> bool:
+    """Whether a file is shown as an image under its message (its bytes are checked on download)."""
+    media = f["media_type"] or mimetypes.guess_type(f["name"] or "")[0]
+    return media in SAFE_INLINE
 
 
 def _when(us: int | None) -> str:
@@ -108,6 +123,7 @@ def create_app(
             "csrf_token": csrf_token,
             "when": _when,
             "body_html": body_html,
+            "inline_image": _inline_image,
             "viewer": viewer_or_none(),
         }
 
@@ -193,7 +209,16 @@ def create_app(
     @app.get("/")
     def home() -> str:
         v = viewer()
-        return render_template("home.html", spaces=queries.spaces(db(), v))
+        series, months = queries.activity(db(), v)
+        spaces = queries.spaces(db(), v)
+        biggest = sorted(spaces, key=lambda s: (-s["n_items"], s["title"]))[:5]
+        return render_template(
+            "home.html",
+            spaces=spaces,
+            biggest=[s for s in biggest if s["n_items"]],
+            chart=activity_svg(series, months),
+            people=queries.active_people(db(), v),
+        )
 
     @app.get("/spaces/<space_id>")
     def space(space_id: str) -> str:
@@ -238,6 +263,35 @@ def create_app(
             "item.html", space=s, it=row, revisions=queries.revisions(db(), item_id), **decorate([row])
         )
 
+    @app.get("/items/<item_id>/diff")
+    def diff(item_id: str) -> str:
+        v = viewer()
+        row = queries.item(db(), v, item_id)
+        if row is None:
+            abort(404)
+        pair = queries.revision_pair(db(), item_id, request.args.get("a", ""), request.args.get("b", ""))
+        if pair is None:
+            abort(404)
+        s = queries.space(db(), v, row["space_id"])
+        assert s is not None
+        audit_private(v, s["visibility"], "view diff", item_id)
+        old, new = pair
+        lines = difflib.unified_diff(
+            (old["body_text"] or "").splitlines(),
+            (new["body_text"] or "").splitlines(),
+            fromfile=f"{old['id']} {_when(old['created_at'])}",
+            tofile=f"{new['id']} {_when(new['created_at'])}",
+            lineterm="",
+        )
+        return render_template(
+            "item.html",
+            space=s,
+            it=row,
+            revisions=queries.revisions(db(), item_id),
+            diff="\n".join(lines),
+            **decorate([row]),
+        )
+
     @app.get("/people/<person_id>")
     def person(person_id: str) -> str:
         v = viewer()
@@ -259,25 +313,26 @@ def create_app(
         if not store.has(f["sha256"]):
             abort(404)
         audit_private(v, f["visibility"], "download file", file_id)
-        media = f["media_type"] or "application/octet-stream"
-        inline = media in SAFE_INLINE
+        name = f["name"] or f["id"]
         stream = store.open(f["sha256"])
+        head = stream.read(16)
+        media = f["media_type"] or mimetypes.guess_type(name)[0] or "application/octet-stream"
+        # Inline only for a safe raster type whose bytes say so too (never SVG or HTML).
+        inline = any(head.startswith(magic) for magic in SAFE_INLINE.get(media, ()))
 
-        def chunks() -> Any:
+        def chunks() -> Iterator[bytes]:
             with stream:
+                yield head
                 while chunk := stream.read(65536):
                     yield chunk
 
         response = Response(chunks(), mimetype=media if inline else "application/octet-stream")
-        name = f["name"] or f["id"]
         ascii_name = "".join(c if c.isalnum() or c in "._-" else "_" for c in name)[:150] or "file"
         response.headers["Content-Disposition"] = (
             f"{'inline' if inline else 'attachment'}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
         )
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-        if f["size"]:
-            response.headers["Content-Length"] = str(f["size"])
         return response
 
     @app.get("/search")

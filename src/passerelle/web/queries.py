@@ -253,3 +253,69 @@ def search(
         " ORDER BY i.created_at DESC, i.id DESC LIMIT ? OFFSET ?",
         [match, *extra, limit, page * limit],
     ).fetchall()
+
+
+def activity(
+    db: sqlite3.Connection, viewer: Viewer, spaces_limit: int = 5
+) -> tuple[dict[str, dict[str, int]], list[str]]:
+    """Items per month of the viewer's biggest spaces: {space title: {month: count}}, months."""
+    cond, params = visible(viewer, "i.space_id")
+    top = db.execute(
+        f"SELECT i.space_id, count(*) AS n FROM items i WHERE {cond} GROUP BY i.space_id"
+        " ORDER BY n DESC, i.space_id LIMIT ?",
+        [*params, spaces_limit],
+    ).fetchall()
+    if not top:
+        return {}, []
+    ids = [r[0] for r in top]
+    marks = ",".join("?" * len(ids))
+    titles = {
+        r["id"]: r["title"]
+        for r in db.execute(f"SELECT {SPACE_COLUMNS} FROM spaces s WHERE s.id IN ({marks})", ids)
+    }
+    series: dict[str, dict[str, int]] = {titles.get(i, i): {} for i in ids}
+    months: set[str] = set()
+    for sid, month, n in db.execute(
+        "SELECT space_id, strftime('%Y-%m', created_at / 1000000, 'unixepoch'), count(*) FROM items"
+        f" WHERE space_id IN ({marks}) AND created_at IS NOT NULL GROUP BY 1, 2",
+        ids,
+    ):
+        series[titles.get(sid, sid)][month] = n
+        months.add(month)
+    return series, _month_range(sorted(months))
+
+
+def _month_range(months: list[str]) -> list[str]:
+    """Every month from the first to the last (a gap is a zero, not a shortcut)."""
+    if not months:
+        return []
+    y, m = map(int, months[0].split("-"))
+    last = tuple(map(int, months[-1].split("-")))
+    out: list[str] = []
+    while (y, m) <= last and len(out) < 600:
+        out.append(f"{y:04d}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def active_people(db: sqlite3.Connection, viewer: Viewer, limit: int = 10) -> list[sqlite3.Row]:
+    cond, params = visible(viewer, "i.space_id")
+    return db.execute(
+        "SELECT i.author_id AS id, coalesce(p.display_name, p.real_name, p.name, i.author_id) AS title,"
+        f" count(*) AS n FROM items i LEFT JOIN persons p ON p.id = i.author_id"
+        f" WHERE i.author_id IS NOT NULL AND {cond} GROUP BY i.author_id ORDER BY n DESC, i.author_id LIMIT ?",
+        [*params, limit],
+    ).fetchall()
+
+
+def revision_pair(
+    db: sqlite3.Connection, item_id: str, a: str, b: str
+) -> tuple[sqlite3.Row, sqlite3.Row] | None:
+    rows = {
+        r["id"]: r
+        for r in db.execute(
+            "SELECT id, created_at, body_text FROM revisions WHERE item_id = ? AND id IN (?, ?)",
+            (item_id, a, b),
+        )
+    }
+    return (rows[a], rows[b]) if a in rows and b in rows else None
