@@ -147,6 +147,9 @@ def test_the_administrator_sees_everything_and_is_audited(client_as: Client, mm_
     for space, info in spaces.items():
         assert space in targets
         assert set(info.files) <= targets
+    before = len(audit(mm_archive))
+    assert "zanzibar" in root.get("/search?q=zanzibar").get_data(as_text=True)
+    assert [entry[2] for entry in audit(mm_archive)[before:]] == ["search result"]
     # public content is not audited
     town = _db(mm_archive).execute("SELECT id FROM spaces WHERE name = 'town-square'").fetchone()[0]
     root.get(f"/spaces/{town}")

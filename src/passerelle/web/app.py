@@ -152,6 +152,10 @@ def create_app(
         if v.is_admin and private_space(visibility):
             accounts.audit(web(), v.person_id, action, target)
 
+    def audit_rows(v: Viewer, rows: list[sqlite3.Row], action: str) -> None:
+        for row in rows:
+            audit_private(v, row["visibility"], action, row["id"])
+
     def decorate(rows: list[sqlite3.Row]) -> dict[str, Any]:
         ids = [r["id"] for r in rows]
         return {"files": queries.item_files(db(), ids), "reactions": queries.reactions(db(), ids)}
@@ -299,6 +303,7 @@ def create_app(
         if p is None:
             abort(404)
         rows, nxt = queries.person_items(db(), v, person_id, queries.Cursor.decode(request.args.get("after")))
+        audit_rows(v, rows, "view person's item")
         return render_template(
             "person.html", person=p, items=rows, next=nxt.encode() if nxt else None, **decorate(rows)
         )
@@ -340,6 +345,7 @@ def create_app(
         v = viewer()
         q = request.args.get("q", "")
         rows = _search(v)
+        audit_rows(v, rows, "search result")
         return render_template(
             "search.html", q=q, items=rows, highlight=_highlight, spaces=queries.spaces(db(), v)
         )
@@ -422,6 +428,7 @@ def create_app(
     def api_search() -> Response:
         v = viewer()
         rows = _search(v)
+        audit_rows(v, rows, "api search result")
         return jsonify({"items": [{**_item_json(r), "snippet": str(_highlight(r["snippet"]))} for r in rows]})
 
     @app.errorhandler(404)

@@ -64,7 +64,8 @@ SPACE_COLUMNS = (
 ITEM_COLUMNS = (
     "i.id, i.kind, i.space_id, i.subtype, i.author_id, i.created_at, i.edited_at, i.deleted, i.thread_root_id,"
     " i.pinned, i.title, i.body_text, i.body_refs,"
-    " coalesce(p.display_name, p.real_name, p.name, i.author_id) AS author"
+    " coalesce(p.display_name, p.real_name, p.name, i.author_id) AS author,"
+    " (SELECT visibility FROM spaces WHERE id = i.space_id) AS visibility"
 )
 
 

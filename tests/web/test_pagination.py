@@ -1,0 +1,89 @@
+"""Keyset pagination: the pages of a space cover every top-level item exactly once, in order,
+both ways, through the HTML pages, the JSON API and the query itself."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+
+from passerelle.ingest import ingest
+from passerelle.web import queries
+from passerelle.web.access import Viewer
+from passerelle.web.app import create_app
+from tests.mattermost_builder import build_export, generated_lines
+from tests.web.conftest import log_in, make_accounts
+
+Client = Callable[[str], FlaskClient]
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("web-big")
+    lines, files = generated_lines(posts=400, users=6)
+    ingest([build_export(base / "export", lines, files)], base / "archive")
+    make_accounts(base / "archive", "user000", admin=("user000",))
+    return base / "archive"
+
+
+def _top_level(db: sqlite3.Connection, space: str, newest: bool) -> list[str]:
+    order = "DESC" if newest else "ASC"
+    return [
+        r[0]
+        for r in db.execute(
+            "SELECT id FROM items WHERE space_id = ? AND (thread_root_id IS NULL OR thread_root_id = id)"
+            f" ORDER BY created_at {order}, id {order}",
+            (space,),
+        )
+    ]
+
+
+def test_the_query_pages_cover_every_item_once(big: Path) -> None:
+    db = sqlite3.connect(big / "archive.sqlite")
+    db.row_factory = sqlite3.Row
+    viewer = Viewer("nobody", is_admin=True)
+    spaces = [r[0] for r in db.execute("SELECT id FROM spaces")]
+    for space in spaces:
+        for newest in (True, False):
+            seen: list[str] = []
+            cursor = None
+            while True:
+                rows, cursor = queries.timeline(db, viewer, space, newest_first=newest, after=cursor, limit=7)
+                seen += [r["id"] for r in rows]
+                if cursor is None:
+                    break
+            assert seen == _top_level(db, space, newest)
+    assert sum(len(_top_level(db, s, True)) for s in spaces) > 300
+
+
+def test_the_api_and_the_pages_cover_every_item_once(big: Path) -> None:
+    app = create_app(big, secret="s", testing=True)
+    client = app.test_client()
+    assert log_in(client, "user000") == 302
+    db = sqlite3.connect(big / "archive.sqlite")
+    space = db.execute("SELECT space_id FROM items GROUP BY space_id ORDER BY count(*) DESC").fetchone()[0]
+    expected = _top_level(db, space, False)
+    assert len(expected) > queries.PAGE_SIZE
+    seen: list[str] = []
+    url = f"/api/spaces/{space}/items"
+    while True:
+        page = client.get(url).get_json()
+        seen += [item["id"] for item in page["items"]]
+        if page["next"] is None:
+            break
+        url = f"/api/spaces/{space}/items?after={page['next']}"
+    assert seen == expected
+    seen = []
+    url = f"/spaces/{space}?order=newest"
+    while True:
+        html = client.get(url).get_data(as_text=True)
+        seen += re.findall(r'<article class="item [^"]*" id="item-([^"]+)"', html)
+        more = re.search(r'class="next" rel="next" href="([^"]+)"', html)
+        if more is None:
+            break
+        url = f"/spaces/{space}" + more.group(1).replace("&amp;", "&")
+    assert seen == list(reversed(expected))

@@ -1,0 +1,163 @@
+"""CSRF, XSS, passwords, one-time links, the failed-login rate limit, i18n."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Callable
+from html.parser import HTMLParser
+from pathlib import Path
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from passerelle.web import accounts
+from passerelle.web.render import body_html, sanitise
+from tests.web.conftest import PASSWORD, XSS, csrf, log_in, person_id
+
+Client = Callable[[str], FlaskClient]
+
+
+def test_a_post_without_the_csrf_token_fails(app: Flask) -> None:
+    client = app.test_client()
+    response = client.post("/login", data={"login": "ada", "password": PASSWORD})
+    assert response.status_code == 400
+    assert client.get("/").status_code == 302  # not logged in
+    response = client.post("/login", data={"login": "ada", "password": PASSWORD, "csrf_token": "forged"})
+    assert response.status_code == 400
+    assert log_in(client, "ada") == 302
+    assert client.post("/logout").status_code == 400  # logged in, still no token: refused
+    assert client.get("/").status_code == 200
+    assert client.post("/logout", data={"csrf_token": csrf(client, "/")}).status_code == 302
+    assert client.get("/").status_code == 302
+
+
+class _Elements(HTMLParser):
+    """Every element and attribute a browser would build from the HTML."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[tuple[str, list[tuple[str, str | None]]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.found.append((tag, attrs))
+
+
+def _inert(html: str) -> None:
+    parser = _Elements()
+    parser.feed(html)
+    assert parser.found, "nothing parsed"
+    for tag, attrs in parser.found:
+        assert tag not in ("script", "iframe", "object", "embed", "style"), tag
+        for name, value in attrs:
+            assert not name.startswith("on"), (tag, name)
+            assert name != "style", tag
+            assert not (value or "").strip().lower().startswith(("javascript:", "data:", "vbscript:")), (
+                tag,
+                value,
+            )
+
+
+def test_the_sanitiser_strips_raw_html_attacks() -> None:
+    dirty = (
+        '<p onclick="x()">a<script>alert(1)</script><img src="x" onerror="alert(1)" style="x:y">'
+        '<a href="javascript:alert(2)">j</a><a href=" JaVaScRiPt:alert(3)">k</a><iframe src="/"></iframe>'
+        '<a href="https://example.org" style="color:red">ok</a></p>'
+    )
+    clean = sanitise(dirty)
+    _inert(clean)
+    assert "alert(1)" not in clean and 'href="https://example.org"' in clean and ">ok</a>" in clean
+
+
+def test_an_xss_payload_renders_inert(client_as: Client, mm_archive: Path) -> None:
+    rendered = str(body_html(XSS))
+    _inert(rendered)
+    assert "&lt;script&gt;" in rendered and "styled" in rendered  # raw HTML is shown as text
+    with sqlite3.connect(mm_archive / "archive.sqlite") as db:
+        town, item = db.execute("SELECT space_id, id FROM items WHERE body_text LIKE '%<script>%'").fetchone()
+    client = client_as("bob")
+    for url in (f"/spaces/{town}", f"/items/{item}", "/search?q=styled"):
+        page = client.get(url).get_data(as_text=True)
+        assert "styled" in page, url
+        _inert(page)
+
+
+def test_mentions_link_to_person_and_space_pages(mm_archive: Path) -> None:
+    with sqlite3.connect(mm_archive / "archive.sqlite") as db:
+        text, refs = db.execute(
+            "SELECT body_text, body_refs FROM items WHERE body_text LIKE 'Hello @bob%'"
+        ).fetchone()
+    html = str(body_html(text, refs))
+    assert f'href="/people/{person_id(mm_archive, "bob")}"' in html
+
+
+def test_passwords_are_argon2id_and_a_wrong_one_fails(app: Flask, mm_archive: Path) -> None:
+    web = accounts.connect(mm_archive)
+    try:
+        stored = web.execute(
+            "SELECT password_hash FROM accounts WHERE person_id = ?", (person_id(mm_archive, "gus"),)
+        ).fetchone()[0]
+    finally:
+        web.close()
+    assert stored.startswith("$argon2id$") and PASSWORD not in stored
+    client = app.test_client()
+    assert log_in(client, "gus", "wrong password") == 200
+    assert client.get("/").status_code == 302
+    assert not (mm_archive / "archive.sqlite").read_bytes().count(b"$argon2id$")  # never in the archive
+
+
+def test_failed_logins_are_rate_limited(tmp_path: Path, mm_archive: Path, app: Flask) -> None:
+    client = app.test_client()
+    for _ in range(accounts.MAX_FAILURES):
+        assert log_in(client, "eve", "nope nope") == 200
+    # the right password is refused too, for a minute
+    token = csrf(client)
+    page = client.post("/login", data={"login": "eve", "password": PASSWORD, "csrf_token": token})
+    assert page.status_code == 200 and "Too many attempts" in page.get_data(as_text=True)
+    web = accounts.connect(mm_archive)
+    try:
+        web.execute("DELETE FROM failed_logins")
+    finally:
+        web.close()
+    assert log_in(client, "eve") == 302
+
+
+def test_a_one_time_link_works_once(app: Flask, mm_archive: Path) -> None:
+    web = accounts.connect(mm_archive)
+    try:
+        token = accounts.make_link_token(web, person_id(mm_archive, "bob"))
+        stored = [r[0] for r in web.execute("SELECT token_sha256 FROM login_links")]
+    finally:
+        web.close()
+    assert token not in stored  # stored hashed
+    client = app.test_client()
+    response = client.get(f"/login/{token}")
+    assert response.status_code == 302
+    assert client.get("/").status_code == 200
+    other = app.test_client()
+    assert other.get(f"/login/{token}").status_code == 404
+    assert other.get("/").status_code == 302
+
+
+def test_an_expired_link_fails(app: Flask, mm_archive: Path) -> None:
+    web = accounts.connect(mm_archive)
+    try:
+        token = accounts.make_link_token(web, person_id(mm_archive, "bob"))
+        web.execute("UPDATE login_links SET expires_at = expires_at - 86401")
+    finally:
+        web.close()
+    assert app.test_client().get(f"/login/{token}").status_code == 404
+
+
+def test_french_from_accept_language_and_the_switch_persists(app: Flask) -> None:
+    client = app.test_client()
+    page = client.get("/login", headers={"Accept-Language": "fr-FR,fr;q=0.9"}).get_data(as_text=True)
+    assert "Se connecter" in page and 'lang="fr"' in page
+    page = client.get("/login", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Log in" in page and "Se connecter" not in page
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token
+    response = client.post("/lang", data={"lang": "fr", "next": "/login", "csrf_token": token.group(1)})
+    assert response.status_code == 302
+    page = client.get("/login", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Se connecter" in page  # the cookie wins over the header
