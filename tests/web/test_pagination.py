@@ -87,3 +87,35 @@ def test_the_api_and_the_pages_cover_every_item_once(big: Path) -> None:
             break
         url = f"/spaces/{space}" + more.group(1).replace("&amp;", "&")
     assert seen == list(reversed(expected))
+
+
+def test_null_times_and_ties_are_paged_too(tmp_path: Path) -> None:
+    from passerelle.archive import Archive
+
+    Archive.open(tmp_path / "a", create=True).close()
+    db = sqlite3.connect(tmp_path / "a" / "archive.sqlite")
+    db.row_factory = sqlite3.Row
+    times = [None, None, None, 5, 5, 5, 5, 1, 9, 9, None, 2, 7, 7, 7, 3]
+    db.executemany(
+        "INSERT INTO items (id, platform, native_id, kind, space_id, created_at, deleted, also_in_channel,"
+        " pinned, source_id) VALUES (?, 'x', ?, 'message', 'spc', ?, 0, 0, 0, 'src')",
+        [(f"itm_{n:02d}", str(n), at) for n, at in enumerate(times)],
+    )
+    viewer = Viewer("nobody", is_admin=True)
+    for newest in (True, False):
+        for size in (1, 2, 3, 5, 16, 17):
+            seen: list[str] = []
+            cursor = None
+            while True:
+                rows, cursor = queries.timeline(
+                    db, viewer, "spc", newest_first=newest, after=cursor, limit=size
+                )
+                seen += [r["id"] for r in rows]
+                if cursor is None:
+                    break
+            expected = sorted(
+                (f"itm_{n:02d}" for n in range(len(times))),
+                key=lambda i: (times[int(i[4:])] is not None, times[int(i[4:])] or 0, i),
+                reverse=newest,
+            )
+            assert seen == expected, (newest, size)

@@ -33,21 +33,40 @@ class Cursor:
             return None
 
 
-def keyset(cursor: Cursor | None, newest_first: bool, alias: str = "i") -> tuple[str, list[Any]]:
-    """The condition "comes after cursor" in (created_at, id) order (NULL times first)."""
-    if cursor is None:
-        return "1", []
+def keyset(cursor: Cursor | None, newest_first: bool, alias: str = "i") -> list[tuple[str, list[Any]]]:
+    """The conditions "comes after cursor" in (created_at, id) order, NULL times first
+    ascending: segments read one after the other, each a range the (space_id, created_at)
+    index serves (an OR across NULL and non-NULL times would make SQLite scan from the top)."""
     c, i = f"{alias}.created_at", f"{alias}.id"
-    if not newest_first:
-        if cursor.created_at is None:
-            return f"(({c} IS NULL AND {i} > ?) OR {c} IS NOT NULL)", [cursor.id]
-        return f"({c} > ? OR ({c} = ? AND {i} > ?))", [cursor.created_at, cursor.created_at, cursor.id]
+    nulls, timed = f"{c} IS NULL", f"{c} IS NOT NULL"
+    if cursor is None:
+        return [(timed, []), (nulls, [])] if newest_first else [(nulls, []), (timed, [])]
     if cursor.created_at is None:
-        return f"({c} IS NULL AND {i} < ?)", [cursor.id]
-    return (
-        f"({c} < ? OR ({c} = ? AND {i} < ?) OR {c} IS NULL)",
-        [cursor.created_at, cursor.created_at, cursor.id],
-    )
+        if newest_first:
+            return [(f"{nulls} AND {i} < ?", [cursor.id])]
+        return [(f"{nulls} AND {i} > ?", [cursor.id]), (timed, [])]
+    at = cursor.created_at
+    if newest_first:
+        return [(f"{c} <= ? AND ({c} < ? OR {i} < ?)", [at, at, cursor.id]), (nulls, [])]
+    return [(f"{c} >= ? AND ({c} > ? OR {i} > ?)", [at, at, cursor.id])]
+
+
+def _pages(
+    db: sqlite3.Connection, sql: str, params: list[Any], after: Cursor | None, newest_first: bool, limit: int
+) -> tuple[list[sqlite3.Row], Cursor | None]:
+    """Run sql (with a {keyset} placeholder in its WHERE and ORDER BY/LIMIT appended) segment
+    by segment until limit + 1 rows are read: one page, and the next page's cursor."""
+    rows: list[sqlite3.Row] = []
+    for cond, kparams in keyset(after, newest_first):
+        if len(rows) > limit:
+            break
+        rows += db.execute(
+            sql.format(keyset=cond) + f" ORDER BY {order(newest_first)} LIMIT ?",
+            [*params, *kparams, limit + 1 - len(rows)],
+        ).fetchall()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (Cursor(rows[-1]["created_at"], rows[-1]["id"]) if more and rows else None)
 
 
 def order(newest_first: bool, alias: str = "i") -> str:
@@ -98,19 +117,18 @@ def timeline(
     """One page of a space's top-level items (threads folded, with their reply counts), and
     the cursor of the next page (None at the end)."""
     cond, params = visible(viewer, "i.space_id")
-    kcond, kparams = keyset(after, newest_first)
-    rows = db.execute(
+    return _pages(
+        db,
         f"SELECT {ITEM_COLUMNS},"
         " (SELECT count(*) FROM items r WHERE r.thread_root_id = i.id AND r.id != i.id) AS replies"
         " FROM items i LEFT JOIN persons p ON p.id = i.author_id"
         f" WHERE i.space_id = ? AND (i.thread_root_id IS NULL OR i.thread_root_id = i.id) AND {cond}"
-        f" AND {kcond} ORDER BY {order(newest_first)} LIMIT ?",
-        [space_id, *params, *kparams, limit + 1],
-    ).fetchall()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    nxt = Cursor(rows[-1]["created_at"], rows[-1]["id"]) if more and rows else None
-    return rows, nxt
+        " AND {keyset}",
+        [space_id, *params],
+        after,
+        newest_first,
+        limit,
+    )
 
 
 def item(db: sqlite3.Connection, viewer: Viewer, item_id: str) -> sqlite3.Row | None:
@@ -145,15 +163,15 @@ def person_items(
     db: sqlite3.Connection, viewer: Viewer, person_id: str, after: Cursor | None, limit: int = PAGE_SIZE
 ) -> tuple[list[sqlite3.Row], Cursor | None]:
     cond, params = visible(viewer, "i.space_id")
-    kcond, kparams = keyset(after, True)
-    rows = db.execute(
+    return _pages(
+        db,
         f"SELECT {ITEM_COLUMNS}, 0 AS replies FROM items i LEFT JOIN persons p ON p.id = i.author_id"
-        f" WHERE i.author_id = ? AND {cond} AND {kcond} ORDER BY {order(True)} LIMIT ?",
-        [person_id, *params, *kparams, limit + 1],
-    ).fetchall()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, (Cursor(rows[-1]["created_at"], rows[-1]["id"]) if more and rows else None)
+        f" WHERE i.author_id = ? AND {cond} AND {{keyset}}",
+        [person_id, *params],
+        after,
+        True,
+        limit,
+    )
 
 
 def file(db: sqlite3.Connection, viewer: Viewer, file_id: str) -> sqlite3.Row | None:
