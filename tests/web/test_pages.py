@@ -66,3 +66,30 @@ def test_session_cookie_flags(mm_archive: Path) -> None:
 
 def test_person_lookup(mm_archive: Path) -> None:
     assert person_id(mm_archive, "ada") == person_id(mm_archive, "ada@example.org")
+
+
+def test_a_message_shows_its_reactions_edit_pin_and_files(client_as: Client, mm_archive: Path) -> None:
+    client = client_as("bob")
+    town = space_id(mm_archive, "town-square")
+    page = client.get(f"/spaces/{town}?order=oldest").get_data(as_text=True)
+    hello = next(article for article in page.split("<article")[1:] if "Hello" in article)
+    assert "(edited)" in hello and "pinned" in hello
+    assert ":+1: 1" in hello and ":tada: 1" in hello
+    assert "report.pdf" in hello and 'alt="logo.png"' in hello  # the image inline, the PDF a link
+    assert "missing.txt" in hello and 'href="/files/' in hello
+
+
+def test_home_page_pictures_show_only_what_the_viewer_may_see(client_as: Client, mm_archive: Path) -> None:
+    eve = client_as("eve").get("/").get_data(as_text=True)
+    ada = client_as("ada").get("/").get_data(as_text=True)
+    assert "<svg" in eve and "<polyline" in eve and "Town-Square" in eve
+    assert eve.count("<polyline") < ada.count("<polyline")  # ada's private spaces are drawn for her only
+    assert "Ops" in ada and "Ops" not in eve
+    assert "Most active people" in eve
+
+
+def test_french_pages(client_as: Client, mm_archive: Path) -> None:
+    client = client_as("bob")
+    town = space_id(mm_archive, "town-square")
+    page = client.get(f"/spaces/{town}", headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert "Plus récents d&#39;abord" in page and "3 réponses" in page
