@@ -161,3 +161,22 @@ def test_french_from_accept_language_and_the_switch_persists(app: Flask) -> None
     assert response.status_code == 302
     page = client.get("/login", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "Se connecter" in page  # the cookie wins over the header
+
+
+def test_no_open_redirect_after_login(app: Flask) -> None:
+    for target in ("//evil.example/", "https://evil.example/", "/\\evil.example"):
+        client = app.test_client()
+        token = csrf(client)
+        response = client.post(
+            "/login",
+            query_string={"next": target},
+            data={"login": "ada", "password": PASSWORD, "csrf_token": token},
+        )
+        assert response.status_code == 302 and response.headers["Location"] == "/", target
+
+
+def test_pages_carry_security_headers(client_as: Client) -> None:
+    response = client_as("bob").get("/")
+    assert "script-src" not in response.headers["Content-Security-Policy"]  # default-src 'none': no script
+    assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Frame-Options"] == "DENY"

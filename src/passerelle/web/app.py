@@ -32,6 +32,13 @@ SAFE_INLINE: dict[str, tuple[bytes, ...]] = {
 }
 
 
+def _local(target: str) -> str:
+    """target when it is a path on this site, else / (no open redirect)."""
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
 def _inline_image(f: sqlite3.Row) -> bool:
     """Whether a file is shown as an image under its message (its bytes are checked on download)."""
     media = f["media_type"] or mimetypes.guess_type(f["name"] or "")[0]
@@ -173,16 +180,15 @@ def create_app(
             elif pid is not None and accounts.check_password(web(), pid, password):
                 return _log_in(pid)
             else:
+                if pid is None:
+                    accounts.spend_a_verification(password)  # an unknown login takes as long
                 error = "Wrong login or password."
         return render_template("login.html", error=error, next=request.args.get("next", "/"))
 
     def _log_in(pid: str) -> BaseResponse:
-        session.clear()
+        session.clear()  # a new session: no fixation
         session["person_id"] = pid
-        nxt = request.args.get("next", "/")
-        if not nxt.startswith("/") or nxt.startswith("//"):
-            nxt = "/"
-        return redirect(nxt)
+        return redirect(_local(request.args.get("next", "/")))
 
     @app.get("/login/<token>")
     def login_link(token: str) -> str | BaseResponse:
@@ -201,10 +207,7 @@ def create_app(
     @app.post("/lang")
     def set_lang() -> BaseResponse:
         chosen = request.form.get("lang", "en")
-        nxt = request.form.get("next", "/")
-        if not nxt.startswith("/") or nxt.startswith("//"):
-            nxt = "/"
-        response = redirect(nxt)
+        response = redirect(_local(request.form.get("next", "/")))
         if chosen in LANGUAGES:
             response.set_cookie("lang", chosen, max_age=365 * 86400, samesite="Lax", httponly=True)
         return response
@@ -430,6 +433,19 @@ def create_app(
         rows = _search(v)
         audit_rows(v, rows, "api search result")
         return jsonify({"items": [{**_item_json(r), "snippet": str(_highlight(r["snippet"]))} for r in rows]})
+
+    @app.after_request
+    def _headers(response: Response) -> Response:
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'none'; img-src 'self'; style-src 'self'; connect-src 'self'; form-action 'self';"
+            " frame-ancestors 'none';"
+            " base-uri 'none'",
+        )
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
 
     @app.errorhandler(404)
     def _not_found(_e: Exception) -> tuple[Any, int]:
