@@ -177,3 +177,13 @@ def test_files_are_served_safely(client_as: Client, mm_archive: Path) -> None:
     assert pdf.headers["X-Content-Type-Options"] == "nosniff"
     assert ada.get(f"/files/{files['missing.txt']}").status_code == 404  # no blob
     assert ada.get("/files/fil_nonexistent").status_code == 404
+
+
+def test_a_member_viewing_private_content_is_not_audited(client_as: Client, mm_archive: Path) -> None:
+    ada = client_as("ada")
+    before = len(audit(mm_archive))
+    for space, info in private_spaces(mm_archive).items():
+        if person_id(mm_archive, "ada") in info.members:
+            for url in urls(space, info):
+                assert ada.get(url).status_code == 200
+    assert len(audit(mm_archive)) == before
