@@ -119,3 +119,19 @@ def test_null_times_and_ties_are_paged_too(tmp_path: Path) -> None:
                 reverse=newest,
             )
             assert seen == expected, (newest, size)
+
+
+def test_a_reply_also_sent_to_the_channel_shows_in_the_timeline(tmp_path: Path) -> None:
+    from passerelle.archive import Archive
+
+    Archive.open(tmp_path / "a", create=True).close()
+    db = sqlite3.connect(tmp_path / "a" / "archive.sqlite")
+    db.row_factory = sqlite3.Row
+    rows = [("itm_root", 1, None, 0), ("itm_r1", 2, "itm_root", 0), ("itm_r2", 3, "itm_root", 1)]
+    db.executemany(
+        "INSERT INTO items (id, platform, native_id, kind, space_id, created_at, thread_root_id, deleted,"
+        " also_in_channel, pinned, source_id) VALUES (?, 'x', ?, 'message', 'spc', ?, ?, 0, ?, 0, 'src')",
+        [(i, i, at, root, also) for i, at, root, also in rows],
+    )
+    page, _ = queries.timeline(db, Viewer("x", is_admin=True), "spc", newest_first=False, after=None)
+    assert [(r["id"], r["replies"]) for r in page] == [("itm_root", 2), ("itm_r2", 0)]

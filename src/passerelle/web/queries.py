@@ -82,7 +82,7 @@ SPACE_COLUMNS = (
 )
 ITEM_COLUMNS = (
     "i.id, i.kind, i.space_id, i.subtype, i.author_id, i.created_at, i.edited_at, i.deleted, i.thread_root_id,"
-    " i.pinned, i.title, i.body_text, i.body_refs,"
+    " i.pinned, i.title, i.body_text, i.body_refs, i.also_in_channel,"
     " coalesce(p.display_name, p.real_name, p.name, i.author_id) AS author,"
     " (SELECT visibility FROM spaces WHERE id = i.space_id) AS visibility"
 )
@@ -122,7 +122,7 @@ def timeline(
         f"SELECT {ITEM_COLUMNS},"
         " (SELECT count(*) FROM items r WHERE r.thread_root_id = i.id AND r.id != i.id) AS replies"
         " FROM items i LEFT JOIN persons p ON p.id = i.author_id"
-        f" WHERE i.space_id = ? AND (i.thread_root_id IS NULL OR i.thread_root_id = i.id) AND {cond}"
+        f" WHERE i.space_id = ? AND (i.thread_root_id IS NULL OR i.thread_root_id = i.id OR i.also_in_channel = 1) AND {cond}"
         " AND {keyset}",
         [space_id, *params],
         after,
