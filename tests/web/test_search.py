@@ -29,6 +29,8 @@ def test_filters_by_space_author_and_dates(client_as: Client, mm_archive: Path) 
     ada, bob = person_id(mm_archive, "ada"), person_id(mm_archive, "bob")
     assert len(_ids(client, f"q=reply&author={bob}")) == 1
     assert len(_ids(client, f"q=reply&author={ada}")) == 1
+    assert _ids(client, "q=reply&author=bob") == _ids(client, f"q=reply&author={bob}")  # by name too
+    assert _ids(client, "q=reply&author=nobody-at-all") == set()
     assert _ids(client, f"q=reply&space={town}") == everything
     assert _ids(client, f"q=reply&space={ops}") == set()
     assert _ids(client, "q=reply&from=2020-09-13") == everything  # T0 is 2020-09-13T12:26:40Z

@@ -367,6 +367,10 @@ def create_app(
         except ValueError:
             return None
 
+    def _author(who: str) -> str | None:
+        """The author filter: a person id, login name, email or display name."""
+        return (accounts.find_person(db(), who) or who) if who else None
+
     def _search(v: Viewer) -> list[sqlite3.Row]:
         try:
             page = max(0, int(request.args.get("page", "0")))
@@ -377,7 +381,7 @@ def create_app(
             v,
             request.args.get("q", ""),
             space_id=request.args.get("space") or None,
-            author_id=request.args.get("author") or None,
+            author_id=_author(request.args.get("author", "").strip()),
             since=_date("from"),
             until=_date("to"),
             page=page,
