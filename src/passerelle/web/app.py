@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import Flask, Response, abort, g, jsonify, redirect, render_template, request, session, url_for
+from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
 from passerelle.archive.blobs import LocalBlobStore
@@ -216,16 +217,30 @@ def create_app(
     @app.get("/")
     def home() -> str:
         v = viewer()
-        series, months = queries.activity(db(), v)
         spaces = queries.spaces(db(), v)
         biggest = sorted(spaces, key=lambda s: (-s["n_items"], s["title"]))[:5]
+        chart, people = _pictures(v)
         return render_template(
             "home.html",
             spaces=spaces,
             biggest=[s for s in biggest if s["n_items"]],
-            chart=activity_svg(series, months),
-            people=queries.active_people(db(), v),
+            chart=chart,
+            people=people,
         )
+
+    pictures: dict[tuple[Viewer, int], tuple[Markup, list[dict[str, Any]]]] = {}
+
+    def _pictures(v: Viewer) -> tuple[Markup, list[dict[str, Any]]]:
+        """The home page's chart and most active people, kept per viewer until the archive
+        changes (they read every visible item)."""
+        key = (v, (root / "archive.sqlite").stat().st_mtime_ns)
+        if key not in pictures:
+            if len(pictures) > 256:
+                pictures.clear()
+            series, months = queries.activity(db(), v)
+            people = [dict(row) for row in queries.active_people(db(), v)]
+            pictures[key] = (activity_svg(series, months), people)
+        return pictures[key]
 
     @app.get("/spaces/<space_id>")
     def space(space_id: str) -> str:
