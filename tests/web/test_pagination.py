@@ -135,3 +135,31 @@ def test_a_reply_also_sent_to_the_channel_shows_in_the_timeline(tmp_path: Path) 
     )
     page, _ = queries.timeline(db, Viewer("x", is_admin=True), "spc", newest_first=False, after=None)
     assert [(r["id"], r["replies"]) for r in page] == [("itm_root", 2), ("itm_r2", 0)]
+
+
+def test_a_thread_is_paged_too(tmp_path: Path) -> None:
+    from passerelle.archive import Archive
+
+    Archive.open(tmp_path / "a", create=True).close()
+    db = sqlite3.connect(tmp_path / "a" / "archive.sqlite")
+    db.row_factory = sqlite3.Row
+    db.execute(
+        "INSERT INTO spaces (id, platform, native_id, kind, visibility, is_archived, source_id)"
+        " VALUES ('spc', 'x', 'spc', 'public_channel', 'public', 0, 'src')"
+    )
+    rows = [("itm_root", 1, None), *((f"itm_r{n:02d}", 10 - n % 3, "itm_root") for n in range(11))]
+    db.executemany(
+        "INSERT INTO items (id, platform, native_id, kind, space_id, created_at, thread_root_id, deleted,"
+        " also_in_channel, pinned, source_id) VALUES (?, 'x', ?, 'message', 'spc', ?, ?, 0, 0, 0, 'src')",
+        [(i, i, at, root) for i, at, root in rows],
+    )
+    viewer = Viewer("someone")  # public: no membership needed
+    seen: list[str] = []
+    cursor = None
+    while True:
+        root, replies, cursor = queries.thread(db, viewer, "itm_root", cursor, limit=4)
+        assert root is not None and root["id"] == "itm_root"
+        seen += [r["id"] for r in replies]
+        if cursor is None:
+            break
+    assert seen == [i for i, _, _ in sorted(rows[1:], key=lambda r: (r[1], r[0]))]

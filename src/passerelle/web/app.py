@@ -266,11 +266,15 @@ def create_app(
     def thread(space_id: str, root_id: str) -> str:
         v = viewer()
         s = queries.space(db(), v, space_id)
-        rows = queries.thread(db(), v, root_id) if s is not None else []
-        if s is None or not rows or rows[0]["id"] != root_id or rows[0]["space_id"] != space_id:
+        after = queries.Cursor.decode(request.args.get("after"))
+        root, replies, nxt = queries.thread(db(), v, root_id, after) if s is not None else (None, [], None)
+        if s is None or root is None or root["space_id"] != space_id:
             abort(404)
         audit_private(v, s["visibility"], "view thread", root_id)
-        return render_template("thread.html", space=s, items=rows, **decorate(rows))
+        rows = [root, *replies] if after is None else replies
+        return render_template(
+            "thread.html", space=s, items=rows, next=nxt.encode() if nxt else None, **decorate(rows)
+        )
 
     @app.get("/items/<item_id>")
     def item(item_id: str) -> str:

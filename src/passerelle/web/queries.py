@@ -141,13 +141,24 @@ def item(db: sqlite3.Connection, viewer: Viewer, item_id: str) -> sqlite3.Row | 
     return row
 
 
-def thread(db: sqlite3.Connection, viewer: Viewer, root_id: str) -> list[sqlite3.Row]:
+def thread(
+    db: sqlite3.Connection, viewer: Viewer, root_id: str, after: Cursor | None = None, limit: int = PAGE_SIZE
+) -> tuple[sqlite3.Row | None, list[sqlite3.Row], Cursor | None]:
+    """A thread's root and one page of its replies, oldest first (keyset), and the next cursor."""
+    root = item(db, viewer, root_id)
+    if root is None:
+        return None, [], None
     cond, params = visible(viewer, "i.space_id")
-    return db.execute(
+    rows, nxt = _pages(
+        db,
         f"SELECT {ITEM_COLUMNS}, 0 AS replies FROM items i LEFT JOIN persons p ON p.id = i.author_id"
-        f" WHERE (i.id = ? OR i.thread_root_id = ?) AND {cond} ORDER BY i.id != ?, {order(False)}",
-        [root_id, root_id, *params, root_id],
-    ).fetchall()
+        f" WHERE i.thread_root_id = ? AND i.id != ? AND {cond} AND {{keyset}}",
+        [root_id, root_id, *params],
+        after,
+        False,
+        limit,
+    )
+    return root, rows, nxt
 
 
 def person(db: sqlite3.Connection, person_id: str) -> sqlite3.Row | None:
