@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from flask.testing import FlaskClient
 
-from tests.web.conftest import person_id
+from passerelle.ingest import ingest
+from passerelle.web.app import create_app
+from tests.mattermost_builder import build_export, generated_lines
+from tests.web.conftest import log_in, make_accounts, person_id
 
 Client = Callable[[str], FlaskClient]
 
@@ -51,3 +56,30 @@ def test_a_query_with_fts_syntax_is_taken_literally(client_as: Client) -> None:
     client = client_as("eve")
     for q in ('"', "NEAR(", "a OR", "*", "hello)"):
         assert client.get(f"/api/search?q={q}").status_code == 200
+
+
+def test_search_pages_cover_every_match_once(tmp_path_factory: pytest.TempPathFactory) -> None:
+    base = tmp_path_factory.mktemp("web-search")
+    lines, files = generated_lines(posts=300, users=4)
+    ingest([build_export(base / "export", lines, files)], base / "archive")
+    make_accounts(base / "archive", "user000", admin=("user000",))
+    client = create_app(base / "archive", secret="s", testing=True).test_client()
+    assert log_in(client, "user000") == 302
+    with sqlite3.connect(base / "archive" / "archive.sqlite") as db:
+        expected = {
+            r[0]
+            for r in db.execute(
+                "SELECT i.id FROM items_fts JOIN items i ON i.rowid = items_fts.rowid WHERE items_fts MATCH 'coffee'"
+            )
+        }
+    assert len(expected) > 50
+    seen: list[str] = []
+    url: str | None = "/api/search?q=coffee"
+    while url:
+        page = client.get(url).get_json()
+        seen += [item["id"] for item in page["items"]]
+        url = f"/api/search?q=coffee&page={page['next_page']}" if page["next_page"] is not None else None
+    assert sorted(seen) == sorted(expected)
+    html = client.get("/search?q=coffee&from=2000-01-01").get_data(as_text=True)
+    more = re.search(r'class="next" rel="next" href="([^"]+)"', html)
+    assert more is not None and "from=2000-01-01" in more.group(1) and "page=1" in more.group(1)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from flask import Flask, Response, abort, g, jsonify, redirect, render_template, request, session, url_for
 from markupsafe import Markup
@@ -31,6 +31,9 @@ SAFE_INLINE: dict[str, tuple[bytes, ...]] = {
     "image/gif": (b"GIF87a", b"GIF89a"),
     "image/webp": (b"RIFF",),
 }
+
+
+MAX_SEARCH_PAGE = 200  # 10,000 results
 
 
 def _local(target: str) -> str:
@@ -368,8 +371,16 @@ def create_app(
         q = request.args.get("q", "")
         rows = _search(v)
         audit_rows(v, rows, "search result")
+        nxt = _next_page(rows)
         return render_template(
-            "search.html", q=q, items=rows, highlight=_highlight, spaces=queries.spaces(db(), v)
+            "search.html",
+            q=q,
+            items=rows,
+            highlight=_highlight,
+            spaces=queries.spaces(db(), v),
+            next=None
+            if nxt is None
+            else "/search?" + urlencode({**request.args.to_dict(), "page": str(nxt)}),
         )
 
     def _highlight(text: str | None) -> Any:
@@ -390,11 +401,19 @@ def create_app(
         """The author filter: a person id, login name, email or display name."""
         return (accounts.find_person(db(), who) or who) if who else None
 
-    def _search(v: Viewer) -> list[sqlite3.Row]:
+    def _page() -> int:
+        """The search page asked for, capped (results are page-limited, not keyset)."""
         try:
-            page = max(0, int(request.args.get("page", "0")))
+            return min(MAX_SEARCH_PAGE, max(0, int(request.args.get("page", "0"))))
         except ValueError:
-            page = 0
+            return 0
+
+    def _next_page(rows: list[sqlite3.Row]) -> int | None:
+        page = _page()
+        return page + 1 if len(rows) == queries.PAGE_SIZE and page < MAX_SEARCH_PAGE else None
+
+    def _search(v: Viewer) -> list[sqlite3.Row]:
+        page = _page()
         return queries.search(
             db(),
             v,
@@ -455,7 +474,8 @@ def create_app(
         v = viewer()
         rows = _search(v)
         audit_rows(v, rows, "api search result")
-        return jsonify({"items": [{**_item_json(r), "snippet": str(_highlight(r["snippet"]))} for r in rows]})
+        items = [{**_item_json(r), "snippet": str(_highlight(r["snippet"]))} for r in rows]
+        return jsonify({"items": items, "next_page": _next_page(rows)})
 
     @app.after_request
     def _headers(response: Response) -> Response:
