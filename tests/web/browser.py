@@ -66,8 +66,11 @@ def serve(app: Any, *, threads: int = 4) -> Served:
 
 
 @contextmanager
-def chromium_page(profile: Path) -> Iterator[Any]:
+def chromium_page(profile: Path, *, bypass_csp: bool = False) -> Iterator[Any]:
     """A Playwright page in Debian's Chromium, with the empty user-data dir ``profile``.
+
+    ``bypass_csp``: the page ignores the app's Content-Security-Policy, so that a test sees
+    what the HTML alone lets through (the sanitiser, without the policy behind it).
 
     Every JavaScript dialog (alert, confirm, prompt) is recorded in ``page.dialogs`` and
     dismissed, so that a test can assert none opened.
@@ -83,6 +86,7 @@ def chromium_page(profile: Path) -> Iterator[Any]:
             headless=True,
             args=CHROMIUM_ARGS,
             viewport={"width": 1200, "height": 800},
+            bypass_csp=bypass_csp,
         )
         try:
             page = context.pages[0] if context.pages else context.new_page()
