@@ -153,6 +153,28 @@ def test_log_in_open_a_space_and_unfold_a_thread(browser_page: Any, served: Serv
     assert "first reply" in thread and "second reply" in thread and "before the root" in thread
 
 
+def test_language_buttons_and_logging_out(browser_page: Any, served: Served) -> None:
+    """The FR/EN buttons and the logout button are POST forms (CSRF token included): they work
+    from the real page, and logging out ends the session."""
+    page = browser_page
+    log_in(page, served, "gus")
+    assert page.locator("main h1").inner_text() == "Spaces"
+    page.click("form.lang button[value=fr]")
+    page.wait_for_load_state()
+    assert page.locator("main h1").inner_text() == "Espaces"
+    assert page.evaluate("document.documentElement.lang") == "fr"
+    page.reload()
+    assert page.locator("main h1").inner_text() == "Espaces"  # the cookie keeps the choice
+    page.click("form.lang button[value=en]")
+    page.wait_for_load_state()
+    assert page.locator("main h1").inner_text() == "Spaces"
+    page.click("nav form button[type=submit]")
+    page.wait_for_load_state()
+    assert "/login" in page.url
+    page.goto(served.url("/"))
+    assert "/login" in page.url  # the session is gone
+
+
 def test_search_and_open_a_file(browser_page: Any, served: Served, tmp_path: Path) -> None:
     page = browser_page
     log_in(page, served, "ada")
