@@ -12,8 +12,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from passerelle.web import accounts
+from passerelle.web.app import create_app
 from passerelle.web.render import body_html, sanitise
-from tests.web.conftest import PASSWORD, XSS, csrf, log_in, person_id
+from tests.web.conftest import PASSWORD, XSS, csrf, log_in, make_accounts, person_id
 
 Client = Callable[[str], FlaskClient]
 
@@ -180,3 +181,46 @@ def test_pages_carry_security_headers(client_as: Client) -> None:
     assert "script-src" not in response.headers["Content-Security-Policy"]  # default-src 'none': no script
     assert "default-src 'none'" in response.headers["Content-Security-Policy"]
     assert response.headers["X-Frame-Options"] == "DENY"
+
+
+def test_a_hostile_file_name_and_type_download_safely(tmp_path: Path) -> None:
+    from passerelle.archive import Archive
+
+    with Archive.open(tmp_path / "a", create=True) as archive:
+        sha, size = archive.blobs.put_bytes(b"<html><script>alert(1)</script></html>")
+        png_sha, png_size = archive.blobs.put_bytes(b"<svg onload=alert(1)>")  # says PNG, is not
+    db = sqlite3.connect(tmp_path / "a" / "archive.sqlite")
+    db.execute(
+        "INSERT INTO spaces (id, platform, native_id, kind, visibility, is_archived, source_id)"
+        " VALUES ('spc', 'x', 'spc', 'public_channel', 'public', 0, 'src')"
+    )
+    db.execute(
+        "INSERT INTO persons (id, platform, native_id, name, is_bot, is_deleted, is_guest, is_placeholder,"
+        " source_id) VALUES ('per_u', 'x', 'u', 'u', 0, 0, 0, 0, 'src')"
+    )
+    db.execute(
+        "INSERT INTO items (id, platform, native_id, kind, space_id, deleted, also_in_channel, pinned,"
+        " source_id) VALUES ('itm', 'x', 'itm', 'message', 'spc', 0, 0, 0, 'src')"
+    )
+    files = [
+        ("fil_html", 'a"\r\nX-Evil: 1;é.html', "text/html", size, sha),
+        ("fil_fake", "pic.png", "image/png", png_size, png_sha),
+    ]
+    db.executemany(
+        "INSERT INTO files (id, platform, native_id, name, media_type, size, sha256, source_id)"
+        " VALUES (?, 'x', ?, ?, ?, ?, ?, 'src')",
+        [(f, f, name, media, n, h) for f, name, media, n, h in files],
+    )
+    db.executemany("INSERT INTO item_files VALUES ('itm', ?, ?)", [("fil_html", 0), ("fil_fake", 1)])
+    db.commit()
+    make_accounts(tmp_path / "a", "u")
+    client = create_app(tmp_path / "a", secret="s", testing=True).test_client()
+    assert log_in(client, "u") == 302
+    for file_id in ("fil_html", "fil_fake"):
+        response = client.get(f"/files/{file_id}")
+        assert response.status_code == 200
+        assert response.mimetype == "application/octet-stream"
+        disposition = response.headers["Content-Disposition"]
+        assert disposition.startswith("attachment;")
+        assert "\r" not in disposition and "\n" not in disposition and "X-Evil" not in response.headers
+        assert disposition.count('"') == 2
