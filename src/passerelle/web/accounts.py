@@ -114,7 +114,9 @@ def check_password(web: sqlite3.Connection, person_id: str, password: str) -> bo
         except (VerificationError, InvalidHashError):
             ok = False
     if not ok:
-        web.execute("INSERT INTO failed_logins VALUES (?, ?)", (person_id, time.time()))
+        now = time.time()
+        web.execute("DELETE FROM failed_logins WHERE at < ?", (now - 3600,))  # only the last minute counts
+        web.execute("INSERT INTO failed_logins VALUES (?, ?)", (person_id, now))
     return ok
 
 
