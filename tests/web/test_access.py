@@ -13,6 +13,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from passerelle.web import accounts
+from passerelle.web.audit import entries as audit_entries
 from tests.web.conftest import person_id
 
 Client = Callable[[str], FlaskClient]
@@ -159,7 +160,7 @@ def test_the_administrator_sees_everything_and_is_audited(client_as: Client, mm_
 def audit(archive: Path) -> list[tuple[float, str, str, str]]:
     web = accounts.connect(archive)
     try:
-        return accounts.audit_log(web)
+        return audit_entries(web)
     finally:
         web.close()
 

@@ -154,11 +154,3 @@ def use_link_token(web: sqlite3.Connection, token: str) -> str | None:
     )
     row = cur.fetchone()
     return str(row[0]) if row else None
-
-
-def audit(web: sqlite3.Connection, admin_id: str, action: str, target: str) -> None:
-    web.execute("INSERT INTO audit VALUES (?, ?, ?, ?)", (time.time(), admin_id, action, target))
-
-
-def audit_log(web: sqlite3.Connection) -> list[tuple[float, str, str, str]]:
-    return [(r[0], r[1], r[2], r[3]) for r in web.execute("SELECT * FROM audit ORDER BY rowid")]

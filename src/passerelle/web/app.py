@@ -19,7 +19,7 @@ from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
 from passerelle.archive.blobs import LocalBlobStore
-from passerelle.web import accounts, queries
+from passerelle.web import accounts, audit, queries
 from passerelle.web.access import Viewer, private_space
 from passerelle.web.charts import activity_svg
 from passerelle.web.i18n import LANGUAGES, translate
@@ -161,7 +161,7 @@ def create_app(
 
     def audit_private(v: Viewer, visibility: str | None, action: str, target: str) -> None:
         if v.is_admin and private_space(visibility):
-            accounts.audit(web(), v.person_id, action, target)
+            audit.record(web(), v.person_id, action, target)
 
     def audit_rows(v: Viewer, rows: list[sqlite3.Row], action: str) -> None:
         for row in rows:
