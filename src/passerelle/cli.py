@@ -444,6 +444,18 @@ def serve_command(archive: Path, host: str, port: int) -> None:
     loopback = host in ("127.0.0.1", "localhost", "::1")
     # Plain HTTP on the loopback: a Secure cookie would not come back from every browser.
     app = create_app(archive, secure_cookies=not loopback)
+    from passerelle.web import accounts
+
+    web = accounts.connect(archive)
+    try:
+        if not any(account.has_password for account in accounts.accounts(web)):
+            click.echo(
+                "no account has a password yet: `passerelle users set-password ARCHIVE PERSON`"
+                " or `passerelle users link ARCHIVE PERSON`",
+                err=True,
+            )
+    finally:
+        web.close()
     click.echo(f"serving {archive} on http://{host}:{port}/", err=True)
     waitress.serve(app, host=host, port=port, threads=8)
 
