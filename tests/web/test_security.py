@@ -224,3 +224,28 @@ def test_a_hostile_file_name_and_type_download_safely(tmp_path: Path) -> None:
         assert disposition.startswith("attachment;")
         assert "\r" not in disposition and "\n" not in disposition and "X-Evil" not in response.headers
         assert disposition.count('"') == 2
+
+
+def test_one_login_name_two_persons(tmp_path: Path) -> None:
+    from passerelle.archive import Archive
+
+    Archive.open(tmp_path / "a", create=True).close()
+    db = sqlite3.connect(tmp_path / "a" / "archive.sqlite")
+    db.executemany(
+        "INSERT INTO persons (id, platform, native_id, name, is_bot, is_deleted, is_guest, is_placeholder,"
+        " source_id) VALUES (?, ?, 'sam', 'sam', 0, 0, 0, 0, 'src')",
+        [("per_slack", "slack"), ("per_mm", "mattermost")],
+    )
+    db.commit()
+    web = accounts.connect(tmp_path / "a")
+    try:
+        accounts.set_password(web, "per_slack", "slack password")
+        accounts.set_password(web, "per_mm", "mattermost password")
+        candidates = accounts.find_persons(db, "sam")
+        assert accounts.log_in(web, candidates, "slack password") == "per_slack"
+        assert accounts.log_in(web, candidates, "mattermost password") == "per_mm"
+        assert accounts.log_in(web, candidates, "neither") is None
+        failed = web.execute("SELECT person_id FROM failed_logins ORDER BY person_id").fetchall()
+        assert [r[0] for r in failed] == ["per_mm", "per_slack"]
+    finally:
+        web.close()

@@ -65,6 +65,34 @@ def find_person(archive: sqlite3.Connection, who: str) -> str | None:
     return str(row[0]) if row else None
 
 
+def find_persons(archive: sqlite3.Connection, who: str) -> list[str]:
+    """Every person a login may mean: the same name can be two persons from two platforms."""
+    return [
+        str(r[0])
+        for r in archive.execute(
+            "SELECT id FROM persons WHERE id = ? OR name = ? OR email = ? OR display_name = ? ORDER BY id",
+            (who, who, who, who),
+        )
+    ]
+
+
+def log_in(web: sqlite3.Connection, candidates: list[str], password: str) -> str | None:
+    """The candidate whose password this is; else None, a failure counted for each candidate
+    with a password (an unknown login spends a verification all the same)."""
+    with_password = [p for p in candidates if (a := get(web, p)) is not None and a.has_password]
+    for person_id in with_password:
+        row = web.execute("SELECT password_hash FROM accounts WHERE person_id = ?", (person_id,)).fetchone()
+        with contextlib.suppress(VerificationError, InvalidHashError):
+            if _HASHER.verify(row[0], password):
+                return person_id
+    if not with_password:
+        spend_a_verification(password)
+    now = time.time()
+    web.execute("DELETE FROM failed_logins WHERE at < ?", (now - 3600,))
+    web.executemany("INSERT INTO failed_logins VALUES (?, ?)", [(p, now) for p in with_password])
+    return None
+
+
 def _ensure(web: sqlite3.Connection, person_id: str) -> None:
     web.execute("INSERT OR IGNORE INTO accounts (person_id) VALUES (?)", (person_id,))
 

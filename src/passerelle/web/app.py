@@ -178,14 +178,12 @@ def create_app(
         if request.method == "POST":
             who = request.form.get("login", "").strip()
             password = request.form.get("password", "")
-            pid = accounts.find_person(db(), who) if who else None
-            if pid is not None and accounts.rate_limited(web(), pid):
+            candidates = accounts.find_persons(db(), who) if who else []
+            if any(accounts.rate_limited(web(), p) for p in candidates):
                 error = "Too many attempts, try again in a minute."
-            elif pid is not None and accounts.check_password(web(), pid, password):
+            elif (pid := accounts.log_in(web(), candidates, password)) is not None:
                 return _log_in(pid)
             else:
-                if pid is None:
-                    accounts.spend_a_verification(password)  # an unknown login takes as long
                 error = "Wrong login or password."
         return render_template("login.html", error=error, next=request.args.get("next", "/"))
 
