@@ -231,7 +231,12 @@ def kinds_for(db: sqlite3.Connection, member: str, server: Server, session: str)
     newest = db.execute("SELECT max(created_at) FROM items").fetchone()[0]
     month_ago = datetime.fromtimestamp(newest / 1_000_000 - 30 * 86400, UTC).strftime("%Y-%m-%d")
     return [
-        Kind("home", "the home page (the viewer's spaces, with counts)", ["/"], _html_check('class="space')),
+        Kind(
+            "home",
+            "the home page (spaces with counts, activity chart, most active people)",
+            ["/"],
+            _html_check('class="space'),
+        ),
         Kind(
             "space_first",
             f"a space's first page ({len(spaces)} largest visible spaces, newest first)",
@@ -351,9 +356,9 @@ def _commit() -> str:
     return git("rev-parse", "--short", "HEAD") + ("+dirty" if dirty else "")
 
 
-def environment() -> dict[str, Any]:
+def environment(commit: str) -> dict[str, Any]:
     return {
-        "commit": _commit(),
+        "commit": commit,
         "python": platform.python_version(),
         "sqlite": sqlite3.sqlite_version,
         "machine": platform.machine(),
@@ -370,6 +375,7 @@ def main() -> int:
     parser.add_argument("--only", default="", help="comma-separated kinds to run (all by default)")
     args = parser.parse_args()
 
+    commit = _commit()  # what the server runs: taken before it starts
     export = export_for(args.messages, WORK / "exports")
     archive = archive_for(export)
     db = sqlite3.connect(f"file:{archive / 'archive.sqlite'}?mode=ro", uri=True)
@@ -426,7 +432,7 @@ def main() -> int:
             for r in results
         ],
         "over_budget": over,
-        "environment": environment(),
+        "environment": environment(commit),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     if not only:
