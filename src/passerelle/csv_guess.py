@@ -573,7 +573,11 @@ class Dialect:
     skip_reason: str
 
 
-def _parse(text: str, delimiter: str, quote: str, skip: bool, *, truncated: bool) -> list[list[str]]:
+def _parse(
+    text: str, delimiter: str, quote: str, skip: bool, *, truncated: bool, strict: bool = False
+) -> list[list[str]]:
+    """The sample's rows (at most SAMPLE_ROWS); with ``strict``, as the reader reads them:
+    csv.Error is raised where a quote is not followed by the delimiter."""
     if truncated:
         # The sample ends at its last line break: no row is cut, unless a quoted field
         # spans lines there (then that last value is cut short, which a guess can bear).
@@ -585,7 +589,7 @@ def _parse(text: str, delimiter: str, quote: str, skip: bool, *, truncated: bool
         quotechar=quote or None,
         quoting=csv.QUOTE_MINIMAL if quote else csv.QUOTE_NONE,
         skipinitialspace=skip,
-        strict=False,
+        strict=strict,
     )
     rows: list[list[str]] = []
     try:
@@ -595,8 +599,18 @@ def _parse(text: str, delimiter: str, quote: str, skip: bool, *, truncated: bool
             if len(rows) > SAMPLE_ROWS:
                 break
     except csv.Error:
-        pass  # the sample ends at the first row the csv module refuses (a NUL, a huge field)
+        if strict:
+            raise
+        # the sample ends at the first row the csv module refuses (a NUL, a huge field)
     return rows[:SAMPLE_ROWS]
+
+
+def _strictly_readable(text: str, delimiter: str, *, truncated: bool) -> bool:
+    try:
+        _parse(text, delimiter, '"', False, truncated=truncated, strict=True)
+    except csv.Error:
+        return False
+    return True
 
 
 def _consistency(rows: Sequence[Sequence[str]]) -> tuple[int, float]:
@@ -612,8 +626,17 @@ def guess_dialect(text: str, *, truncated: bool) -> Dialect:
     for order, delimiter in enumerate(DELIMITERS):
         rows = _parse(text, delimiter, '"', False, truncated=truncated)
         modal, share = _consistency(rows)
+        # A delimiter under which a quoted field is followed by something else cannot be the
+        # file's: the reader, which reads strictly, would refuse that row (the header, first).
+        readable = _strictly_readable(text, delimiter, truncated=truncated)
         scored.append(
-            ((modal >= 2, round(share, 1), modal, share, -order), delimiter, modal, share, len(rows))
+            (
+                (readable, modal >= 2, round(share, 1), modal, share, -order),
+                delimiter,
+                modal,
+                share,
+                len(rows),
+            )
         )
     best = max(scored, key=lambda s: s[0])
     _, delimiter, modal, share, n = best
