@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from passerelle.ingest import ingest
-from passerelle.web import accounts
+from passerelle.web import accounts, audit
 from passerelle.web.app import create_app
 from tests.mattermost_builder import (
     FEATURE_FILES,
@@ -62,17 +62,18 @@ def browser_lines() -> list[Any]:
 
 def build_archive(base: Path) -> Path:
     """The feature export, a script-laden message and a private runbook, ingested under base;
-    accounts with passwords for ada, bob and gus."""
+    accounts with passwords for ada, bob, gus and deploybot (an administrator)."""
     files = {**FEATURE_FILES, "data/files/runbook.txt": SECRET_FILE}
     export = build_export(base / "export", browser_lines(), files)
     ingest([export], base / "archive")
     web = accounts.connect(base / "archive")
     try:
         with sqlite3.connect(base / "archive" / "archive.sqlite") as db:
-            for name in ("ada", "bob", "gus"):
+            for name in ("ada", "bob", "gus", "deploybot"):
                 pid = accounts.find_person(db, name)
                 assert pid is not None
                 accounts.set_password(web, pid, PASSWORD)
+                accounts.set_admin(web, pid, name == "deploybot")  # in no private space
     finally:
         web.close()
     return base / "archive"
@@ -249,6 +250,37 @@ def test_a_person_cannot_reach_a_private_channel_by_any_road(
     assert status == 200 and ops not in text
     page.goto(served.url(f"/search?q={SECRET_WORD}&space={ops}"))
     assert page.locator("li.result").count() == 0
+
+
+def test_an_administrator_sees_a_private_channel_and_is_audited(
+    browser_page: Any, served: Served, archive: Path
+) -> None:
+    ops = space_id(archive, "ops")
+    secret_file = one(archive, "SELECT id FROM files WHERE name = 'runbook.txt'")
+    admin = one(archive, "SELECT id FROM persons WHERE name = 'deploybot'")
+
+    def audited() -> list[tuple[str, str]]:
+        web = accounts.connect(archive)
+        try:
+            return [(action, target) for _, who, action, target in audit.entries(web) if who == admin]
+        finally:
+            web.close()
+
+    before = audited()
+    page = browser_page
+    log_in(page, served, "deploybot")
+    assert "Ops" in page.locator("ul.spaces").inner_text()
+    page.click("ul.spaces a:text('Ops')")
+    page.wait_for_load_state()
+    assert SECRET_WORD in page.locator("section.timeline").inner_text()
+    with page.expect_download() as download_info:
+        page.click("ul.files a:text('runbook.txt')")
+    assert download_info.value.failure() is None
+    new = audited()[len(before) :]
+    assert ("view space", ops) in new
+    assert ("download file", secret_file) in new
+    page.goto(served.url(f"/spaces/{space_id(archive, 'town-square')}"))  # public: not audited
+    assert audited()[len(before) + len(new) :] == []
 
 
 def test_a_script_in_a_message_never_runs(xss_page: Any, served: Served, archive: Path) -> None:
