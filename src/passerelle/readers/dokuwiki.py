@@ -837,26 +837,7 @@ class DokuWikiReader:
         meta_entry = d + "meta/" + rel + ".meta"
         has_page = page_entry in tree
         changes = self._changelog(ctx, changes_entry, out) if changes_entry in tree else []
-        by_date: dict[int, Change] = {}
-        previous = -1
-        for logged in changes:
-            if logged.date in by_date:
-                out.diagnose(
-                    "dokuwiki.duplicate_changelog_entry",
-                    logged.where,
-                    f"a second changelog entry at {logged.date_text}; the first is the revision",
-                    dropped="changelog entry",
-                    raw=_json({"line": logged.line}),
-                )
-                continue
-            if logged.date < previous:
-                out.diagnose(
-                    "dokuwiki.changelog_out_of_order",
-                    logged.where,
-                    "this entry is older than the one before it; the history is put in timestamp order",
-                )
-            previous = max(previous, logged.date)
-            by_date[logged.date] = logged
+        by_date = _by_date(changes, out, "revision", check_order=True)
         attic: dict[int, tuple[str, str | None]] = {}
         attic_prefix = d + "attic/" + rel + "."
         for name in _prefixed(tree.names(), attic_prefix):
@@ -1053,18 +1034,7 @@ class DokuWikiReader:
         entry = d + "media/" + rel
         changes_entry = d + "media_meta/" + rel + ".changes"
         changes = self._changelog(ctx, changes_entry, out) if changes_entry in tree else []
-        by_date: dict[int, Change] = {}
-        for logged in changes:
-            if logged.date in by_date:
-                out.diagnose(
-                    "dokuwiki.duplicate_changelog_entry",
-                    logged.where,
-                    f"a second changelog entry at {logged.date_text}; the first is the version",
-                    dropped="changelog entry",
-                    raw=_json({"line": logged.line}),
-                )
-                continue
-            by_date[logged.date] = logged
+        by_date = _by_date(changes, out, "version", check_order=False)
         used: set[int] = set()
         folder, _, base = rel.rpartition("/")
         stem, dot, ext = base.rpartition(".")
@@ -1284,3 +1254,29 @@ class DokuWikiReader:
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
+
+
+def _by_date(changes: list[Change], out: ArchiveWriter, what: str, *, check_order: bool) -> dict[int, Change]:
+    """A changelog's entries by date: a second entry at a date is said and dropped (the first
+    is the ``what``); with ``check_order``, an entry older than the one before it is said."""
+    by_date: dict[int, Change] = {}
+    previous = -1
+    for logged in changes:
+        if logged.date in by_date:
+            out.diagnose(
+                "dokuwiki.duplicate_changelog_entry",
+                logged.where,
+                f"a second changelog entry at {logged.date_text}; the first is the {what}",
+                dropped="changelog entry",
+                raw=_json({"line": logged.line}),
+            )
+            continue
+        if check_order and logged.date < previous:
+            out.diagnose(
+                "dokuwiki.changelog_out_of_order",
+                logged.where,
+                "this entry is older than the one before it; the history is put in timestamp order",
+            )
+        previous = max(previous, logged.date)
+        by_date[logged.date] = logged
+    return by_date
