@@ -854,6 +854,13 @@ class _Scan:
         self.missing_persons.setdefault(ref, where)
         return ids.person_id(self.platform, ref)
 
+    def person_of(self, row: _Row, column: str, ref: str | None) -> str | None:
+        """A record's person: the archive id its ``column`` holds (a table passerelle wrote),
+        else the person ``ref`` names, else none."""
+        if row.has(column):
+            return row.text_of(column)
+        return self.person(ref, row.where) if ref else None
+
     def person_native(self, ref: str) -> str:
         if ref in self.persons:
             return ref
@@ -1293,13 +1300,7 @@ class _Reading:
                     else None
                 ),
                 created_at=row.date("created_at"),
-                creator_id=(
-                    row.text_of("creator_id")
-                    if row.has("creator_id")
-                    else scan.person(creator, row.where)
-                    if creator
-                    else None
-                ),
+                creator_id=scan.person_of(row, "creator_id", creator),
                 is_archived=row.boolean("is_archived"),
                 raw=row.raw(),
                 origin=row.where,
@@ -1456,13 +1457,7 @@ class _Reading:
                 sha256=sha,
                 missing_reason=None if sha else missing,
                 url=row.text_of("url"),
-                author_id=(
-                    row.text_of("author_id")
-                    if row.has("author_id")
-                    else scan.person(author, row.where)
-                    if author
-                    else None
-                ),
+                author_id=scan.person_of(row, "author_id", author),
                 created_at=row.date("created_at"),
                 raw=row.raw(),
                 origin=row.where,
@@ -1611,13 +1606,7 @@ class _Reading:
                 kind=ItemKind(row.enum("kind", ITEM_KIND) or ItemKind.MESSAGE),
                 space_id=space,
                 subtype=row.text_of("subtype"),
-                author_id=(
-                    row.text_of("author_id")
-                    if row.has("author_id")
-                    else scan.person(author, row.where)
-                    if author
-                    else None
-                ),
+                author_id=scan.person_of(row, "author_id", author),
                 created_at=row.date("created_at"),
                 created_native=row.text_of("created_native"),
                 edited_at=row.date("edited_at"),
