@@ -47,6 +47,9 @@ CREATE TABLE IF NOT EXISTS items (
 ) STRICT;
 CREATE INDEX IF NOT EXISTS items_space_time ON items (space_id, created_at);
 CREATE INDEX IF NOT EXISTS items_thread ON items (thread_root_id) WHERE thread_root_id IS NOT NULL;
+-- For reading: everything newest first (search), and a person's items (person pages).
+CREATE INDEX IF NOT EXISTS items_time ON items (created_at);
+CREATE INDEX IF NOT EXISTS items_author_time ON items (author_id, created_at);
 
 CREATE TABLE IF NOT EXISTS revisions (
     id TEXT PRIMARY KEY, item_id TEXT NOT NULL REFERENCES items(id), native_id TEXT NOT NULL,

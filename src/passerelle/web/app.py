@@ -3,6 +3,7 @@ filtered by access.visible."""
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import hmac
 import mimetypes
@@ -15,7 +16,6 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from flask import Flask, Response, abort, g, jsonify, redirect, render_template, request, session, url_for
-from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
 from passerelle.archive.blobs import LocalBlobStore
@@ -24,6 +24,7 @@ from passerelle.web.access import Viewer, private_space
 from passerelle.web.charts import activity_svg
 from passerelle.web.i18n import LANGUAGES, translate
 from passerelle.web.render import body_html, highlight
+from passerelle.web.stats import FiguresCache, ViewerFigures
 
 SAFE_INLINE: dict[str, tuple[bytes, ...]] = {
     "image/png": (b"\x89PNG\r\n\x1a\n",),
@@ -217,31 +218,37 @@ def create_app(
     # -- pages -----------------------------------------------------------------------------------------
     @app.get("/")
     def home() -> str:
-        v = viewer()
-        spaces = queries.spaces(db(), v)
-        biggest = sorted(spaces, key=lambda s: (-s["n_items"], s["title"]))[:5]
-        chart, people = _pictures(v)
+        spaces, figures = spaces_with_counts(viewer())
+        titles: dict[str, str] = {}
+        for s in spaces:  # the chart's legend: a title twice (two DMs alike) gets its id
+            titles[s["id"]] = s["title"] if s["title"] not in titles.values() else f"{s['title']} ({s['id']})"
+        names = queries.person_titles(db(), [pid for pid, _ in figures.people])
+        biggest = sorted((s for s in spaces if s["n_items"]), key=lambda s: (-s["n_items"], s["title"]))
+        series = {titles[s]: per_month for s, per_month in figures.activity.items()}
         return render_template(
             "home.html",
             spaces=spaces,
-            biggest=[s for s in biggest if s["n_items"]],
-            chart=chart,
-            people=people,
+            biggest=biggest[:5],
+            chart=activity_svg(series, figures.months),
+            people=[{"id": pid, "title": names.get(pid, pid), "n": n} for pid, n in figures.people],
         )
 
-    pictures: dict[tuple[Viewer, int], tuple[Markup, list[dict[str, Any]]]] = {}
+    def spaces_with_counts(v: Viewer) -> tuple[list[dict[str, Any]], ViewerFigures]:
+        spaces = [dict(s) for s in queries.spaces(db(), v)]
+        figures = figures_cache.get(db(), archive_state(), [s["id"] for s in spaces])
+        for s in spaces:
+            s["n_items"] = figures.items_per_space.get(s["id"], 0)
+        return spaces, figures
 
-    def _pictures(v: Viewer) -> tuple[Markup, list[dict[str, Any]]]:
-        """The home page's chart and most active people, kept per viewer until the archive
-        changes (they read every visible item)."""
-        key = (v, (root / "archive.sqlite").stat().st_mtime_ns)
-        if key not in pictures:
-            if len(pictures) > 256:
-                pictures.clear()
-            series, months = queries.activity(db(), v)
-            people = [dict(row) for row in queries.active_people(db(), v)]
-            pictures[key] = (activity_svg(series, months), people)
-        return pictures[key]
+    figures_cache = FiguresCache()
+
+    def archive_state() -> tuple[int, int]:
+        """Changes when the archive does (a later ingest writes its file or its WAL)."""
+        state = [0, 0]
+        for k, name in enumerate(("archive.sqlite", "archive.sqlite-wal")):
+            with contextlib.suppress(FileNotFoundError):
+                state[k] = (root / name).stat().st_mtime_ns
+        return state[0], state[1]
 
     @app.get("/spaces/<space_id>")
     def space(space_id: str) -> str:
@@ -450,7 +457,7 @@ def create_app(
                     "title": s["title"],
                     "items": s["n_items"],
                 }
-                for s in queries.spaces(db(), v)
+                for s in spaces_with_counts(v)[0]
             ]
         )
 

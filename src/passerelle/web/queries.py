@@ -91,8 +91,7 @@ ITEM_COLUMNS = (
 def spaces(db: sqlite3.Connection, viewer: Viewer) -> list[sqlite3.Row]:
     cond, params = visible(viewer, "s.id")
     return db.execute(
-        f"SELECT {SPACE_COLUMNS}, (SELECT count(*) FROM items WHERE space_id = s.id) AS n_items"
-        f" FROM spaces s WHERE {cond} ORDER BY s.kind, title, s.id",
+        f"SELECT {SPACE_COLUMNS} FROM spaces s WHERE {cond} ORDER BY s.kind, title, s.id",
         params,
     ).fetchall()
 
@@ -253,7 +252,8 @@ def search(
     page: int = 0,
     limit: int = PAGE_SIZE,
 ) -> list[sqlite3.Row]:
-    """Items matching q (FTS5; the query is quoted word by word), visible to viewer, newest first."""
+    """Items matching q (FTS5; the query is quoted word by word), visible to viewer, newest
+    first (ties by rowid): one page of them, with their highlighted snippets."""
     words = [w.replace('"', '""') for w in q.split()]
     if not words:
         return []
@@ -261,81 +261,99 @@ def search(
     cond, params = visible(viewer, "i.space_id")
     where: list[str] = [cond]
     extra: list[Any] = list(params)
-    if space_id:
-        where.append("i.space_id = ?")
-        extra.append(space_id)
-    if author_id:
-        where.append("i.author_id = ?")
-        extra.append(author_id)
-    if since is not None:
-        where.append("i.created_at >= ?")
-        extra.append(since)
-    if until is not None:
-        where.append("i.created_at < ?")
-        extra.append(until)
-    return db.execute(
-        f"SELECT {ITEM_COLUMNS}, 0 AS replies,"
-        f" snippet(items_fts, 0, '{MARK_START}', '{MARK_END}', '…', 16) AS snippet,"
-        " coalesce(s.display_name, s.name, s.id) AS space_title"
-        " FROM items_fts JOIN items i ON i.rowid = items_fts.rowid"
-        " JOIN spaces s ON s.id = i.space_id LEFT JOIN persons p ON p.id = i.author_id"
-        f" WHERE items_fts MATCH ? AND {' AND '.join(where)}"
-        " ORDER BY i.created_at DESC, i.id DESC LIMIT ? OFFSET ?",
-        [match, *extra, limit, page * limit],
-    ).fetchall()
-
-
-def activity(
-    db: sqlite3.Connection, viewer: Viewer, spaces_limit: int = 5
-) -> tuple[dict[str, dict[str, int]], list[str]]:
-    """Items per month of the viewer's biggest spaces: {space title: {month: count}}, months."""
-    cond, params = visible(viewer, "i.space_id")
-    top = db.execute(
-        f"SELECT i.space_id, count(*) AS n FROM items i WHERE {cond} GROUP BY i.space_id"
-        " ORDER BY n DESC, i.space_id LIMIT ?",
-        [*params, spaces_limit],
-    ).fetchall()
-    if not top:
-        return {}, []
-    ids = [r[0] for r in top]
-    marks = ",".join("?" * len(ids))
-    titles = {
-        r["id"]: r["title"]
-        for r in db.execute(f"SELECT {SPACE_COLUMNS} FROM spaces s WHERE s.id IN ({marks})", ids)
-    }
-    series: dict[str, dict[str, int]] = {titles.get(i, i): {} for i in ids}
-    months: set[str] = set()
-    for sid, month, n in db.execute(
-        "SELECT space_id, strftime('%Y-%m', created_at / 1000000, 'unixepoch'), count(*) FROM items"
-        f" WHERE space_id IN ({marks}) AND created_at IS NOT NULL GROUP BY 1, 2",
-        ids,
+    for column, op, value in (
+        ("i.space_id", "=", space_id),
+        ("i.author_id", "=", author_id),
+        ("i.created_at", ">=", since),
+        ("i.created_at", "<", until),
     ):
-        series[titles.get(sid, sid)][month] = n
-        months.add(month)
-    return series, _month_range(sorted(months))
-
-
-def _month_range(months: list[str]) -> list[str]:
-    """Every month from the first to the last (a gap is a zero, not a shortcut)."""
-    if not months:
+        if value:
+            where.append(f"{column} {op} ?")
+            extra.append(value)
+    rowids = _search_rowids(db, match, " AND ".join(where), extra, page * limit, limit)
+    if not rowids:
         return []
-    y, m = map(int, months[0].split("-"))
-    last = tuple(map(int, months[-1].split("-")))
-    out: list[str] = []
-    while (y, m) <= last and len(out) < 600:
-        out.append(f"{y:04d}-{m:02d}")
-        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
-    return out
+    marks = ",".join("?" * len(rowids))
+    # Columns and snippets for this page only: in one query with the ORDER BY, SQLite would
+    # compute them for every match before sorting (0.5 s for a word in 100,000 messages).
+    found = {
+        row["rid"]: row
+        for row in db.execute(
+            f"SELECT {ITEM_COLUMNS}, 0 AS replies, items_fts.rowid AS rid,"
+            f" snippet(items_fts, 0, '{MARK_START}', '{MARK_END}', '…', 16) AS snippet,"
+            " coalesce(s.display_name, s.name, s.id) AS space_title"
+            " FROM items_fts JOIN items i ON i.rowid = items_fts.rowid"
+            " JOIN spaces s ON s.id = i.space_id LEFT JOIN persons p ON p.id = i.author_id"
+            f" WHERE items_fts MATCH ? AND items_fts.rowid IN ({marks})",
+            [match, *rowids],
+        )
+    }
+    return [found[r] for r in rowids if r in found]
 
 
-def active_people(db: sqlite3.Connection, viewer: Viewer, limit: int = 10) -> list[sqlite3.Row]:
-    cond, params = visible(viewer, "i.space_id")
-    return db.execute(
-        "SELECT i.author_id AS id, coalesce(p.display_name, p.real_name, p.name, i.author_id) AS title,"
-        f" count(*) AS n FROM items i LEFT JOIN persons p ON p.id = i.author_id"
-        f" WHERE i.author_id IS NOT NULL AND {cond} GROUP BY i.author_id ORDER BY n DESC, i.author_id LIMIT ?",
-        [*params, limit],
-    ).fetchall()
+# A word in more messages than this is looked for by walking the messages newest first and
+# testing each against the index, rather than by sorting all its matches by time.
+WALK_ABOVE_MATCHES = 20_000
+# How many messages that walk reads before it gives up for the sort (a word common overall
+# but rare under the filters): a few thousand, and more for deeper pages.
+WALK_BUDGET = 5_000
+WALK_PER_RESULT = 4
+
+
+def _search_rowids(
+    db: sqlite3.Connection, match: str, where: str, params: list[Any], offset: int, limit: int
+) -> list[int]:
+    """The rowids of one page of matching items, newest first.
+
+    Sorting every match costs time in proportion to the number of matches (0.12 s for
+    100,000); for a common word, walking the items by time through an index and testing
+    each against the full-text index finds the newest ones after a few hundred. Both give
+    the same order; the walk is tried when the word is common and the time index exists."""
+    matches = db.execute("SELECT count(*) FROM items_fts WHERE items_fts MATCH ?", [match]).fetchone()[0]
+    if not matches:
+        return []
+    if matches > WALK_ABOVE_MATCHES and _has_time_index(db):
+        budget = WALK_BUDGET + WALK_PER_RESULT * (offset + limit)
+        walked = db.execute(
+            "SELECT c.rid FROM (SELECT i.rowid AS rid FROM items i"
+            f" WHERE {where} ORDER BY i.created_at DESC, i.rowid DESC LIMIT ?) AS c"
+            " WHERE EXISTS (SELECT 1 FROM items_fts f WHERE items_fts MATCH ? AND f.rowid = c.rid)"
+            " LIMIT ? OFFSET ?",
+            [*params, budget, match, limit + 1, offset],
+        ).fetchall()
+        # Enough found within the walk: they are the newest. Else the walk ended early.
+        if len(walked) > limit:
+            return [r[0] for r in walked[:limit]]
+    return [
+        r[0]
+        for r in db.execute(
+            "SELECT i.rowid FROM items_fts JOIN items i ON i.rowid = items_fts.rowid"
+            f" WHERE items_fts MATCH ? AND {where}"
+            " ORDER BY i.created_at DESC, i.rowid DESC LIMIT ? OFFSET ?",
+            [match, *params, limit, offset],
+        )
+    ]
+
+
+def _has_time_index(db: sqlite3.Connection) -> bool:
+    """Whether the archive has the index on items' times (archives since schema 1.x; an
+    older one is served by sorting)."""
+    return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'items_time'").fetchone() is not None
+
+
+def visible_space_ids(db: sqlite3.Connection, viewer: Viewer) -> list[str]:
+    cond, params = visible(viewer, "s.id")
+    return [r[0] for r in db.execute(f"SELECT s.id FROM spaces s WHERE {cond}", params)]
+
+
+def person_titles(db: sqlite3.Connection, person_ids: list[str]) -> dict[str, str]:
+    marks = ",".join("?" * len(person_ids))
+    return {
+        r[0]: r[1]
+        for r in db.execute(
+            f"SELECT id, coalesce(display_name, real_name, name, id) FROM persons WHERE id IN ({marks})", person_ids
+        )
+    }
 
 
 def revision_pair(

@@ -1,0 +1,106 @@
+"""Search finds one page of matches two ways (sorting every match by time, or walking the
+items newest first and testing each against the full-text index); both must give exactly
+the order of a plain sort of all visible matches, page after page, under every filter."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from passerelle.ingest import ingest
+from passerelle.web import queries
+from passerelle.web.access import Viewer, visible
+from tests.mattermost_builder import build_export, generated_lines
+from tests.web.conftest import person_id
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("web-search-plans")
+    lines, files = generated_lines(posts=400, users=6)
+    # Posts at the same millisecond in threes: ties in time, which both plans break alike.
+    posts = [line["post"] for line in lines if line.get("type") == "post"]
+    for k in range(1, len(posts), 3):
+        posts[k]["create_at"] = posts[k - 1]["create_at"]
+    ingest([build_export(base / "export", lines, files)], base / "archive")
+    return base / "archive"
+
+
+def _expected(db: sqlite3.Connection, viewer: Viewer, word: str, where: str, params: list[Any]) -> list[str]:
+    """Every visible match, sorted here: newest first, then the later row first."""
+    cond, vparams = visible(viewer, "i.space_id")
+    rows = db.execute(
+        "SELECT i.id, i.created_at, i.rowid FROM items_fts JOIN items i ON i.rowid = items_fts.rowid"
+        f" WHERE items_fts MATCH ? AND {cond} AND {where}",
+        [word, *vparams, *params],
+    ).fetchall()
+    rows.sort(key=lambda r: (r[1] is not None, r[1] or 0, r[2]), reverse=True)
+    return [r[0] for r in rows]
+
+
+def _all_pages(db: sqlite3.Connection, viewer: Viewer, word: str, **filters: Any) -> list[str]:
+    found: list[str] = []
+    for page in range(100):
+        rows = queries.search(db, viewer, word, page=page, limit=7, **filters)
+        found += [r["id"] for r in rows]
+        if len(rows) < 7:
+            return found
+    raise AssertionError("more pages than matches")
+
+
+@pytest.mark.parametrize("plan", ["sort", "walk", "walk-then-sort"])
+def test_both_plans_give_the_order_of_a_full_sort(
+    archive: Path, plan: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # walk: every word counts as common; walk-then-sort: the walk reads too few items to fill
+    # a page and hands over to the sort.
+    monkeypatch.setattr(queries, "WALK_ABOVE_MATCHES", 10**9 if plan == "sort" else 0)
+    if plan == "walk-then-sort":
+        monkeypatch.setattr(queries, "WALK_BUDGET", 3)
+        monkeypatch.setattr(queries, "WALK_PER_RESULT", 0)
+    db = sqlite3.connect(archive / "archive.sqlite")
+    db.row_factory = sqlite3.Row
+    member = person_id(archive, "user003")  # not in the private channel "sales"
+    sales = db.execute("SELECT id FROM spaces WHERE name = 'sales'").fetchone()[0]
+    dev = db.execute("SELECT id FROM spaces WHERE name = 'dev'").fetchone()[0]
+    times = sorted(r[0] for r in db.execute("SELECT created_at FROM items WHERE created_at IS NOT NULL"))
+    middle = times[len(times) // 2]
+    checked = 0
+    for viewer in (Viewer(member), Viewer(member, is_admin=True)):
+        for word in ("coffee", "deploy", "zzznowhere"):
+            for filters, where, params in (
+                ({}, "1", []),
+                ({"space_id": dev}, "i.space_id = ?", [dev]),
+                ({"space_id": sales}, "i.space_id = ?", [sales]),
+                ({"author_id": member}, "i.author_id = ?", [member]),
+                ({"since": middle}, "i.created_at >= ?", [middle]),
+                ({"until": middle}, "i.created_at < ?", [middle]),
+            ):
+                expected = _expected(db, viewer, word, where, params)
+                assert _all_pages(db, viewer, word, **filters) == expected, (plan, viewer, word, filters)
+                checked += len(expected)
+    assert checked > 500
+    # The member sees nothing of the private channel, whichever plan.
+    assert queries.search(db, Viewer(member), "coffee", space_id=sales) == []
+    assert queries.search(db, Viewer(member, is_admin=True), "coffee", space_id=sales)
+
+
+def test_the_walk_is_used_only_with_the_time_index(
+    archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An archive from before the time index is searched by sorting, with the same results."""
+    monkeypatch.setattr(queries, "WALK_ABOVE_MATCHES", 0)
+    copy = tmp_path / "archive.sqlite"
+    with sqlite3.connect(archive / "archive.sqlite") as src, sqlite3.connect(copy) as dst:
+        src.backup(dst)
+        dst.execute("DROP INDEX items_time")
+    old = sqlite3.connect(copy)
+    old.row_factory = sqlite3.Row
+    new = sqlite3.connect(archive / "archive.sqlite")
+    new.row_factory = sqlite3.Row
+    assert queries._has_time_index(new) and not queries._has_time_index(old)
+    admin = Viewer("nobody", is_admin=True)
+    assert _all_pages(old, admin, "lunch") == _all_pages(new, admin, "lunch")
