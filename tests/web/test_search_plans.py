@@ -13,6 +13,7 @@ import pytest
 from passerelle.ingest import ingest
 from passerelle.web import queries
 from passerelle.web.access import Viewer, visible
+from passerelle.web.app import create_app
 from tests.mattermost_builder import build_export, generated_lines
 from tests.web.conftest import person_id
 
@@ -104,3 +105,36 @@ def test_the_walk_is_used_only_with_the_time_index(
     assert queries._has_time_index(new) and not queries._has_time_index(old)
     admin = Viewer("nobody", is_admin=True)
     assert _all_pages(old, admin, "lunch") == _all_pages(new, admin, "lunch")
+
+
+def test_serving_an_older_archive_adds_the_reading_indexes(archive: Path, tmp_path: Path) -> None:
+    old = tmp_path / "old"
+    old.mkdir()
+    with sqlite3.connect(archive / "archive.sqlite") as src, sqlite3.connect(old / "archive.sqlite") as dst:
+        src.backup(dst)
+        for name in queries.READING_INDEXES:
+            dst.execute(f"DROP INDEX {name}")
+    create_app(old, secret="s", testing=True)
+    with sqlite3.connect(old / "archive.sqlite") as db:
+        assert all(queries._has_index(db, name) for name in queries.READING_INDEXES)
+
+
+def test_a_read_only_archive_is_served_without_them(
+    archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Tests run as root here, who may write any file: the refusal a read-only archive meets
+    # is stood in for by SQLite's own error.
+    with (
+        sqlite3.connect(archive / "archive.sqlite") as src,
+        sqlite3.connect(tmp_path / "archive.sqlite") as dst,
+    ):
+        src.backup(dst)
+        dst.execute("DROP INDEX items_time")
+
+    def refuse(path: Path) -> None:
+        raise sqlite3.OperationalError("attempt to write a readonly database")
+
+    monkeypatch.setattr(queries, "SQLiteStore", refuse)
+    assert queries.add_reading_indexes(tmp_path / "archive.sqlite") == ["items_time"]
+    client = create_app(tmp_path, secret="s", testing=True).test_client()
+    assert client.get("/login").status_code == 200

@@ -71,6 +71,11 @@ def create_app(
     if not (root / "archive.sqlite").is_file():
         raise FileNotFoundError(f"{root} holds no archive.sqlite")
     app = Flask(__name__)
+    lacking = queries.add_reading_indexes(root / "archive.sqlite")
+    if lacking:
+        app.logger.warning(
+            "%s is read-only and lacks the indexes %s: search and person pages are slower", root, lacking
+        )
     setup = accounts.connect(root)  # web.sqlite exists before the first request
     try:
         secret = secret or accounts.session_secret(setup)

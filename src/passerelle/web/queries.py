@@ -4,9 +4,12 @@ query filtered by access.visible."""
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from passerelle.archive.sqlite_store import SQLiteStore
 from passerelle.web.access import Viewer, visible
 
 PAGE_SIZE = 50
@@ -336,9 +339,9 @@ def _search_rowids(
 
 
 def _has_time_index(db: sqlite3.Connection) -> bool:
-    """Whether the archive has the index on items' times (archives since schema 1.x; an
-    older one is served by sorting)."""
-    return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'items_time'").fetchone() is not None
+    """Whether the archive has the index on items' times (a read-only archive written before
+    it existed is served by sorting)."""
+    return _has_index(db, "items_time")
 
 
 def visible_space_ids(db: sqlite3.Connection, viewer: Viewer) -> list[str]:
@@ -351,7 +354,8 @@ def person_titles(db: sqlite3.Connection, person_ids: list[str]) -> dict[str, st
     return {
         r[0]: r[1]
         for r in db.execute(
-            f"SELECT id, coalesce(display_name, real_name, name, id) FROM persons WHERE id IN ({marks})", person_ids
+            f"SELECT id, coalesce(display_name, real_name, name, id) FROM persons WHERE id IN ({marks})",
+            person_ids,
         )
     }
 
@@ -367,3 +371,28 @@ def revision_pair(
         )
     }
     return (rows[a], rows[b]) if a in rows and b in rows else None
+
+
+# The indexes that serve reading newest first (search) and by person (person pages).
+READING_INDEXES = ("items_time", "items_author_time")
+
+
+def add_reading_indexes(archive_sqlite: Path) -> list[str]:
+    """Give an archive written before the reading indexes existed the ones it lacks (a
+    second or so per million items), by opening it as any later ingest would. The indexes it
+    still lacks (a read-only archive: served, only slower): returned."""
+    with closing(sqlite3.connect(f"file:{archive_sqlite}?mode=ro", uri=True)) as db:
+        missing = [name for name in READING_INDEXES if not _has_index(db, name)]
+    if missing:
+        try:
+            SQLiteStore(archive_sqlite).close()  # brings the schema up to date, indexes included
+        except sqlite3.OperationalError:
+            return missing
+    return []
+
+
+def _has_index(db: sqlite3.Connection, name: str) -> bool:
+    return (
+        db.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?", (name,)).fetchone()
+        is not None
+    )
