@@ -511,14 +511,14 @@ def users_set_password_command(archive: Path, person: str, from_stdin: bool) -> 
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    if len(password) < 8:
-        raise BadInputError("a password has at least 8 characters")
+    if problem := accounts.password_problem(password):
+        raise BadInputError(problem)
     web, pid = _web_person(archive, person)
     try:
-        accounts.set_password(web, pid, password)
+        accounts.set_password(web, pid, password)  # ends every session of the person
     finally:
         web.close()
-    click.echo(f"password set for {pid}", err=True)
+    click.echo(f"password set for {pid}; their sessions are logged out", err=True)
 
 
 @users_group.command("link")

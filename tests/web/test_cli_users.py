@@ -26,7 +26,9 @@ def archive(tmp_path: Path) -> Path:
 def test_users_commands(archive: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(
-        cli, ["users", "set-password", str(archive), "ada@example.org", "--stdin"], input="s3cret-pass\n"
+        cli,
+        ["users", "set-password", str(archive), "ada@example.org", "--stdin"],
+        input="s3cret-passphrase\n",
     )
     assert result.exit_code == 0, result.output
     result = runner.invoke(cli, ["users", "admin", str(archive), "bob", "--on"])
@@ -36,7 +38,7 @@ def test_users_commands(archive: Path) -> None:
     assert f"{ada}\tpassword" in listing and f"{bob}\tadmin" in listing
     web = accounts.connect(archive)
     try:
-        assert accounts.check_password(web, ada, "s3cret-pass")
+        assert accounts.check_password(web, ada, "s3cret-passphrase")
         account = accounts.get(web, bob)
         assert account is not None and account.is_admin
     finally:
@@ -45,7 +47,7 @@ def test_users_commands(archive: Path) -> None:
     assert "admin" not in runner.invoke(cli, ["users", "list", str(archive)]).stdout
 
     app = create_app(archive, secret="s", testing=True)
-    assert log_in(app.test_client(), "ada", "s3cret-pass") == 302
+    assert log_in(app.test_client(), "ada", "s3cret-passphrase") == 302
     link = runner.invoke(
         cli, ["users", "link", str(archive), "gus", "--base-url", "http://h:1/"]
     ).stdout.strip()
@@ -60,8 +62,47 @@ def test_unknown_person_and_short_password(archive: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(cli, ["users", "link", str(archive), "nobody"])
     assert result.exit_code == ExitStatus.BAD_INPUT
-    result = runner.invoke(cli, ["users", "set-password", str(archive), "ada", "--stdin"], input="short\n")
-    assert result.exit_code == ExitStatus.BAD_INPUT
+    for refused in ("short", "eleven-char", " " * 20):
+        result = runner.invoke(
+            cli, ["users", "set-password", str(archive), "ada", "--stdin"], input=f"{refused}\n"
+        )
+        assert result.exit_code == ExitStatus.BAD_INPUT, refused
+    result = runner.invoke(
+        cli, ["users", "set-password", str(archive), "ada", "--stdin"], input="twelve-chars\n"
+    )
+    assert result.exit_code == 0, result.output
+
+
+def test_set_password_logs_the_person_out_everywhere(archive: Path) -> None:
+    """An administrator resetting a password from the command line ends the person's sessions
+    (the web's and any other), while a one-time link made before still logs in, once."""
+    runner = CliRunner()
+
+    def set_password(password: str) -> None:
+        result = runner.invoke(
+            cli, ["users", "set-password", str(archive), "ada", "--stdin"], input=f"{password}\n"
+        )
+        assert result.exit_code == 0, result.output
+
+    set_password("the first passphrase")
+    app = create_app(archive, secret="s", testing=True)
+    first, second = app.test_client(), app.test_client()
+    assert log_in(first, "ada", "the first passphrase") == 302
+    assert log_in(second, "ada", "the first passphrase") == 302
+    link = runner.invoke(cli, ["users", "link", str(archive), "ada"]).stdout.strip()
+    path = link[link.index("/login/") :]
+    assert first.get("/").status_code == 200
+    set_password("the second passphrase")
+    for client in (first, second):
+        assert client.get("/").status_code == 302  # sent to the login page
+        assert client.get("/api/spaces").status_code == 401
+    assert log_in(app.test_client(), "ada", "the first passphrase") == 200  # refused
+    assert log_in(first, "ada", "the second passphrase") == 302
+    assert first.get("/").status_code == 200
+    by_link = app.test_client()
+    assert by_link.get(path).status_code == 302
+    assert by_link.get("/").status_code == 200
+    assert app.test_client().get(path).status_code == 404  # once
 
 
 def test_serve_is_a_command() -> None:

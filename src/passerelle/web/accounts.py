@@ -1,5 +1,6 @@
-"""Logins: argon2id password hashes, one-time login links, failed-login counts, the audit
-table. All in ``web.sqlite`` inside the archive folder; ``archive.sqlite`` stays untouched."""
+"""Logins: argon2id password hashes, one-time login links, failed-login counts (per account
+and per client address), session epochs, the audit table. All in ``web.sqlite`` inside the
+archive folder; ``archive.sqlite`` stays untouched."""
 
 from __future__ import annotations
 
@@ -16,21 +17,29 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS accounts (
-    person_id TEXT PRIMARY KEY, password_hash TEXT, is_admin INTEGER NOT NULL DEFAULT 0
+    person_id TEXT PRIMARY KEY, password_hash TEXT, is_admin INTEGER NOT NULL DEFAULT 0,
+    session_epoch INTEGER NOT NULL DEFAULT 0
 ) STRICT;
 CREATE TABLE IF NOT EXISTS login_links (
     token_sha256 TEXT PRIMARY KEY, person_id TEXT NOT NULL, expires_at REAL NOT NULL, used_at REAL
 ) STRICT;
 CREATE TABLE IF NOT EXISTS failed_logins (person_id TEXT NOT NULL, at REAL NOT NULL) STRICT;
 CREATE INDEX IF NOT EXISTS failed_logins_person ON failed_logins (person_id, at);
+CREATE TABLE IF NOT EXISTS failed_logins_by_address (address TEXT NOT NULL, at REAL NOT NULL) STRICT;
+CREATE INDEX IF NOT EXISTS failed_logins_address ON failed_logins_by_address (address, at);
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
 CREATE TABLE IF NOT EXISTS audit (
     at REAL NOT NULL, admin_id TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL
 ) STRICT;
+CREATE INDEX IF NOT EXISTS audit_admin ON audit (admin_id);
 """
 
 LINK_LIFETIME = 24 * 3600.0
 MAX_FAILURES = 5  # failed logins per account per minute
+MAX_ADDRESS_FAILURES = 20  # failed logins from one client address, whatever the accounts...
+ADDRESS_WINDOW = 600.0  # ...in ten minutes
+MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 1024  # argon2 takes any length; a form field of megabytes is refused
 _HASHER = PasswordHasher()  # argon2id
 
 
@@ -39,6 +48,7 @@ class Account:
     person_id: str
     has_password: bool
     is_admin: bool
+    session_epoch: int = 0
 
 
 def connect(archive_root: Path) -> sqlite3.Connection:
@@ -46,7 +56,23 @@ def connect(archive_root: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA busy_timeout = 5000")
     conn.executescript(_SCHEMA)
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(accounts)")}
+    if "session_epoch" not in columns:  # a web.sqlite made before sessions had epochs
+        with contextlib.suppress(sqlite3.OperationalError):  # another thread added it first
+            conn.execute("ALTER TABLE accounts ADD COLUMN session_epoch INTEGER NOT NULL DEFAULT 0")
     return conn
+
+
+def password_problem(password: str) -> str | None:
+    """Why a new password is refused (the web's password change and `users set-password`
+    share this rule), or None."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"a password has at least {MIN_PASSWORD_LENGTH} characters"
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return f"a password has at most {MAX_PASSWORD_LENGTH} characters"
+    if not password.strip():
+        return "a password is not only spaces"
+    return None
 
 
 def session_secret(web: sqlite3.Connection) -> str:
@@ -93,15 +119,38 @@ def log_in(web: sqlite3.Connection, candidates: list[str], password: str) -> str
     return None
 
 
+def count_address_failure(web: sqlite3.Connection, address: str, now: float | None = None) -> None:
+    """A failed login from a client address (whatever the login, known or not)."""
+    now = time.time() if now is None else now
+    web.execute("DELETE FROM failed_logins_by_address WHERE at < ?", (now - 3600,))
+    web.execute("INSERT INTO failed_logins_by_address VALUES (?, ?)", (address, now))
+
+
+def address_rate_limited(web: sqlite3.Connection, address: str, now: float | None = None) -> bool:
+    """Whether an address failed MAX_ADDRESS_FAILURES logins in the last ADDRESS_WINDOW seconds:
+    then it is refused before any password is verified, until its oldest failures age out."""
+    now = time.time() if now is None else now
+    count = web.execute(
+        "SELECT count(*) FROM failed_logins_by_address WHERE address = ? AND at > ?",
+        (address, now - ADDRESS_WINDOW),
+    ).fetchone()[0]
+    return int(count) >= MAX_ADDRESS_FAILURES
+
+
 def _ensure(web: sqlite3.Connection, person_id: str) -> None:
     web.execute("INSERT OR IGNORE INTO accounts (person_id) VALUES (?)", (person_id,))
 
 
-def set_password(web: sqlite3.Connection, person_id: str, password: str) -> None:
+def set_password(web: sqlite3.Connection, person_id: str, password: str) -> int:
+    """Set the password and end every session of the person (their epoch moves on); the new
+    epoch, for the one session that should live on (the web's password change)."""
     _ensure(web, person_id)
-    web.execute(
-        "UPDATE accounts SET password_hash = ? WHERE person_id = ?", (_HASHER.hash(password), person_id)
-    )
+    row = web.execute(
+        "UPDATE accounts SET password_hash = ?, session_epoch = session_epoch + 1 WHERE person_id = ?"
+        " RETURNING session_epoch",
+        (_HASHER.hash(password), person_id),
+    ).fetchone()
+    return int(row[0])
 
 
 def set_admin(web: sqlite3.Connection, person_id: str, on: bool) -> None:
@@ -111,10 +160,11 @@ def set_admin(web: sqlite3.Connection, person_id: str, on: bool) -> None:
 
 def get(web: sqlite3.Connection, person_id: str) -> Account | None:
     row = web.execute(
-        "SELECT person_id, password_hash IS NOT NULL, is_admin FROM accounts WHERE person_id = ?",
+        "SELECT person_id, password_hash IS NOT NULL, is_admin, session_epoch FROM accounts"
+        " WHERE person_id = ?",
         (person_id,),
     ).fetchone()
-    return Account(row[0], bool(row[1]), bool(row[2])) if row else None
+    return Account(row[0], bool(row[1]), bool(row[2]), int(row[3])) if row else None
 
 
 def accounts(web: sqlite3.Connection) -> list[Account]:

@@ -35,6 +35,7 @@ SAFE_INLINE: dict[str, tuple[bytes, ...]] = {
 
 
 MAX_SEARCH_PAGE = 200  # 10,000 results
+ADDRESS_LIMITED = "Too many failed logins from your address, try again in a few minutes."
 
 
 def _local(target: str) -> str:
@@ -141,7 +142,8 @@ def create_app(
             "when": _when,
             "body_html": body_html,
             "inline_image": _inline_image,
-            "viewer": viewer_or_none(),
+            "viewer": (v := viewer_or_none()),
+            "viewer_name": viewer_name(v) if v else None,
         }
 
     def viewer_or_none() -> Viewer | None:
@@ -149,9 +151,15 @@ def create_app(
         if not isinstance(pid, str):
             return None
         account = accounts.get(web(), pid)
-        if account is None:
+        # A session from before the person's last password change has ended.
+        if account is None or session.get("epoch") != account.session_epoch:
             return None
         return Viewer(pid, account.is_admin)
+
+    def viewer_name(v: Viewer) -> str:
+        """The name the header shows: as on person pages (display name, real name, name)."""
+        p = queries.person(db(), v.person_id)
+        return str(p["title"]) if p is not None else v.person_id
 
     def viewer() -> Viewer:
         v = viewer_or_none()
@@ -185,17 +193,28 @@ def create_app(
             who = request.form.get("login", "").strip()
             password = request.form.get("password", "")
             candidates = accounts.find_persons(db(), who) if who else []
-            if any(accounts.rate_limited(web(), p) for p in candidates):
+            if accounts.address_rate_limited(web(), client_address()):
+                error = ADDRESS_LIMITED
+            elif any(accounts.rate_limited(web(), p) for p in candidates):
                 error = "Too many attempts, try again in a minute."
             elif (pid := accounts.log_in(web(), candidates, password)) is not None:
                 return _log_in(pid)
             else:
+                accounts.count_address_failure(web(), client_address())
                 error = "Wrong login or password."
-        return render_template("login.html", error=error, next=request.args.get("next", "/"))
+        page = render_template("login.html", error=error, next=request.args.get("next", "/"))
+        return (page, 429) if error == ADDRESS_LIMITED else page  # type: ignore[return-value]
+
+    def client_address() -> str:
+        """The address failed logins are counted under: the TCP peer's. X-Forwarded-For is not
+        trusted (anyone can send it); behind a reverse proxy, see docs/web.md."""
+        return request.remote_addr or "unknown"
 
     def _log_in(pid: str) -> BaseResponse:
         session.clear()  # a new session: no fixation
         session["person_id"] = pid
+        account = accounts.get(web(), pid)
+        session["epoch"] = account.session_epoch if account else 0
         return redirect(_local(request.args.get("next", "/")))
 
     @app.get("/login/<token>")
@@ -211,6 +230,66 @@ def create_app(
     def logout() -> BaseResponse:
         session.clear()
         return redirect(url_for("login"))
+
+    @app.route("/account", methods=["GET", "POST"])
+    def account() -> str | tuple[str, int] | BaseResponse:
+        """The viewer's account; its password changed (which ends every other session)."""
+        v = viewer()
+        mine = accounts.get(web(), v.person_id)
+        assert mine is not None  # viewer() found it
+        error = None
+        if request.method == "POST":
+            current = request.form.get("current_password", "")
+            new = request.form.get("new_password", "")
+            again = request.form.get("new_password_again", "")
+            if accounts.address_rate_limited(web(), client_address()) or accounts.rate_limited(
+                web(), v.person_id
+            ):
+                error = "Too many attempts, try again in a minute."
+            elif mine.has_password and not accounts.check_password(web(), v.person_id, current):
+                accounts.count_address_failure(web(), client_address())
+                error = "Wrong current password."
+            elif new != again:
+                error = "The two new passwords differ."
+            elif problem := accounts.password_problem(new):
+                error = problem
+            else:
+                epoch = accounts.set_password(web(), v.person_id, new)
+                session.clear()  # this session lives on, under the new epoch; every other has ended
+                session["person_id"] = v.person_id
+                session["epoch"] = epoch
+                return redirect(url_for("account", changed=1))
+        page = render_template(
+            "account.html",
+            person=queries.person(db(), v.person_id),
+            account=mine,
+            error=error,
+            changed=request.args.get("changed") == "1",
+            min_length=accounts.MIN_PASSWORD_LENGTH,
+        )
+        return (page, 429 if error == "Too many attempts, try again in a minute." else 400) if error else page
+
+    @app.get("/admin/audit")
+    def audit_log() -> str:
+        """The audit log, newest first, for administrators only (404 for anyone else). It
+        shows ids, not private content: viewing it is not audited."""
+        v = viewer()
+        if not v.is_admin:
+            abort(404)
+        who = request.args.get("admin", "").strip()
+        admin_id = (accounts.find_person(db(), who) or who) if who else None
+        before = request.args.get("before", "")
+        rows, nxt = audit.page(web(), before=int(before) if before.isdigit() else None, admin_id=admin_id)
+        names = {pid: viewer_name(Viewer(pid)) for pid in {r.admin_id for r in rows}}
+        return render_template(
+            "audit.html",
+            entries=rows,
+            names=names,
+            target_path=audit.target_path,
+            admin=who,
+            next=None if nxt is None else "/admin/audit?" + urlencode({"admin": who, "before": nxt}),
+            at=lambda seconds: datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S"),
+        )
 
     @app.post("/lang")
     def set_lang() -> BaseResponse:
