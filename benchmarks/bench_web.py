@@ -228,7 +228,15 @@ def kinds_for(db: sqlite3.Connection, member: str, server: Server, session: str)
             (largest,),
         )
     ]
+    people = [
+        str(r[0])
+        for r in db.execute(
+            "SELECT author_id FROM items WHERE author_id IS NOT NULL GROUP BY author_id ORDER BY count(*) DESC LIMIT 20"
+        )
+    ]
     newest = db.execute("SELECT max(created_at) FROM items").fetchone()[0]
+    oldest = db.execute("SELECT min(created_at) FROM items").fetchone()[0]
+    middle = (oldest + newest) // 2
     month_ago = datetime.fromtimestamp(newest / 1_000_000 - 30 * 86400, UTC).strftime("%Y-%m-%d")
     return [
         Kind(
@@ -253,6 +261,18 @@ def kinds_for(db: sqlite3.Connection, member: str, server: Server, session: str)
             "thread",
             f"a thread ({len(threads)} threads with the most replies)",
             [f"/spaces/{s}/threads/{t}" for s, t in threads],
+            _html_check('<article class="item'),
+        ),
+        Kind(
+            "person",
+            f"a person's page, their newest visible items ({len(people)} most active people)",
+            [f"/people/{p}" for p in people],
+            _html_check('<article class="item'),
+        ),
+        Kind(
+            "person_deep",
+            "a person's page, newest items before the middle of the archive's time span",
+            [_q(f"/people/{p}", after=f"{middle}:~") for p in people],
             _html_check('<article class="item'),
         ),
         Kind(

@@ -52,16 +52,20 @@ def _all_pages(db: sqlite3.Connection, viewer: Viewer, word: str, **filters: Any
     raise AssertionError("more pages than matches")
 
 
-@pytest.mark.parametrize("plan", ["sort", "walk", "walk-then-sort"])
+@pytest.mark.parametrize("plan", ["sort", "walk-listed", "walk-probed", "walk-then-sort"])
 def test_both_plans_give_the_order_of_a_full_sort(
     archive: Path, plan: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # walk: every word counts as common; walk-then-sort: the walk reads too few items to fill
-    # a page and hands over to the sort.
+    # walk-*: every word counts as common, the walk's matches listed first or each item probed;
+    # walk-then-sort: the walk reads too few items to fill a page and hands over to the sort.
     monkeypatch.setattr(queries, "WALK_ABOVE_MATCHES", 10**9 if plan == "sort" else 0)
+    monkeypatch.setattr(queries, "WALK_AT_LEAST", 1)
+    monkeypatch.setattr(queries, "VERY_COMMON", 0 if plan == "walk-probed" else 2)
     if plan == "walk-then-sort":
-        monkeypatch.setattr(queries, "WALK_BUDGET", 3)
-        monkeypatch.setattr(queries, "WALK_PER_RESULT", 0)
+        monkeypatch.setattr(queries, "WALK_MARGIN", 0)
+    walks: list[list[int] | None] = []
+    walk = queries._walk
+    monkeypatch.setattr(queries, "_walk", lambda *a, **k: walks.append(walk(*a, **k)) or walks[-1])
     db = sqlite3.connect(archive / "archive.sqlite")
     db.row_factory = sqlite3.Row
     member = person_id(archive, "user003")  # not in the private channel "sales"
@@ -84,6 +88,13 @@ def test_both_plans_give_the_order_of_a_full_sort(
                 assert _all_pages(db, viewer, word, **filters) == expected, (plan, viewer, word, filters)
                 checked += len(expected)
     assert checked > 500
+    # Each plan was taken: the walk found pages, or handed every one over to the sort.
+    if plan == "sort":
+        assert walks == []
+    elif plan == "walk-then-sort":
+        assert walks and any(w is None for w in walks)
+    else:
+        assert sum(1 for w in walks if w) > 20
     # The member sees nothing of the private channel, whichever plan.
     assert queries.search(db, Viewer(member), "coffee", space_id=sales) == []
     assert queries.search(db, Viewer(member, is_admin=True), "coffee", space_id=sales)

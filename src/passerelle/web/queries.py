@@ -261,19 +261,17 @@ def search(
     if not words:
         return []
     match = " ".join(f'"{w}"' for w in words)
-    cond, params = visible(viewer, "i.space_id")
-    where: list[str] = [cond]
-    extra: list[Any] = list(params)
-    for column, op, value in (
-        ("i.space_id", "=", space_id),
-        ("i.author_id", "=", author_id),
-        ("i.created_at", ">=", since),
-        ("i.created_at", "<", until),
-    ):
-        if value:
-            where.append(f"{column} {op} ?")
-            extra.append(value)
-    rowids = _search_rowids(db, match, " AND ".join(where), extra, page * limit, limit)
+    filters = [
+        (f"{column} {op} ?", value)
+        for column, op, value in (
+            ("i.space_id", "=", space_id),
+            ("i.author_id", "=", author_id),
+            ("i.created_at", ">=", since),
+            ("i.created_at", "<", until),
+        )
+        if value
+    ]
+    rowids = _search_rowids(db, viewer, match, filters, page * limit, limit)
     if not rowids:
         return []
     marks = ",".join("?" * len(rowids))
@@ -294,48 +292,92 @@ def search(
     return [found[r] for r in rowids if r in found]
 
 
-# A word in more messages than this is looked for by walking the messages newest first and
-# testing each against the index, rather than by sorting all its matches by time.
+# A word in more messages than this may be looked for by walking the messages newest first
+# and keeping those among its matches, rather than by sorting all its matches by time.
 WALK_ABOVE_MATCHES = 20_000
-# How many messages that walk reads before it gives up for the sort (a word common overall
-# but rare under the filters): a few thousand, and more for deeper pages.
-WALK_BUDGET = 5_000
-WALK_PER_RESULT = 4
+# The walk reads at least this many messages, or WALK_MARGIN times what the word's frequency
+# says a page needs; when that is more than the word's matches, sorting them is cheaper.
+WALK_AT_LEAST = 2_000
+WALK_MARGIN = 3
+# A word in more than this share of the items is tested item by item during the walk.
+VERY_COMMON = 0.25
 
 
 def _search_rowids(
-    db: sqlite3.Connection, match: str, where: str, params: list[Any], offset: int, limit: int
+    db: sqlite3.Connection,
+    viewer: Viewer,
+    match: str,
+    filters: list[tuple[str, Any]],
+    offset: int,
+    limit: int,
 ) -> list[int]:
-    """The rowids of one page of matching items, newest first.
+    """The rowids of one page of matching items visible to viewer under filters, newest first.
 
     Sorting every match costs time in proportion to the number of matches (0.12 s for
-    100,000); for a common word, walking the items by time through an index and testing
-    each against the full-text index finds the newest ones after a few hundred. Both give
-    the same order; the walk is tried when the word is common and the time index exists."""
+    100,000). For a common word, walking the items newest first through an index (of times,
+    of the space's times, or of the author's) and keeping those among the word's matches
+    finds a page after a few hundred. Both give the same order."""
     matches = db.execute("SELECT count(*) FROM items_fts WHERE items_fts MATCH ?", [match]).fetchone()[0]
     if not matches:
         return []
+
+    def where(space_column: str, unindexed_filters: bool) -> tuple[str, list[Any]]:
+        cond, params = visible(viewer, space_column)
+        terms = [("+" if unindexed_filters else "") + term for term, _ in filters]
+        return " AND ".join([cond, *terms]), [*params, *(value for _, value in filters)]
+
+    # "+" keeps a term off the indexes, so that SQLite takes the path chosen here: for the walk,
+    # the visibility test (else SQLite reads every visible item through the space index and
+    # sorts them); for the sort, every filter (else it walks a whole space, testing each item).
     if matches > WALK_ABOVE_MATCHES and _has_time_index(db):
-        budget = WALK_BUDGET + WALK_PER_RESULT * (offset + limit)
-        walked = db.execute(
-            "SELECT c.rid FROM (SELECT i.rowid AS rid FROM items i"
-            f" WHERE {where} ORDER BY i.created_at DESC, i.rowid DESC LIMIT ?) AS c"
-            " WHERE EXISTS (SELECT 1 FROM items_fts f WHERE items_fts MATCH ? AND f.rowid = c.rid)"
-            " LIMIT ? OFFSET ?",
-            [*params, budget, match, limit + 1, offset],
-        ).fetchall()
-        # Enough found within the walk: they are the newest. Else the walk ended early.
-        if len(walked) > limit:
-            return [r[0] for r in walked[:limit]]
+        items = db.execute("SELECT max(rowid) FROM items").fetchone()[0] or 0
+        need = offset + limit + 1
+        budget = max(WALK_AT_LEAST, WALK_MARGIN * need * items // matches)
+        if budget < matches:
+            walk, params = where("+i.space_id", unindexed_filters=False)
+            found = _walk(db, match, walk, params, budget, need, common=matches > VERY_COMMON * items)
+            if found is not None:
+                return found[offset : offset + limit]
+    cond, params = where("i.space_id", unindexed_filters=True)
     return [
         r[0]
         for r in db.execute(
             "SELECT i.rowid FROM items_fts JOIN items i ON i.rowid = items_fts.rowid"
-            f" WHERE items_fts MATCH ? AND {where}"
-            " ORDER BY i.created_at DESC, i.rowid DESC LIMIT ? OFFSET ?",
+            f" WHERE items_fts MATCH ? AND {cond} ORDER BY i.created_at DESC, i.rowid DESC LIMIT ? OFFSET ?",
             [match, *params, limit, offset],
         )
     ]
+
+
+def _walk(
+    db: sqlite3.Connection, match: str, where: str, params: list[Any], budget: int, need: int, *, common: bool
+) -> list[int] | None:
+    """The first need matching rowids, newest first, from a walk of at most budget items; or
+    None when the walk read its budget before finding them (the rest may be older than
+    anything it read). A very common word is tested item by item against the full-text index;
+    a less common one is first listed (a few milliseconds per 100,000 matches)."""
+    walk = (
+        f"SELECT i.rowid AS rid FROM items i WHERE {where} ORDER BY i.created_at DESC, i.rowid DESC LIMIT ?"
+    )
+    if common:
+        sql = f"SELECT c.rid, EXISTS (SELECT 1 FROM items_fts f WHERE items_fts MATCH ? AND f.rowid = c.rid) FROM ({walk}) AS c"
+        args = [match, *params, budget]
+    else:
+        sql = (
+            "WITH m(rid) AS MATERIALIZED (SELECT rowid FROM items_fts WHERE items_fts MATCH ?)"
+            f" SELECT c.rid, c.rid IN m FROM ({walk}) AS c"
+        )
+        args = [match, *params, budget]
+    found: list[int] = []
+    read = 0
+    for rid, hit in db.execute(sql, args):
+        read += 1
+        if hit:
+            found.append(rid)
+            if len(found) == need:
+                return found
+    # Every item under the filters was read: what was found is all there is.
+    return found if read < budget else None
 
 
 def _has_time_index(db: sqlite3.Connection) -> bool:
