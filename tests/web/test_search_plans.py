@@ -65,7 +65,12 @@ def test_both_plans_give_the_order_of_a_full_sort(
         monkeypatch.setattr(queries, "WALK_MARGIN", 0)
     walks: list[list[int] | None] = []
     walk = queries._walk
-    monkeypatch.setattr(queries, "_walk", lambda *a, **k: walks.append(walk(*a, **k)) or walks[-1])
+
+    def recorded(*args: Any, **kwargs: Any) -> list[int] | None:
+        walks.append(walk(*args, **kwargs))
+        return walks[-1]
+
+    monkeypatch.setattr(queries, "_walk", recorded)
     db = sqlite3.connect(archive / "archive.sqlite")
     db.row_factory = sqlite3.Row
     member = person_id(archive, "user003")  # not in the private channel "sales"
