@@ -19,7 +19,7 @@ from passerelle.archive import Archive, NotAnArchiveError
 from passerelle.diagnostics import CODES, catalogue_markdown
 from passerelle.errors import BadInputError
 from passerelle.exit_status import ExitStatus
-from passerelle.export import ExportReport, export
+from passerelle.export import ExportReport, choose_writer, export
 from passerelle.info import archive_info
 from passerelle.ingest import SourceReport, ingest
 from passerelle.package.pack import pack
@@ -315,22 +315,40 @@ def _option_pairs(values: tuple[str, ...]) -> dict[str, str]:
     metavar="KEY=VALUE",
     help="A writer option (repeatable); `passerelle formats` lists each writer's options.",
 )
+@click.option(
+    "--as",
+    "as_person",
+    metavar="PERSON",
+    help="For a writer with an audience (html): what this person may see (id, login name, e-mail"
+    " or display name); the same as --set as=PERSON.",
+)
 @click.option("--dry-run", is_flag=True, help="Write nothing; print what would be carried, adapted and lost.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @_errors
 def export_command(
-    archive: Path, to: str, output: Path | None, settings: tuple[str, ...], dry_run: bool, as_json: bool
+    archive: Path,
+    to: str,
+    output: Path | None,
+    settings: tuple[str, ...],
+    as_person: str | None,
+    dry_run: bool,
+    as_json: bool,
 ) -> None:
     """Write ARCHIVE into a target format; every adaptation or loss is a typed diagnostic."""
     if output is None and not dry_run:
         raise BadInputError("say where to write with -o OUTPUT (or use --dry-run)")
+    options = _option_pairs(settings)
+    if as_person is not None:
+        if not any(o.name == "as" for o in choose_writer(to).info.options):
+            raise BadInputError(f"{to} writes everything for everyone: it takes no --as PERSON")
+        options["as"] = as_person
     display = display_for_stderr()
     try:
         report = export(
             archive,
             to,
             output or Path(f"{to}-export.zip"),
-            options=_option_pairs(settings),
+            options=options,
             dry_run=dry_run,
             display=display,
         )

@@ -1208,6 +1208,31 @@ CODES: dict[str, Code] = {
             "The archive's blob store lacks a file's bytes: its row is written with no path, and"
             " reads back without them (sha256 empty).",
         ),
+        # The static site writer (`export --to html`): one audience's site; what it may not see
+        # is withheld, said per space.
+        Code(
+            "html.withheld",
+            _I,
+            "A space the site's audience may not see (not public, or the person was not a member):"
+            " it is not in the site, nor anything in it (its items, reactions, files, revisions and"
+            " memberships are counted as lost with it).",
+        ),
+        Code(
+            "html.file_unattached",
+            _I,
+            "A file attached to no item: no space says who may see it, so no static site holds it.",
+        ),
+        Code(
+            "html.email_withheld",
+            _I,
+            "A public site shows no e-mail addresses: every person's is null in data/persons.js.",
+        ),
+        Code(
+            "html.file_bytes_missing",
+            _W,
+            "The archive's blob store lacks a file's bytes: the site names the file without them"
+            " (its path is null).",
+        ),
         # The MediaWiki XML reader (`--from mediawiki`): dumps of export schemas 0.3 to 0.11.
         Code(
             "mediawiki.truncated",

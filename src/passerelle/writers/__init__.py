@@ -24,6 +24,7 @@ def _builtin() -> list[type[Writer]]:
     # Each built-in writer is its own module; one that is not there yet is simply absent.
     for module, name in (
         ("csv", "CsvWriter"),
+        ("html", "HtmlWriter"),
         ("mattermost", "MattermostWriter"),
         ("mediawiki", "MediaWikiWriter"),
         ("slack", "SlackWriter"),
