@@ -60,7 +60,7 @@ def test_both_plans_give_the_order_of_a_full_sort(
     # walk-then-sort: the walk reads too few items to fill a page and hands over to the sort.
     monkeypatch.setattr(queries, "WALK_ABOVE_MATCHES", 10**9 if plan == "sort" else 0)
     monkeypatch.setattr(queries, "WALK_AT_LEAST", 1)
-    monkeypatch.setattr(queries, "VERY_COMMON", 0 if plan == "walk-probed" else 2)
+    monkeypatch.setattr(queries, "PROBE_RATIO", 0 if plan == "walk-probed" else 10**9)
     if plan == "walk-then-sort":
         monkeypatch.setattr(queries, "WALK_MARGIN", 0)
     walks: list[list[int] | None] = []
