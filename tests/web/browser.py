@@ -128,8 +128,27 @@ def take_screenshots(
     return shots
 
 
+WIKI_SCREENSHOTS = ("wiki", "wiki-diff")
+
+
+def take_wiki_screenshots(page: Any, served: Served, out: Path, *, item: str, a: str, b: str) -> list[Path]:
+    """Screenshots of a wiki page with its history, and of the diff between its revisions a and b
+    (the whole page, so that the history under the body is in the picture)."""
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"wiki": f"/items/{item}", "wiki-diff": f"/items/{item}/diff?a={a}&b={b}"}
+    shots = []
+    for name in WIKI_SCREENSHOTS:
+        page.goto(served.url(paths[name]))
+        page.wait_for_load_state("load")
+        shot = out / f"{name}.png"
+        page.screenshot(path=str(shot), full_page=True)
+        shots.append(shot)
+    return shots
+
+
 def main(out: Path) -> None:
-    """Regenerate docs/screenshots/ from the browser tests' archive (``python -m tests.web.browser``)."""
+    """Regenerate docs/screenshots/ from the browser tests' archives (``python -m tests.web.browser``):
+    the main pages of the Mattermost one, a page and a diff of the wiki one."""
     import sqlite3
     import tempfile
 
@@ -148,6 +167,18 @@ def main(out: Path) -> None:
                         "SELECT thread_root_id FROM items WHERE body_text = 'first reply'"
                     ).fetchone()[0]
                 for shot in take_screenshots(page, server, out, space=space, thread=thread, search="reply"):
+                    print(shot)
+        finally:
+            server.close()
+        wiki = t.build_wiki_archive(Path(tmp) / "wiki")
+        server = serve(create_app(wiki, secret="screenshots", testing=True))
+        try:
+            with chromium_page(Path(tmp) / "wiki-profile") as page:
+                t.log_in(page, server, t.WIKI_LOGIN)
+                item, revisions = t.wiki_page(wiki, t.RUNBOOK)
+                for shot in take_wiki_screenshots(
+                    page, server, out, item=item, a=revisions[0], b=revisions[1]
+                ):
                     print(shot)
         finally:
             server.close()

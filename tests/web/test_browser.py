@@ -23,7 +23,15 @@ from tests.mattermost_builder import (
     post,
     reply,
 )
-from tests.web.browser import Served, chromium_page, requires_chromium, serve, take_screenshots
+from tests.mediawiki_builder import Page, Rev, user, write_dump
+from tests.web.browser import (
+    Served,
+    chromium_page,
+    requires_chromium,
+    serve,
+    take_screenshots,
+    take_wiki_screenshots,
+)
 
 pytestmark = requires_chromium
 
@@ -326,6 +334,235 @@ def test_screenshots_of_the_main_pages(
         search="reply",
     )
     assert [p.name for p in shots] == ["home.png", "space.png", "thread.png", "search.png"]
+    for shot in shots:
+        data = shot.read_bytes()
+        assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 5_000, shot
+
+
+# -- wiki pages ------------------------------------------------------------------------------------
+WIKI_LOGIN = "Alice"
+RUNBOOK = "Deployment runbook"
+HOSTILE = "Visitors book"
+WIKI_XSS_WORD = "wikicanary"
+RUNBOOK_V1 = """How we ship a release.
+
+== Before ==
+* Announce the deployment in the ops channel
+* Check the dashboards are green
+
+== Steps ==
+# Tag the release
+# Run the migration
+# Restart the workers
+"""
+# Bob's edit: the migration first; the workers drained, not restarted; a check at the end.
+RUNBOOK_V2 = """How we ship a release.
+
+== Before ==
+* Announce the deployment in the ops channel
+* Check the dashboards are green
+
+== Steps ==
+# Run the migration
+# Tag the release
+# Drain the queue, then restart the workers
+# Check the error rate for ten minutes
+"""
+RUNBOOK_V3 = (
+    RUNBOOK_V2
+    + """
+== Rollback ==
+Redeploy the previous tag; the migration is reversible.
+"""
+)
+# A wiki body that tries every road to run script: raw HTML elements with event handlers and
+# styles, a javascript: link in wikitext and in Markdown, an SVG, an iframe.
+WIKI_XSS_BODY = f"""Sign here, {WIKI_XSS_WORD}.
+<script>window.__xss = 'script'</script>
+<img src="x" onerror="window.__xss = 'img'; alert(1)">
+<div onmouseover="window.__xss = 'div'" style="background:url(javascript:alert(2))">hover me</div>
+<svg onload="window.__xss = 'svg'"></svg>
+<iframe src="javascript:window.__xss='iframe'"></iframe>
+[javascript:window.__xss='wikilink' wiki link]
+[markdown link](javascript:window.__xss='mdlink')
+<a href="javascript:window.__xss='a'" onclick="window.__xss='click'">raw link</a>
+"""
+
+
+def build_wiki_archive(base: Path) -> Path:
+    """A MediaWiki dump: a runbook with three revisions by Alice and Bob, and a page whose second
+    revision is full of script; ingested under base, Alice with a password."""
+    alice, bob = user("Alice", 1), user("Bob", 2)
+    pages = [
+        Page(
+            RUNBOOK,
+            [
+                Rev(
+                    1, RUNBOOK_V1, timestamp="2024-03-01T09:00:00Z", contributor=alice, comment="first draft"
+                ),
+                Rev(
+                    2,
+                    RUNBOOK_V2,
+                    parentid=1,
+                    timestamp="2024-03-04T14:30:00Z",
+                    contributor=bob,
+                    comment="migration before the tag; drain the queue",
+                ),
+                Rev(
+                    3,
+                    RUNBOOK_V3,
+                    parentid=2,
+                    timestamp="2024-03-08T11:15:00Z",
+                    contributor=alice,
+                    comment="rollback section",
+                ),
+            ],
+        ),
+        Page(
+            HOSTILE,
+            [
+                Rev(4, "Sign here.", timestamp="2024-03-02T10:00:00Z", contributor=alice),
+                Rev(5, WIKI_XSS_BODY, parentid=4, timestamp="2024-03-03T10:00:00Z", contributor=bob),
+            ],
+        ),
+    ]
+    base.mkdir(parents=True, exist_ok=True)
+    ingest([write_dump(base / "dump.xml", pages=pages)], base / "archive")
+    web = accounts.connect(base / "archive")
+    try:
+        with sqlite3.connect(base / "archive" / "archive.sqlite") as db:
+            pid = accounts.find_person(db, WIKI_LOGIN)
+        assert pid is not None
+        accounts.set_password(web, pid, PASSWORD)
+    finally:
+        web.close()
+    return base / "archive"
+
+
+def wiki_page(archive: Path, title: str) -> tuple[str, list[str]]:
+    """A wiki page's item id and its revision ids, oldest first."""
+    with sqlite3.connect(archive / "archive.sqlite") as db:
+        item = db.execute("SELECT id FROM items WHERE kind = 'page' AND title = ?", (title,)).fetchone()[0]
+        revisions = [
+            r[0]
+            for r in db.execute("SELECT id FROM revisions WHERE item_id = ? ORDER BY created_at", (item,))
+        ]
+    return str(item), revisions
+
+
+@pytest.fixture(scope="module")
+def wiki_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_wiki_archive(tmp_path_factory.mktemp("web-wiki"))
+
+
+@pytest.fixture(scope="module")
+def wiki_served(wiki_archive: Path) -> Iterator[Served]:
+    server = serve(create_app(wiki_archive, secret="browser-wiki-secret", testing=True))
+    yield server
+    server.close()
+
+
+def test_a_wiki_page_its_history_and_a_diff(
+    browser_page: Any, wiki_served: Served, wiki_archive: Path
+) -> None:
+    """From the wiki space, open the runbook; its history lists the three revisions; compare the
+    first with the second: Bob's removed lines are shown removed, his added lines added, the rest
+    as context -- each in a style of its own."""
+    item, revisions = wiki_page(wiki_archive, RUNBOOK)
+    page = browser_page
+    log_in(page, wiki_served, WIKI_LOGIN)
+    page.click("ul.spaces a:text('(main)')")
+    page.wait_for_load_state()
+    page.click(f"article:has(h3.title:text('{RUNBOOK}')) a.when")
+    page.wait_for_load_state()
+    assert page.url.endswith(f"/items/{item}")
+    body = page.locator("article.item .body").inner_text()
+    assert "Rollback" in body and "Drain the queue" in body  # the current revision
+    history = page.locator("#revisions li")
+    assert history.count() == 3
+    assert "first draft" in history.nth(0).inner_text() and "Alice" in history.nth(0).inner_text()
+    assert "drain the queue" in history.nth(1).inner_text() and "Bob" in history.nth(1).inner_text()
+    assert "rollback section" in history.nth(2).inner_text()
+
+    page.check(f"#revisions input[name=a][value={revisions[0]}]")
+    page.check(f"#revisions input[name=b][value={revisions[1]}]")
+    page.click("#revisions button[type=submit]")
+    page.wait_for_load_state()
+    assert f"/items/{item}/diff?a={revisions[0]}&b={revisions[1]}" in page.url
+    # the history under the diff says which two are compared
+    assert page.is_checked(f"#revisions input[name=a][value={revisions[0]}]")
+    assert page.is_checked(f"#revisions input[name=b][value={revisions[1]}]")
+    removed = page.locator("section.diff del").all_inner_texts()
+    added = page.locator("section.diff ins").all_inner_texts()
+    context = page.locator("section.diff span:not(.file):not(.hunk)").all_inner_texts()
+    assert any("Restart the workers" in line for line in removed), removed
+    assert not any("Drain the queue" in line for line in removed), removed
+    assert any("Drain the queue, then restart the workers" in line for line in added), added
+    assert any("Check the error rate for ten minutes" in line for line in added), added
+    assert not any("Restart the workers" in line for line in added), added
+    assert all(line.startswith("-") for line in removed) and all(line.startswith("+") for line in added)
+    assert any("Steps" in line for line in context), context  # an unchanged line, as context
+    assert not any("Rollback" in line for line in removed + added + context)  # only in the third
+
+    def background(selector: str) -> str:
+        return str(page.eval_on_selector(selector, "e => getComputedStyle(e).backgroundColor"))
+
+    styles = {
+        background("section.diff del"),
+        background("section.diff ins"),
+        background("section.diff span:not(.file):not(.hunk)"),
+    }
+    assert len(styles) == 3, styles  # removed, added and unchanged lines look different
+
+
+@pytest.fixture(params=["with the CSP", "without the CSP"])
+def wiki_xss_page(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    bypass = request.param == "without the CSP"
+    with chromium_page(tmp_path_factory.mktemp("chromium-profile"), bypass_csp=bypass) as page:
+        yield page
+
+
+def test_a_hostile_wiki_body_is_inert(wiki_xss_page: Any, wiki_served: Served, wiki_archive: Path) -> None:
+    """Script, event handlers, styles and javascript: links in a wiki page's body do nothing:
+    on the page, in its diff, and when every link of the page is clicked and the body hovered."""
+    item, revisions = wiki_page(wiki_archive, HOSTILE)
+    page = wiki_xss_page
+    log_in(page, wiki_served, WIKI_LOGIN)
+    for path in (f"/items/{item}", f"/items/{item}/diff?a={revisions[0]}&b={revisions[1]}"):
+        page.goto(wiki_served.url(path))
+        page.wait_for_load_state("load")
+        assert WIKI_XSS_WORD in page.locator("main").inner_text(), path  # there, as text
+        assert page.evaluate("typeof window.__xss") == "undefined", path
+        assert page.dialogs == [], path
+        assert page.locator("main script, main iframe, main svg").count() == 0, path
+        assert page.locator("main [onerror], main [onload], main [onclick], main [onmouseover]").count() == 0
+        assert page.locator("main [style]").count() == 0, path
+        for href in page.locator("main a").evaluate_all("links => links.map(a => a.getAttribute('href'))"):
+            assert not (href or "").strip().lower().startswith("javascript:"), (path, href)
+    assert (
+        "onerror" in page.locator("section.diff ins").all_inner_texts().__str__()
+    )  # the diff shows it, as text
+    page.goto(wiki_served.url(f"/items/{item}"))
+    page.hover("article.item .body")
+    links = page.locator("article.item .body a")
+    for index in range(links.count()):
+        links.nth(index).click(no_wait_after=True)
+        page.wait_for_timeout(100)
+        if page.url != wiki_served.url(f"/items/{item}"):
+            page.goto(wiki_served.url(f"/items/{item}"))
+    assert page.evaluate("typeof window.__xss") == "undefined"
+    assert page.dialogs == []
+
+
+def test_screenshots_of_a_wiki_page_and_a_diff(
+    browser_page: Any, wiki_served: Served, wiki_archive: Path, tmp_path: Path
+) -> None:
+    log_in(browser_page, wiki_served, WIKI_LOGIN)
+    item, revisions = wiki_page(wiki_archive, RUNBOOK)
+    shots = take_wiki_screenshots(
+        browser_page, wiki_served, tmp_path, item=item, a=revisions[0], b=revisions[1]
+    )
+    assert [p.name for p in shots] == ["wiki.png", "wiki-diff.png"]
     for shot in shots:
         data = shot.read_bytes()
         assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 5_000, shot
