@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from markupsafe import escape
 
 from passerelle.archive import Archive
 from passerelle.errors import BadInputError
@@ -25,6 +26,7 @@ from passerelle.writers.base import ENTITY_TABLES, Outcome
 from tests.helpers import run, sample
 from tests.mattermost_builder import build_export, post, reply
 from tests.web.conftest import WEB_FILES, XSS, web_lines
+from tests.writers.wiki_archives import build_mediawiki_archive
 
 PRIVATE_WORD = b"zanzibar"  # only in the private channel ops (ada is a member, eve is not)
 PRIVATE_FILE = WEB_FILES["data/files/budget.pdf"]
@@ -431,3 +433,35 @@ def test_the_slack_sample_becomes_a_site(tmp_path: Path) -> None:
     assert word_item in search(site, " ".join(html.words(body)[:3]))
     for space in data(site / "data" / "spaces.js")["records"]:
         assert (site / html.space_page(space["id"])).is_file()
+
+
+def test_a_wiki_page_has_its_history_and_a_diff_between_consecutive_revisions(tmp_path: Path) -> None:
+    archive = build_mediawiki_archive(tmp_path / "archive")
+    site = _site(archive, tmp_path / "site")
+    with db(archive) as conn:
+        (alpha,) = conn.execute("SELECT id FROM items WHERE title = 'Alpha'").fetchone()
+        bodies = [
+            r[0]
+            for r in conn.execute(
+                "SELECT body_text FROM revisions WHERE item_id = ? ORDER BY created_at, id", (alpha,)
+            )
+        ]
+    assert len(bodies) == 3
+    folder = site / "items" / html.safe_id(alpha)
+    history = (folder / "index.html").read_text()
+    assert history.count('<li id="revision-') == 3
+    assert 'href="diff-2.html"' in history and 'href="diff-3.html"' in history
+    assert not (folder / "diff-1.html").exists() and not (folder / "diff-4.html").exists()
+    diff = (folder / "diff-3.html").read_text()
+    removed = set(bodies[1].splitlines()) - set(bodies[2].splitlines())
+    added = set(bodies[2].splitlines()) - set(bodies[1].splitlines())
+    assert removed or added
+    for line in removed:
+        assert f'<span class="del">-{escape(line)}</span>' in diff
+    for line in added:
+        assert f'<span class="add">+{escape(line)}</span>' in diff
+    assert 'href="diff-2.html"' in diff  # the older pair
+    # The page of the wiki item links to its history, and its record holds every revision.
+    (record,) = [i for i in items_of(site) if i["id"] == alpha]
+    assert [r["body_text"] for r in record["revisions"]] == bodies
+    assert f"items/{html.safe_id(alpha)}/index.html" in (site / record["page"]).read_text()
