@@ -452,8 +452,15 @@ def csv_guess_command(
 @click.argument("archive", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=int, help="The port to listen on.")
+@click.option(
+    "--trusted-proxies",
+    default=0,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Reverse proxies in front that add to X-Forwarded-For (0: the header is not believed).",
+)
 @_errors
-def serve_command(archive: Path, host: str, port: int) -> None:
+def serve_command(archive: Path, host: str, port: int, trusted_proxies: int) -> None:
     """Serve the archive as a website (waitress), behind login: see `passerelle users`."""
     import waitress
 
@@ -461,7 +468,7 @@ def serve_command(archive: Path, host: str, port: int) -> None:
 
     loopback = host in ("127.0.0.1", "localhost", "::1")
     # Plain HTTP on the loopback: a Secure cookie would not come back from every browser.
-    app = create_app(archive, secure_cookies=not loopback)
+    app = create_app(archive, secure_cookies=not loopback, trusted_proxies=trusted_proxies)
     from passerelle.web import accounts
 
     web = accounts.connect(archive)

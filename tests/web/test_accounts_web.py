@@ -224,3 +224,19 @@ def test_one_failure_short_of_the_address_limit_still_logs_in(own_app: Flask) ->
     for n in range(accounts.MAX_ADDRESS_FAILURES - 1):
         assert _attempt(client, logins[n % len(logins)], f"guess {n}")[0] == 200
     assert log_in(client, "root") == 302
+
+
+def test_behind_trusted_proxies_the_forwarded_address_is_counted(archive: Path) -> None:
+    """create_app(trusted_proxies=1): clients come through one proxy (the TCP peer), which adds
+    the client's address to X-Forwarded-For; only that last entry is believed."""
+    proxied = create_app(archive, secret="accounts-secret", testing=True, trusted_proxies=1)
+    proxy = from_address(proxied, "10.0.0.1")
+    logins = ["ada", "bob", "gus", "eve", "nobody-at-all"]
+    for n in range(accounts.MAX_ADDRESS_FAILURES):
+        forwarded = {"X-Forwarded-For": "203.0.113.50"}
+        assert _attempt(proxy, logins[n % len(logins)], f"guess {n}", **forwarded)[0] == 200
+    assert _attempt(proxy, "root", PASSWORD, **{"X-Forwarded-For": "203.0.113.50"})[0] == 429
+    # what the client wrote before the proxy's entry is not believed
+    assert _attempt(proxy, "root", PASSWORD, **{"X-Forwarded-For": "203.0.113.51, 203.0.113.50"})[0] == 429
+    # another client behind the same proxy logs in
+    assert _attempt(proxy, "root", PASSWORD, **{"X-Forwarded-For": "203.0.113.51"})[0] == 302

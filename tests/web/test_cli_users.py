@@ -108,3 +108,4 @@ def test_set_password_logs_the_person_out_everywhere(archive: Path) -> None:
 def test_serve_is_a_command() -> None:
     result = CliRunner().invoke(cli, ["serve", "--help"])
     assert result.exit_code == 0 and "--port" in result.output and "--host" in result.output
+    assert "--trusted-proxies" in result.output

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from flask import Flask, Response, abort, g, jsonify, redirect, render_template, request, session, url_for
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response as BaseResponse
 
 from passerelle.archive.blobs import LocalBlobStore
@@ -63,11 +64,15 @@ def create_app(
     secret: str | None = None,
     testing: bool = False,
     secure_cookies: bool | None = None,
+    trusted_proxies: int = 0,
 ) -> Flask:
     """The web archive of the archive folder at archive_path (archive.sqlite, blobs/).
 
     secret signs the session cookies (default: one kept in web.sqlite); the session cookie is
-    ``Secure`` unless testing or secure_cookies is False (plain HTTP on localhost)."""
+    ``Secure`` unless testing or secure_cookies is False (plain HTTP on localhost).
+    trusted_proxies: how many reverse proxies in front add to ``X-Forwarded-For``; the client
+    address (the per-address login limit) is then the one the first of them saw. 0, the
+    default: the header is ignored, the address is the TCP peer's."""
     root = Path(archive_path)
     if not (root / "archive.sqlite").is_file():
         raise FileNotFoundError(f"{root} holds no archive.sqlite")
@@ -90,6 +95,8 @@ def create_app(
         SESSION_COOKIE_SECURE=(not testing) if secure_cookies is None else secure_cookies,
         ARCHIVE_ROOT=root,
     )
+    if trusted_proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=trusted_proxies)  # type: ignore[method-assign]
 
     def db() -> sqlite3.Connection:
         if "db" not in g:
@@ -207,7 +214,7 @@ def create_app(
 
     def client_address() -> str:
         """The address failed logins are counted under: the TCP peer's. X-Forwarded-For is not
-        trusted (anyone can send it); behind a reverse proxy, see docs/web.md."""
+        trusted (anyone can send it) unless create_app was told of trusted proxies."""
         return request.remote_addr or "unknown"
 
     def _log_in(pid: str) -> BaseResponse:
