@@ -181,6 +181,23 @@ def deep_cursors(server: Server, session: str, space_id: str, pages: int) -> lis
     return cursors
 
 
+def search_cursor(server: Server, session: str, word: str, pages: int) -> str:
+    """The keyset cursor of a search's page number pages + 1, walked through the JSON API."""
+    conn = server.connection()
+    after: str | None = None
+    for _ in range(pages):
+        path = _q("/api/search", q=word, **({"after": after} if after else {}))
+        conn.request("GET", path, headers={"Cookie": session})
+        response = conn.getresponse()
+        data = json.loads(response.read())
+        if response.status != 200 or data["next"] is None:
+            raise SystemExit(f"{path}: HTTP {response.status}, or fewer than {pages} pages")
+        after = data["next"]
+    conn.close()
+    assert after is not None
+    return after
+
+
 def kinds_for(db: sqlite3.Connection, member: str, server: Server, session: str) -> list[Kind]:
     visible = (
         "(s.visibility = 'public' OR s.id IN (SELECT space_id FROM memberships WHERE person_id = :member))"
@@ -300,10 +317,16 @@ def kinds_for(db: sqlite3.Connection, member: str, server: Server, session: str)
             _html_check("</html>"),
         ),
         Kind(
-            "search_common_page_3",
-            "search, a common word, fourth page of results",
-            [_q("/search", q=w, page="3") for w in common],
-            _html_check("</html>"),
+            "search_common_page_4",
+            "search, a common word, fourth page of results (keyset cursor)",
+            [_q("/search", q=w, after=search_cursor(server, session, w, 3)) for w in common],
+            _any_results,
+        ),
+        Kind(
+            "search_common_page_100",
+            "search, a common word, hundredth page of results (keyset cursor)",
+            [_q("/search", q=w, after=search_cursor(server, session, w, 99)) for w in common],
+            _any_results,
         ),
     ]
 

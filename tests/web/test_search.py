@@ -78,8 +78,8 @@ def test_search_pages_cover_every_match_once(tmp_path_factory: pytest.TempPathFa
     while url:
         page = client.get(url).get_json()
         seen += [item["id"] for item in page["items"]]
-        url = f"/api/search?q=coffee&page={page['next_page']}" if page["next_page"] is not None else None
+        url = f"/api/search?q=coffee&after={page['next']}" if page["next"] is not None else None
     assert sorted(seen) == sorted(expected)
     html = client.get("/search?q=coffee&from=2000-01-01").get_data(as_text=True)
     more = re.search(r'class="next" rel="next" href="([^"]+)"', html)
-    assert more is not None and "from=2000-01-01" in more.group(1) and "page=1" in more.group(1)
+    assert more is not None and "from=2000-01-01" in more.group(1) and "after=" in more.group(1)

@@ -35,7 +35,6 @@ SAFE_INLINE: dict[str, tuple[bytes, ...]] = {
 }
 
 
-MAX_SEARCH_PAGE = 200  # 10,000 results
 ADDRESS_LIMITED = "Too many failed logins from your address, try again in a few minutes."
 
 
@@ -465,9 +464,8 @@ def create_app(
     def search() -> str:
         v = viewer()
         q = request.args.get("q", "")
-        rows = _search(v)
+        rows, nxt = _search(v)
         audit_rows(v, rows, "search result")
-        nxt = _next_page(rows)
         return render_template(
             "search.html",
             q=q,
@@ -476,7 +474,7 @@ def create_app(
             spaces=queries.spaces(db(), v),
             next=None
             if nxt is None
-            else "/search?" + urlencode({**request.args.to_dict(), "page": str(nxt)}),
+            else "/search?" + urlencode({**request.args.to_dict(), "after": nxt.encode()}),
         )
 
     def _highlight(text: str | None) -> Any:
@@ -497,19 +495,7 @@ def create_app(
         """The author filter: a person id, login name, email or display name."""
         return (accounts.find_person(db(), who) or who) if who else None
 
-    def _page() -> int:
-        """The search page asked for, capped (results are page-limited, not keyset)."""
-        try:
-            return min(MAX_SEARCH_PAGE, max(0, int(request.args.get("page", "0"))))
-        except ValueError:
-            return 0
-
-    def _next_page(rows: list[sqlite3.Row]) -> int | None:
-        page = _page()
-        return page + 1 if len(rows) == queries.PAGE_SIZE and page < MAX_SEARCH_PAGE else None
-
-    def _search(v: Viewer) -> list[sqlite3.Row]:
-        page = _page()
+    def _search(v: Viewer) -> tuple[list[sqlite3.Row], queries.SearchCursor | None]:
         return queries.search(
             db(),
             v,
@@ -518,7 +504,7 @@ def create_app(
             author_id=_author(request.args.get("author", "").strip()),
             since=_date("from"),
             until=_date("to"),
-            page=page,
+            after=queries.SearchCursor.decode(request.args.get("after")),
         )
 
     # -- JSON API ------------------------------------------------------------------------------------
@@ -568,10 +554,10 @@ def create_app(
     @app.get("/api/search")
     def api_search() -> Response:
         v = viewer()
-        rows = _search(v)
+        rows, nxt = _search(v)
         audit_rows(v, rows, "api search result")
         items = [{**_item_json(r), "snippet": str(_highlight(r["snippet"]))} for r in rows]
-        return jsonify({"items": items, "next_page": _next_page(rows)})
+        return jsonify({"items": items, "next": nxt.encode() if nxt else None})
 
     @app.after_request
     def _headers(response: Response) -> Response:

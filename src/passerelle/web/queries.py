@@ -243,6 +243,37 @@ def revisions(db: sqlite3.Connection, item_id: str) -> list[sqlite3.Row]:
 MARK_START, MARK_END = "\x02", "\x03"
 
 
+@dataclass(frozen=True)
+class SearchCursor:
+    """Where a page of search results ends: its last item's time (None: no time) and rowid.
+    Results run newest first, then the later row first, and items without a time last."""
+
+    created_at: int | None
+    rowid: int
+
+    def encode(self) -> str:
+        return f"{'n' if self.created_at is None else self.created_at}:{self.rowid}"
+
+    @staticmethod
+    def decode(text: str | None) -> SearchCursor | None:
+        at, _, rowid = (text or "").partition(":")
+        try:
+            return SearchCursor(None if at == "n" else int(at), int(rowid))
+        except ValueError:
+            return None
+
+    def after(self) -> list[tuple[str, list[Any]]]:
+        """The conditions "comes after this cursor", in result order: ranges that the time
+        index (alone or after the space's or author's id) serves one after the other."""
+        if self.created_at is None:
+            return [("i.created_at IS NULL AND i.rowid < ?", [self.rowid])]
+        return [
+            ("i.created_at = ? AND i.rowid < ?", [self.created_at, self.rowid]),
+            ("i.created_at < ?", [self.created_at]),
+            ("i.created_at IS NULL", []),
+        ]
+
+
 def search(
     db: sqlite3.Connection,
     viewer: Viewer,
@@ -252,14 +283,15 @@ def search(
     author_id: str | None = None,
     since: int | None = None,
     until: int | None = None,
-    page: int = 0,
+    after: SearchCursor | None = None,
     limit: int = PAGE_SIZE,
-) -> list[sqlite3.Row]:
-    """Items matching q (FTS5; the query is quoted word by word), visible to viewer, newest
-    first (ties by rowid): one page of them, with their highlighted snippets."""
+) -> tuple[list[sqlite3.Row], SearchCursor | None]:
+    """Items matching q (FTS5; the query is quoted word by word), visible to viewer: one
+    page of them after the cursor, newest first, with their highlighted snippets; and the
+    cursor of the next page (None at the end)."""
     words = [w.replace('"', '""') for w in q.split()]
     if not words:
-        return []
+        return [], None
     match = " ".join(f'"{w}"' for w in words)
     filters = [
         (f"{column} {op} ?", value)
@@ -271,13 +303,14 @@ def search(
         )
         if value
     ]
-    rowids = _search_rowids(db, viewer, match, filters, page * limit, limit)
-    if not rowids:
-        return []
-    marks = ",".join("?" * len(rowids))
+    found = _search_rowids(db, viewer, match, filters, after, limit + 1)
+    page = found[:limit]
+    if not page:
+        return [], None
+    marks = ",".join("?" * len(page))
     # Columns and snippets for this page only: in one query with the ORDER BY, SQLite would
     # compute them for every match before sorting (0.5 s for a word in 100,000 messages).
-    found = {
+    rows = {
         row["rid"]: row
         for row in db.execute(
             f"SELECT {ITEM_COLUMNS}, 0 AS replies, items_fts.rowid AS rid,"
@@ -286,10 +319,13 @@ def search(
             " FROM items_fts JOIN items i ON i.rowid = items_fts.rowid"
             " JOIN spaces s ON s.id = i.space_id LEFT JOIN persons p ON p.id = i.author_id"
             f" WHERE items_fts MATCH ? AND items_fts.rowid IN ({marks})",
-            [match, *rowids],
+            [match, *(rowid for rowid, _ in page)],
         )
     }
-    return [found[r] for r in rowids if r in found]
+    last_rowid, last_time = page[-1]
+    return [rows[r] for r, _ in page if r in rows], (
+        SearchCursor(last_time, last_rowid) if len(found) > limit else None
+    )
 
 
 # A word in more messages than this may be looked for by walking the messages newest first
@@ -310,10 +346,11 @@ def _search_rowids(
     viewer: Viewer,
     match: str,
     filters: list[tuple[str, Any]],
-    offset: int,
-    limit: int,
-) -> list[int]:
-    """The rowids of one page of matching items visible to viewer under filters, newest first.
+    after: SearchCursor | None,
+    need: int,
+) -> list[tuple[int, int | None]]:
+    """(rowid, created_at) of the first need matching items after the cursor, visible to
+    viewer under filters, newest first.
 
     Sorting every match costs time in proportion to the number of matches (0.12 s for
     100,000). For a common word, walking the items newest first through an index (of times,
@@ -322,6 +359,7 @@ def _search_rowids(
     matches = db.execute("SELECT count(*) FROM items_fts WHERE items_fts MATCH ?", [match]).fetchone()[0]
     if not matches:
         return []
+    segments = after.after() if after else [("i.created_at IS NOT NULL", []), ("i.created_at IS NULL", [])]
 
     def where(space_column: str, unindexed_filters: bool) -> tuple[str, list[Any]]:
         cond, params = visible(viewer, space_column)
@@ -333,55 +371,69 @@ def _search_rowids(
     # sorts them); for the sort, every filter (else it walks a whole space, testing each item).
     if matches > WALK_ABOVE_MATCHES and _has_time_index(db):
         items = db.execute("SELECT max(rowid) FROM items").fetchone()[0] or 0
-        need = offset + limit + 1
         budget = max(WALK_AT_LEAST, WALK_MARGIN * need * items // matches)
         if budget < matches:
-            walk, params = where("+i.space_id", unindexed_filters=False)
-            found = _walk(
-                db, match, walk, params, budget, need, probe=matches * matches > PROBE_RATIO * need * items
-            )
-            if found is not None:
-                return found[offset : offset + limit]
+            cond, params = where("+i.space_id", unindexed_filters=False)
+            probe = matches * matches > PROBE_RATIO * need * items
+            walked = _walk(db, match, cond, params, segments, budget, need, probe=probe)
+            if walked is not None:
+                return walked
     cond, params = where("i.space_id", unindexed_filters=True)
+    keyset = " OR ".join(f"({c})" for c, _ in segments).replace("i.", "+i.")
     return [
-        r[0]
+        (r[0], r[1])
         for r in db.execute(
-            "SELECT i.rowid FROM items_fts JOIN items i ON i.rowid = items_fts.rowid"
-            f" WHERE items_fts MATCH ? AND {cond} ORDER BY i.created_at DESC, i.rowid DESC LIMIT ? OFFSET ?",
-            [match, *params, limit, offset],
+            "SELECT i.rowid, i.created_at FROM items_fts JOIN items i ON i.rowid = items_fts.rowid"
+            f" WHERE items_fts MATCH ? AND {cond} AND ({keyset})"
+            " ORDER BY i.created_at DESC, i.rowid DESC LIMIT ?",
+            [match, *params, *(v for _, values in segments for v in values), need],
         )
     ]
 
 
 def _walk(
-    db: sqlite3.Connection, match: str, where: str, params: list[Any], budget: int, need: int, *, probe: bool
-) -> list[int] | None:
-    """The first need matching rowids, newest first, from a walk of at most budget items; or
-    None when the walk read its budget before finding them (the rest may be older than
-    anything it read). Each item read is tested against the full-text index (probe), or
-    against the word's matches listed first."""
-    walk = (
-        f"SELECT i.rowid AS rid FROM items i WHERE {where} ORDER BY i.created_at DESC, i.rowid DESC LIMIT ?"
-    )
-    if probe:
-        sql = f"SELECT c.rid, EXISTS (SELECT 1 FROM items_fts f WHERE items_fts MATCH ? AND f.rowid = c.rid) FROM ({walk}) AS c"
-        args = [match, *params, budget]
-    else:
-        sql = (
-            "WITH m(rid) AS MATERIALIZED (SELECT rowid FROM items_fts WHERE items_fts MATCH ?)"
-            f" SELECT c.rid, c.rid IN m FROM ({walk}) AS c"
-        )
-        args = [match, *params, budget]
-    found: list[int] = []
+    db: sqlite3.Connection,
+    match: str,
+    where: str,
+    params: list[Any],
+    segments: list[tuple[str, list[Any]]],
+    budget: int,
+    need: int,
+    *,
+    probe: bool,
+) -> list[tuple[int, int | None]] | None:
+    """The first need matching (rowid, created_at), newest first, from a walk of at most
+    budget items through the segments in turn; or None when the walk read its budget before
+    finding them (the rest may be older than anything it read). Each item read is tested
+    against the full-text index (probe), or against the word's matches listed first."""
+    found: list[tuple[int, int | None]] = []
     read = 0
-    for rid, hit in db.execute(sql, args):
-        read += 1
-        if hit:
-            found.append(rid)
-            if len(found) == need:
-                return found
-    # Every item under the filters was read: what was found is all there is.
-    return found if read < budget else None
+    for segment, values in segments:
+        walk = (
+            f"SELECT i.rowid AS rid, i.created_at AS at FROM items i WHERE {where} AND {segment}"
+            " ORDER BY i.created_at DESC, i.rowid DESC LIMIT ?"
+        )
+        if probe:
+            sql = (
+                "SELECT c.rid, c.at, EXISTS (SELECT 1 FROM items_fts f WHERE items_fts MATCH ?"
+                f" AND f.rowid = c.rid) FROM ({walk}) AS c"
+            )
+        else:
+            sql = (
+                "WITH m(rid) AS MATERIALIZED (SELECT rowid FROM items_fts WHERE items_fts MATCH ?)"
+                f" SELECT c.rid, c.at, c.rid IN m FROM ({walk}) AS c"
+            )
+        left = budget - read
+        for rid, at, hit in db.execute(sql, [match, *params, *values, left]):
+            read += 1
+            if hit:
+                found.append((rid, at))
+                if len(found) == need:
+                    return found
+        if read >= budget:
+            return None
+    # Every item under the filters after the cursor was read: what was found is all there is.
+    return found
 
 
 def _has_time_index(db: sqlite3.Connection) -> bool:
