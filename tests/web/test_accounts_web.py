@@ -240,3 +240,16 @@ def test_behind_trusted_proxies_the_forwarded_address_is_counted(archive: Path) 
     assert _attempt(proxy, "root", PASSWORD, **{"X-Forwarded-For": "203.0.113.51, 203.0.113.50"})[0] == 429
     # another client behind the same proxy logs in
     assert _attempt(proxy, "root", PASSWORD, **{"X-Forwarded-For": "203.0.113.51"})[0] == 302
+
+
+def test_the_account_and_audit_pages_in_french(client_as: Client) -> None:
+    ada, root = client_as("ada"), client_as("root")
+    for client in (ada, root):
+        client.set_cookie("lang", "fr")
+    page = ada.get("/account").get_data(as_text=True)
+    assert "Changer le mot de passe" in page and "Mot de passe actuel" in page and "Compte" in page
+    page = root.get("/admin/audit").get_data(as_text=True)
+    assert "Journal d&#39;audit" in page and "Administrateur" in page
+    # (the right current password: no failed login counted against the shared archive)
+    status, page = change(ada, PASSWORD, NEW_PASSWORD, "another passphrase!")
+    assert status == 400 and "Les deux nouveaux mots de passe diffèrent." in page
