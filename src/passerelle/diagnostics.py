@@ -1200,6 +1200,61 @@ CODES: dict[str, Code] = {
             _E,
             "A collection holds another number of objects than its totalItems says.",
         ),
+        # -- static sites passerelle wrote, read back (readers/html.py) --
+        Code(
+            "html.bad_data_file",
+            _E,
+            "A data file of the site is missing, or is not exactly passerelle_data(<JSON object>);"
+            " its records are not read (its bytes are kept).",
+        ),
+        Code(
+            "html.invalid_json",
+            _E,
+            "A data file's JSON cannot be decoded; its records are not read (bytes kept).",
+        ),
+        Code(
+            "html.unreadable_record",
+            _E,
+            "A record of a data file lacks a field of the contract or has a value of the wrong type;"
+            " it is kept in this diagnostic.",
+        ),
+        Code(
+            "html.count_mismatch",
+            _E,
+            "site.js declares another number of records (or item chunks) than the data files hold.",
+        ),
+        Code(
+            "html.unsafe_path",
+            _E,
+            "A file's path climbs out of the site (absolute, '..', backslash): its bytes are not read;"
+            " the file is kept without them.",
+        ),
+        Code(
+            "html.missing_file",
+            _E,
+            "A file's path names no file of the site: the file is kept without bytes.",
+        ),
+        Code(
+            "html.file_mismatch",
+            _E,
+            "A file's bytes do not have the SHA-256 its record declares: kept under their own SHA-256.",
+        ),
+        Code(
+            "html.unknown_person",
+            _W,
+            "A record names a person persons.js does not hold: a placeholder person stands for them.",
+        ),
+        Code(
+            "html.unknown_space",
+            _E,
+            "An item names a space spaces.js does not hold: the item (with its reactions, files and"
+            " revisions) is kept in this diagnostic.",
+        ),
+        Code(
+            "html.presentation",
+            _I,
+            "The site's pages, styles, scripts and search index are built from its data files: not read.",
+        ),
         # The CSV writer (`export --to csv`): every column is written exactly; only what the
         # archive itself lacks is noted.
         Code(

@@ -14,6 +14,7 @@ from passerelle.demo.slack_export import ExportSpec, write_export
 from tests.csv_builder import write_generated as write_csv
 from tests.dokuwiki_builder import write_generated as write_dokuwiki
 from tests.helpers import sample
+from tests.html_site_builder import feature_site, generated_site
 from tests.mastodon_builder import ZIP_NAME
 from tests.mastodon_builder import write_generated as write_mastodon
 from tests.mattermost_builder import write_generated
@@ -63,6 +64,45 @@ def _package(reader_case: str) -> Callable[[Path], Path]:
     return make
 
 
+def _site(layout: str, *, generated: bool = False, top: str | None = None) -> Callable[[Path], Path]:
+    """A static site built by hand from the data-file contract (tests/html_site_builder.py)."""
+
+    def make(tmp: Path) -> Path:
+        site = generated_site() if generated else feature_site()
+        return site.write(tmp / ("site.zip" if layout == "zip" else "site"), layout=layout, top=top)
+
+    return make
+
+
+def _html_export(reader_case: str, name: str, *, as_member: bool = False) -> Callable[[Path], Path]:
+    """The static site the html writer writes from the archive of another case: public, or as
+    the first member of a private space (so the site holds private spaces too)."""
+
+    def make(tmp: Path) -> Path:
+        import sqlite3
+
+        from passerelle.export import export
+        from passerelle.ingest import ingest
+
+        case = next(c for c in READER_CASES if c.id == reader_case)
+        site = tmp / name
+        if not site.exists():
+            archive = tmp / "exported-archive"
+            ingest([case.make(tmp)], archive, format=case.reader)
+            options = {}
+            if as_member:
+                with sqlite3.connect(archive / "archive.sqlite") as db:
+                    (member,) = db.execute(
+                        "SELECT m.person_id FROM memberships m JOIN spaces s ON s.id = m.space_id"
+                        " WHERE s.visibility = 'private' ORDER BY m.person_id LIMIT 1"
+                    ).fetchone()
+                options["as"] = member
+            export(archive, "html", site, options=options)
+        return site
+
+    return make
+
+
 def _sample(relative: str) -> Callable[[Path], Path]:
     return lambda _tmp: sample(relative)
 
@@ -101,6 +141,16 @@ READER_CASES = [
     ReaderCase("mattermost-generated-folder", "mattermost", _generated_mattermost("folder")),
     ReaderCase("mastodon-generated-zip", "mastodon", _generated_mastodon("zip")),
     ReaderCase("mastodon-generated-folder", "mastodon", _generated_mastodon("folder")),
+    ReaderCase("html-built-folder", "html", _site("folder")),
+    ReaderCase("html-built-zip", "html", _site("zip")),
+    ReaderCase("html-built-zip-in-folder", "html", _site("zip", top="site")),
+    ReaderCase("html-generated-chunks", "html", _site("folder", generated=True)),
+    ReaderCase("html-site-of-slack-sample", "html", _html_export("slack-testarchive", "site.zip")),
+    ReaderCase(
+        "html-site-of-mattermost-generated",
+        "html",
+        _html_export("mattermost-generated-zip", "site", as_member=True),
+    ),
     ReaderCase("package-of-slack-sample", "package", _package("slack-testarchive")),
     ReaderCase("package-of-mattermost-generated", "package", _package("mattermost-generated-zip")),
     ReaderCase("csv-generated-folder", "csv", lambda tmp: write_csv(tmp / "export", layout="folder")),

@@ -48,6 +48,7 @@ def _case(writer: str, reader_case: str) -> WriterCase:
         "csv": {"csv"},
         "mediawiki": {"mediawiki"},
         "xar": {"xwiki"},
+        "html": {"html"},
     }[writer]
     return WriterCase(f"{writer}-from-{reader_case}", writer, reader_case, reader in own)
 
@@ -96,6 +97,11 @@ WRITER_CASES = [
     _case("xar", "mediawiki-enwiki"),
     _case("xar", "mediawiki-simplewiki-bz2"),
     _case("xar", "mediawiki-generated-zip"),
+    _case("html", "slack-testarchive"),
+    _case("html", "mattermost-generated-zip"),
+    _case("html", "mediawiki-generated-zip"),
+    _case("html", "xwiki-feature-zip"),
+    _case("html", "yammer-generated-zip"),
 ]
 
 

@@ -12,6 +12,7 @@ ENTRY_POINT_GROUP = "passerelle.readers.v1"
 def available_readers() -> dict[str, type[Reader]]:
     from passerelle.readers.csv import CsvReader
     from passerelle.readers.dokuwiki import DokuWikiReader
+    from passerelle.readers.html import HtmlReader
     from passerelle.readers.mastodon import MastodonReader
     from passerelle.readers.mattermost import MattermostReader
     from passerelle.readers.mediawiki import MediaWikiReader
@@ -24,6 +25,7 @@ def available_readers() -> dict[str, type[Reader]]:
     readers: dict[str, type[Reader]] = {
         CsvReader.info.name: CsvReader,
         DokuWikiReader.info.name: DokuWikiReader,
+        HtmlReader.info.name: HtmlReader,
         MastodonReader.info.name: MastodonReader,
         MattermostReader.info.name: MattermostReader,
         MediaWikiReader.info.name: MediaWikiReader,

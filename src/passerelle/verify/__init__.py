@@ -9,6 +9,7 @@ from passerelle.progress import Display, NullDisplay
 from passerelle.verify.csv import holds_mapping, is_csv_source, verify_csv
 from passerelle.verify.dokuwiki import is_dokuwiki_source, verify_dokuwiki
 from passerelle.verify.fidelity import FidelityReport, is_passerelle_export, verify_export
+from passerelle.verify.html import is_html_site, verify_html, was_read_from
 from passerelle.verify.links import check_links, has_wiki_pages
 from passerelle.verify.mastodon import is_mastodon_source, verify_mastodon
 from passerelle.verify.mattermost import is_mattermost_source, verify_mattermost
@@ -29,6 +30,9 @@ def verify(
     or with a package packed from it (does it give back every row?)."""
     if is_package(against):
         return verify_package(archive, against, display)
+    # A static site read back into this archive is its source; else it is an export of it.
+    if is_html_site(against) and was_read_from(archive, against):
+        return verify_html(archive, against)
     if is_passerelle_export(against):
         return verify_export(archive, against, display)
     return with_links(archive, verify_source(archive, against, display=display))
@@ -46,6 +50,8 @@ def verify_source(archive: Archive, against: Path, *, display: Display | None = 
     """Reconcile with the source export the archive was made from."""
     if holds_mapping(against):
         return verify_csv(archive, against)
+    if is_html_site(against):
+        return verify_html(archive, against)
     if is_mastodon_source(against):
         return verify_mastodon(archive, against)
     if is_mattermost_source(against):

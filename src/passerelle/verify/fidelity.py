@@ -178,6 +178,23 @@ class _Notes:
                 return note.code
         return None
 
+    def lost_spaces(self) -> list[str]:
+        """The spaces a note says were lost whole (a static site's audience may not see them)."""
+        return sorted(
+            entity_id
+            for (entity, entity_id), notes in self.by_entity.items()
+            if entity == "space" and any(n.outcome is Outcome.LOST and n.attribute is None for n in notes)
+        )
+
+    def lost_with_space(self, space_id: str | None) -> str | None:
+        """The code of the note that says this space was lost whole: what it held is lost with it."""
+        if space_id is None:
+            return None
+        for note in self.by_entity.get(("space", space_id), ()):
+            if note.outcome is Outcome.LOST and note.attribute is None:
+                return note.code
+        return None
+
     def lost(self, entity: str, entity_id: str) -> str | None:
         for note in self.by_entity.get((entity, entity_id), ()):
             if note.outcome is Outcome.LOST and note.attribute is None:
@@ -313,6 +330,17 @@ class _Comparison:
             " WHERE fo.sha256 IS fa.sha256 AND (fa.sha256 IS NOT NULL OR fo.name IS fa.name)"
             " AND fo.id NOT IN (SELECT o FROM pair_file) ORDER BY io.position"
         )
+        # Spaces lost whole, and the files every item of which is in one of them: what they
+        # held is absent with them, explained by the space's note and nothing else.
+        c.execute("CREATE TEMP TABLE lost_space (id TEXT PRIMARY KEY) WITHOUT ROWID")
+        c.executemany("INSERT INTO lost_space VALUES (?)", ((s,) for s in self.notes.lost_spaces()))
+        c.execute("CREATE TEMP TABLE lost_file (id TEXT PRIMARY KEY, space TEXT NOT NULL) WITHOUT ROWID")
+        if self.notes.lost_spaces():
+            c.execute(
+                "INSERT INTO lost_file SELECT x.file_id, min(i.space_id) FROM main.item_files x"
+                " JOIN main.items i ON i.id = x.item_id GROUP BY x.file_id"
+                " HAVING count(*) = sum(i.space_id IN (SELECT id FROM lost_space))"
+            )
         # Revisions by the output's revision id the manifest names, on the paired item.
         c.execute(
             "CREATE TEMP TABLE manifest_revision (a TEXT PRIMARY KEY, native TEXT NOT NULL) WITHOUT ROWID"
@@ -366,8 +394,16 @@ class _Comparison:
 
     # -- one function per entity type ------------------------------------------------------
     def _account(
-        self, entity: str, rows: Iterator[tuple[Any, ...]], attrs: tuple[str, ...], *, label: str = ""
+        self,
+        entity: str,
+        rows: Iterator[tuple[Any, ...]],
+        attrs: tuple[str, ...],
+        *,
+        label: str = "",
+        within: bool = False,
     ) -> None:
+        """``within``: each row ends with the archive space the entity is in (for a file: a
+        lost space all its items are in), whose note of loss explains its absence."""
         tally = self.report.entities[entity]
         notes = self.notes
         for row in rows:
@@ -375,6 +411,8 @@ class _Comparison:
             tally.total += 1
             if o_id is None:
                 code = notes.lost(entity, a_id)
+                if code is None and within:
+                    code = notes.lost_with_space(row[-1])
                 if code is not None:
                     tally.lost += 1
                     self.report.attributes[(entity, "(whole)", code)] += 1
@@ -425,7 +463,9 @@ class _Comparison:
         attrs = (*_SPACE_ATTRS, "parent_id")
         rows = self.conn.execute(
             f"SELECT a.id, o.id, {_pairs(_SPACE_ATTRS)},"
-            " (SELECT o FROM pair_space WHERE a = a.parent_id), o.parent_id FROM main.spaces a"
+            # A parent lost whole (withheld from a site) that the output names by its archive id.
+            " coalesce((SELECT o FROM pair_space WHERE a = a.parent_id),"
+            " (SELECT id FROM lost_space WHERE id = a.parent_id)), o.parent_id FROM main.spaces a"
             " LEFT JOIN pair_space p ON p.a = a.id LEFT JOIN out.spaces o ON o.id = p.o ORDER BY a.id"
         )
         self._account(entity, rows, attrs)
@@ -434,12 +474,12 @@ class _Comparison:
     def _memberships(self, entity: str) -> None:
         rows = self.conn.execute(
             "SELECT a.space_id || '/' || a.person_id, CASE WHEN o.space_id IS NULL THEN NULL"
-            " ELSE o.space_id || '/' || o.person_id END, a.role, o.role FROM main.memberships a"
+            " ELSE o.space_id || '/' || o.person_id END, a.role, o.role, a.space_id FROM main.memberships a"
             " LEFT JOIN pair_space s ON s.a = a.space_id LEFT JOIN pair_person p ON p.a = a.person_id"
             " LEFT JOIN out.memberships o ON o.space_id = s.o AND o.person_id = p.o"
             " ORDER BY a.space_id, a.person_id"
         )
-        self._account(entity, rows, ("role",))
+        self._account(entity, rows, ("role",), within=True)
         self._added(
             entity,
             "SELECT count(*) FROM out.memberships o WHERE NOT EXISTS (SELECT 1 FROM main.memberships a"
@@ -475,11 +515,11 @@ class _Comparison:
             " coalesce((SELECT o FROM pair_item WHERE a = a.thread_root_id), CASE WHEN a.thread_root_id"
             " NOT IN (SELECT id FROM main.items) THEN a.thread_root_id END), o.thread_root_id,"
             f" a.body_text, CASE WHEN o.id IS NULL THEN NULL ELSE {body} END,"
-            f" {a_files}, CASE WHEN o.id IS NULL THEN NULL ELSE {o_files} END"
+            f" {a_files}, CASE WHEN o.id IS NULL THEN NULL ELSE {o_files} END, a.space_id"
             " FROM main.items a LEFT JOIN pair_item p ON p.a = a.id LEFT JOIN out.items o ON o.id = p.o"
             " ORDER BY a.id"
         )
-        self._account(entity, rows, attrs)
+        self._account(entity, rows, attrs, within=True)
         self._added(
             entity,
             "SELECT count(*) FROM out.items WHERE id NOT IN (SELECT o FROM item_parts)"
@@ -491,7 +531,8 @@ class _Comparison:
         rows = self.conn.execute(
             "SELECT a.item_id || '/' || a.person_id || '/' || a.emoji, CASE WHEN o.item_id IS NULL"
             " THEN NULL ELSE o.item_id || '/' || o.person_id || '/' || o.emoji END, a.emoji, o.emoji,"
-            " a.created_at, o.created_at, i.o, p.o"
+            " a.created_at, o.created_at, i.o, p.o,"
+            " CASE WHEN o.item_id IS NULL THEN (SELECT space_id FROM main.items WHERE id = a.item_id) END"
             " FROM main.reactions a LEFT JOIN pair_item i ON i.a = a.item_id"
             " LEFT JOIN pair_person p ON p.a = a.person_id"
             " LEFT JOIN out.reactions o ON o.item_id = i.o AND o.person_id = p.o AND o.emoji = a.emoji"
@@ -503,7 +544,7 @@ class _Comparison:
             # A reaction whose emoji the target writes in its own notation (a skin tone) pairs
             # with the paired person's reaction on the paired item whose emoji obeys that rule.
             nonlocal matched
-            for a_id, o_id, a_emoji, o_emoji, a_time, o_time, item, person in rows:
+            for a_id, o_id, a_emoji, o_emoji, a_time, o_time, item, person, space in rows:
                 if o_id is None and item is not None and person is not None:
                     for emoji, time in self.conn.execute(
                         "SELECT emoji, created_at FROM out.reactions WHERE item_id = ? AND person_id = ?"
@@ -514,18 +555,19 @@ class _Comparison:
                             o_id, o_emoji, o_time = f"{item}/{person}/{emoji}", emoji, time
                             break
                 matched += o_id is not None
-                yield a_id, o_id, a_emoji, o_emoji, a_time, o_time
+                yield a_id, o_id, a_emoji, o_emoji, a_time, o_time, space
 
-        self._account(entity, paired(), ("emoji", "created_at"))
+        self._account(entity, paired(), ("emoji", "created_at"), within=True)
         total = int(self.conn.execute("SELECT count(*) FROM out.reactions").fetchone()[0])
         self._added(entity, f"SELECT {total - matched}")
 
     def _files(self, entity: str) -> None:
         rows = self.conn.execute(
-            f"SELECT a.id, o.id, {_pairs(_FILE_ATTRS)} FROM main.files a"
-            " LEFT JOIN pair_file p ON p.a = a.id LEFT JOIN out.files o ON o.id = p.o ORDER BY a.id"
+            f"SELECT a.id, o.id, {_pairs(_FILE_ATTRS)}, lf.space FROM main.files a"
+            " LEFT JOIN pair_file p ON p.a = a.id LEFT JOIN out.files o ON o.id = p.o"
+            " LEFT JOIN lost_file lf ON lf.id = a.id ORDER BY a.id"
         )
-        self._account(entity, rows, _FILE_ATTRS)
+        self._account(entity, rows, _FILE_ATTRS, within=True)
         self._added(entity, "SELECT count(*) FROM out.files WHERE id NOT IN (SELECT o FROM pair_file)")
 
     def _revisions(self, entity: str) -> None:
@@ -541,6 +583,11 @@ class _Comparison:
         c.execute("CREATE INDEX temp.out_revision_native ON out_revision (item_id, native_id)")
         c.execute("CREATE INDEX temp.out_revision_length ON out_revision (item_id, n)")
         c.execute("CREATE TEMP TABLE pair_revision (a TEXT PRIMARY KEY, o TEXT NOT NULL, m INTEGER NOT NULL)")
+        # A target that keeps the archive's revision ids (a static site): the same id on the paired item.
+        c.execute(
+            "INSERT OR IGNORE INTO pair_revision SELECT a.id, o.id, 1 FROM main.revisions a"
+            " JOIN out.revisions o ON o.id = a.id JOIN pair_item i ON i.a = a.item_id AND i.o = o.item_id"
+        )
         c.execute(
             "INSERT OR IGNORE INTO pair_revision SELECT m.a, o.id, 1 FROM manifest_revision m"
             " JOIN main.revisions a ON a.id = m.a JOIN pair_item i ON i.a = a.item_id"
@@ -566,11 +613,12 @@ class _Comparison:
             "SELECT a.id, p.o, CASE WHEN p.m THEN a.body_text END, CASE WHEN p.m THEN o.body_text END,"
             " CASE WHEN p.m THEN (SELECT o FROM pair_person WHERE a = a.author_id) END,"
             " CASE WHEN p.m THEN o.author_id END, CASE WHEN p.m THEN a.created_at END,"
-            " CASE WHEN p.m THEN o.created_at END"
+            " CASE WHEN p.m THEN o.created_at END,"
+            " CASE WHEN p.o IS NULL THEN (SELECT space_id FROM main.items WHERE id = a.item_id) END"
             " FROM main.revisions a LEFT JOIN pair_revision p ON p.a = a.id"
             " LEFT JOIN out.revisions o ON o.id = p.o ORDER BY a.id"
         )
-        self._account(entity, rows, ("body", "author_id", "created_at"))
+        self._account(entity, rows, ("body", "author_id", "created_at"), within=True)
 
 
 def _equivalent(attribute: str, archive: Any, output: Any) -> bool:
@@ -607,6 +655,10 @@ def verify_export(archive: Archive, output: Path, display: Display | None = None
             comparison = _Comparison(conn, manifest, report)
             comparison.run(display)
             comparison.links(archive.root / DATABASE, reread / DATABASE)
+            if manifest.reader == "html":  # a static site: whole, and for its audience only
+                from passerelle.verify.html import check_export
+
+                check_export(archive, output, manifest, report)
         finally:
             conn.close()
     return report
