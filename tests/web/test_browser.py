@@ -566,3 +566,42 @@ def test_screenshots_of_a_wiki_page_and_a_diff(
     for shot in shots:
         data = shot.read_bytes()
         assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 5_000, shot
+
+
+def test_changing_ones_password_ends_the_other_sessions(browser_page: Any, tmp_path: Path) -> None:
+    """In the browser: the header names Alice and leads to her account page; she changes her
+    password there through the form; her session from before (its cookie put back, as another
+    browser would send it) is sent to the login page, while the one that changed it goes on."""
+    archive = build_wiki_archive(tmp_path / "wiki")  # an archive of its own: a password changes
+    server = serve(create_app(archive, secret="browser-account-secret", testing=True))
+    try:
+        page = browser_page
+        log_in(page, server, WIKI_LOGIN)
+        earlier_session = page.context.cookies()
+        page.context.clear_cookies()
+        log_in(page, server, WIKI_LOGIN)
+        me = page.locator("header a.me")
+        assert me.inner_text() == "Alice"
+        me.click()
+        page.wait_for_load_state()
+        assert page.url.endswith("/account")
+        page.fill("input[name=current_password]", PASSWORD)
+        page.fill("input[name=new_password]", "a brand new passphrase")
+        page.fill("input[name=new_password_again]", "a brand new passphrase")
+        page.click("form.password button[type=submit]")
+        page.wait_for_load_state()
+        assert page.url.endswith("/account?changed=1")
+        assert page.locator("p.notice").is_visible()
+        page.goto(server.url("/"))
+        assert "/login" not in page.url  # this session goes on
+
+        page.context.clear_cookies()
+        page.context.add_cookies(earlier_session)
+        page.goto(server.url("/"))
+        assert "/login" in page.url  # the earlier one has ended
+        log_in(page, server, WIKI_LOGIN)
+        assert "/login" in page.url and page.locator("p.error").is_visible()  # the old password
+        log_in(page, server, WIKI_LOGIN, "a brand new passphrase")
+        assert "/login" not in page.url
+    finally:
+        server.close()
