@@ -18,7 +18,7 @@ from passerelle.verify import verify
 from passerelle.verify.fidelity import FidelityReport
 from passerelle.verify.html import is_html_site
 from passerelle.verify.report import VerifyReport
-from tests.html_site_builder import ADA, OPS, PDF, Site, feature_site, sha256
+from tests.html_site_builder import ADA, OPS, PDF, Site, data_file, feature_site, sha256
 
 
 def problems(archive: Path, source: Path) -> list[str]:
@@ -287,4 +287,19 @@ def test_a_broken_site_fails_its_export_check(tmp_path: Path, written: Path) -> 
     assert sorted(report.problems) == [
         "data/items-00000.js#0: its page 'spaces/nowhere.html' is not a page of the site",
         "data/site.js: site.js counts 9 reactions; the data files hold 2",
+    ]
+
+
+def test_a_private_message_in_the_search_index_is_a_leak(tmp_path: Path, written: Path) -> None:
+    site = _public(feature_site())
+    docs = [["itm_a1", "spaces/spc_general/index.html", "spc_general", ADA, 1, "hello world"]]
+    site.extra["data/search-docs-00000.js"] = data_file({"kind": "search-docs", "chunk": 0, "docs": docs})
+    report = _fidelity(written, _export(tmp_path / "clean", site, notes=[_withheld(OPS)]))
+    assert report.ok, report.problems
+    docs.append(["itm_o1", "spaces/spc_ops/index.html", "spc_ops", ADA, 2, "the zanzibar runbook"])
+    site.extra["data/search-docs-00000.js"] = data_file({"kind": "search-docs", "chunk": 0, "docs": docs})
+    report = _fidelity(written, _export(tmp_path / "leaky", site, notes=[_withheld(OPS)]))
+    assert report.problems == [
+        "data/search-docs-00000.js: item 'itm_o1' of space 'spc_ops' is one its audience may not see (a leak)",
+        "data/search-docs-00000.js: space 'spc_ops' is one its audience may not see (a leak)",
     ]

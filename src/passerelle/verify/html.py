@@ -57,7 +57,8 @@ _COUNTED = ("persons", "spaces", "memberships", "items", "reactions", "files", "
 _READ_ERRORS = (OSError, EOFError, zipfile.BadZipFile, ValueError, RuntimeError, NotImplementedError)
 ITEM_ANCHOR = "item-"  # a page shows an item in an element whose id is this and the item's id
 _PAGES_KEPT = 64  # pages whose element ids are kept (an item chunk's items share a few pages)
-_BATCH = 500
+_BATCH = 400  # ids looked up at a time (twice per statement: under SQLite's 999 parameters)
+_ID_LENGTH = 200  # texts longer than this are no archive id
 
 
 def _no_constant(name: str) -> Any:
@@ -276,6 +277,20 @@ class _Walk:
             )
             return False
         return True
+
+
+def _strings(value: Any) -> Iterator[str]:
+    """Every text of a JSON value, keys included."""
+    stack = [value]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            yield value
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, dict):
+            stack.extend(value)
+            stack.extend(value.values())
 
 
 def _dicts(records: Any) -> list[Any]:
@@ -630,6 +645,7 @@ class _Audience:
         walk.counts()
         self.stray_files(site, referenced)
         self.pages(site)
+        self.other_data(site)
 
     def item(self, site: Site, walk: _Walk, where: str, record: Any, referenced: set[str]) -> None:
         if not isinstance(record, dict):
@@ -659,6 +675,46 @@ class _Audience:
             relative = name[n:]
             if name.startswith(site.prefix) and relative.startswith("files/") and relative not in referenced:
                 self.report.problem(f"{relative}: bytes no item of the site names")
+
+    def other_data(self, site: Site) -> None:
+        """The other data files (the search index, whatever its shape): no text in them is the id
+        of an item or space of the archive its audience may not see."""
+        n = len(site.prefix)
+        for name in sorted(site.files.entries):
+            relative = name[n:]
+            if (
+                not name.startswith(site.prefix)
+                or not relative.startswith("data/")
+                or not relative.endswith(".js")
+            ):
+                continue
+            if relative in (SITE, PERSONS, SPACES) or _CHUNK.fullmatch(relative):
+                continue
+            raw = site.files.read(name)
+            if not (raw.startswith(FRAME_START) and raw.endswith(FRAME_END)):
+                self.report.problem(f"{relative}: not exactly passerelle_data(<JSON>);\\n")
+                continue
+            try:
+                document = json.loads(
+                    raw[len(FRAME_START) : -len(FRAME_END)].decode("utf-8"), parse_constant=_no_constant
+                )
+            except (ValueError, RecursionError) as exc:
+                self.report.problem(f"{relative}: not JSON ({exc})")
+                continue
+            texts = sorted({text for text in _strings(document) if len(text) <= _ID_LENGTH})
+            for start in range(0, len(texts), _BATCH):
+                batch = texts[start : start + _BATCH]
+                marks = ", ".join("?" * len(batch))
+                for kind, found, space_id in self.conn.execute(
+                    f"SELECT 'item', id, space_id FROM items WHERE id IN ({marks})"
+                    f" UNION ALL SELECT 'space', id, id FROM spaces WHERE id IN ({marks}) ORDER BY 1, 2",
+                    (*batch, *batch),
+                ):
+                    if not self.may_see(space_id):
+                        what = (
+                            f"item {found!r} of space {space_id!r}" if kind == "item" else f"space {found!r}"
+                        )
+                        self.leak(relative, f"{what} is one")
 
     def pages(self, site: Site) -> None:
         """No page shows an item of the archive its audience may not see (an element with its id)."""
