@@ -253,3 +253,24 @@ def test_the_account_and_audit_pages_in_french(client_as: Client) -> None:
     # (the right current password: no failed login counted against the shared archive)
     status, page = change(ada, PASSWORD, NEW_PASSWORD, "another passphrase!")
     assert status == 400 and "Les deux nouveaux mots de passe diffèrent." in page
+
+
+def test_a_web_sqlite_from_before_session_epochs_is_brought_up_to_date(tmp_path: Path) -> None:
+    """A web.sqlite whose accounts table has no session_epoch gets one (0 for everyone),
+    passwords kept; changing a password then moves it on."""
+    old = sqlite3.connect(tmp_path / "web.sqlite")
+    old.execute(
+        "CREATE TABLE accounts (person_id TEXT PRIMARY KEY, password_hash TEXT,"
+        " is_admin INTEGER NOT NULL DEFAULT 0) STRICT"
+    )
+    old.execute("INSERT INTO accounts VALUES ('per_1', 'a hash', 1)")
+    old.commit()
+    old.close()
+    web = accounts.connect(tmp_path)
+    try:
+        assert accounts.get(web, "per_1") == accounts.Account("per_1", True, True, 0)
+        assert accounts.set_password(web, "per_1", NEW_PASSWORD) == 1
+        assert accounts.check_password(web, "per_1", NEW_PASSWORD)
+    finally:
+        web.close()
+    accounts.connect(tmp_path).close()  # again: nothing to add, no error
