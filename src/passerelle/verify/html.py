@@ -75,17 +75,25 @@ def _prefix(names: Any) -> str | None:
 
 def is_html_site(path: Path) -> bool:
     """A folder or zip holding ``data/site.js`` of a passerelle site (at its top or in its one
-    top-level folder)."""
+    top-level folder). Cheap: verify asks it of every source."""
     try:
-        files = ExportFiles(path, what="site") if path.is_dir() or zipfile.is_zipfile(path) else None
-        if files is None:
+        if path.is_dir():
+            tops = [path, *sorted(p for p in path.iterdir() if p.is_dir())]
+            found = next((top / SITE for top in tops if (top / SITE).is_file()), None)
+            if found is None:
+                return False
+            with found.open("rb") as handle:
+                head = handle.read(4096)
+        elif path.is_file() and zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as zf:
+                prefix = _prefix(zf.namelist())
+                if prefix is None:
+                    return False
+                with zf.open(prefix + SITE) as handle:
+                    head = handle.read(4096)
+        else:
             return False
-        prefix = _prefix(files.entries)
-        if prefix is None:
-            return False
-        with files.open(prefix + SITE) as handle:
-            head = handle.read(4096)
-    except (*_READ_ERRORS, Exception):
+    except _READ_ERRORS:
         return False
     return head.startswith(FRAME_START) and f'"format":"{FORMAT}"'.encode() in head
 
