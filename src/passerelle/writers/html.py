@@ -332,16 +332,21 @@ class _Site:
         self.db = sqlite3.connect(f"file:{view.archive.root / 'archive.sqlite'}?mode=ro", uri=True)
         self.db.row_factory = sqlite3.Row
         self.viewer = ANYONE if person is None else Viewer(self._person(person))
-        self.work = sqlite3.connect(work / "site.sqlite")
-        self.work.executescript(
+        # The work database, attached to the archive's connection so that a query can join the
+        # two: which page shows each item, the search postings, each file's audience.
+        self.db.execute("ATTACH DATABASE ? AS work", (str(work / "site.sqlite"),))
+        self.db.executescript(
             """
-            PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA temp_store = FILE;
-            PRAGMA cache_size = -16000;
-            CREATE TABLE shown (item_id TEXT PRIMARY KEY, space_id TEXT NOT NULL, author_id TEXT,
+            PRAGMA work.journal_mode = OFF; PRAGMA work.synchronous = OFF; PRAGMA temp_store = FILE;
+            PRAGMA work.cache_size = -16000;
+            CREATE TABLE work.shown (item_id TEXT PRIMARY KEY, space_id TEXT NOT NULL, author_id TEXT,
                 created_at INTEGER, page TEXT NOT NULL, text TEXT NOT NULL);
-            CREATE TABLE postings (hash INTEGER NOT NULL, word TEXT NOT NULL, shown INTEGER NOT NULL);
+            CREATE TABLE work.postings (hash INTEGER NOT NULL, word TEXT NOT NULL, shown INTEGER NOT NULL);
+            CREATE TABLE work.file_audience (file_id TEXT PRIMARY KEY, shown INTEGER NOT NULL,
+                withheld_space TEXT);
             """
         )
+        self.work = self.db
         self.env = jinja2.Environment(
             loader=jinja2.PackageLoader("passerelle.writers", "html_site"),
             autoescape=True,
@@ -433,7 +438,6 @@ class _Site:
             self._site()
         finally:
             self.db.close()
-            self.work.close()
 
     def _space_key(self, space_id: str) -> tuple[str, str, str]:
         return (self.spaces[space_id]["kind"], self.titles[space_id], space_id)
@@ -442,14 +446,20 @@ class _Site:
     def _files(self) -> None:
         """Every file's outcome; the bytes of those the audience may see, once per path."""
         cond, params = self._visible("i.space_id")
+        # One pass over the attachments: whether the audience sees an item holding each file,
+        # and else the first (by id) withheld space holding it, which counts it as lost.
+        self.db.execute(
+            f"INSERT INTO work.file_audience SELECT x.file_id, max({cond}),"
+            f" min(CASE WHEN NOT {cond} THEN i.space_id END)"
+            " FROM item_files x JOIN items i ON i.id = x.item_id GROUP BY x.file_id",
+            [*params, *params],
+        )
         task = self.display.task("files", total=self.view.count("files"))
         current: tuple[str, set[str]] = ("", set())
         for f in self.db.execute(
-            "SELECT f.id, f.name, f.sha256, f.missing_reason,"
-            f" EXISTS (SELECT 1 FROM item_files x JOIN items i ON i.id = x.item_id WHERE x.file_id = f.id AND {cond})"
-            " AS shown, EXISTS (SELECT 1 FROM item_files x WHERE x.file_id = f.id) AS attached"
-            " FROM files f ORDER BY f.sha256, f.id",
-            params,
+            "SELECT f.id, f.name, f.sha256, f.missing_reason, coalesce(a.shown, 0) AS shown,"
+            " a.file_id IS NOT NULL AS attached"
+            " FROM files f LEFT JOIN work.file_audience a ON a.file_id = f.id ORDER BY f.sha256, f.id"
         ):
             task.advance()
             if not f["shown"]:
@@ -601,15 +611,9 @@ class _Site:
             "reaction": "SELECT count(*) FROM reactions r JOIN items i ON i.id = r.item_id WHERE i.space_id = ?",
             "revision": "SELECT count(*) FROM revisions r JOIN items i ON i.id = r.item_id WHERE i.space_id = ?",
         }
-        cond, params = self._visible("o.space_id")
-        # A file goes with the first (by id) withheld space it is attached to, when no item the
-        # audience may see holds it.
         files = int(
             self.db.execute(
-                "SELECT count(DISTINCT x.file_id) FROM item_files x JOIN items i ON i.id = x.item_id"
-                " WHERE i.space_id = ? AND NOT EXISTS (SELECT 1 FROM item_files y JOIN items o ON"
-                f" o.id = y.item_id WHERE y.file_id = x.file_id AND ({cond} OR o.space_id < ?))",
-                [space_id, *params, space_id],
+                "SELECT count(*) FROM work.file_audience WHERE NOT shown AND withheld_space = ?", (space_id,)
             ).fetchone()[0]
         )
         lost = {
@@ -935,7 +939,7 @@ class _Site:
 
     # -- people --------------------------------------------------------------------------------
     def _people(self) -> None:
-        self.work.execute("CREATE INDEX shown_author ON shown (author_id, created_at, item_id)")
+        self.work.execute("CREATE INDEX work.shown_author ON shown (author_id, created_at, item_id)")
         task = self.display.task("people", total=len(self.person_names))
         for person_id in sorted(self.person_names):
             task.advance()
@@ -987,8 +991,8 @@ class _Site:
         work = self.work
         work.executescript(
             """
-            CREATE TABLE docs (doc INTEGER PRIMARY KEY, shown INTEGER NOT NULL UNIQUE);
-            INSERT INTO docs (doc, shown) SELECT row_number() OVER (ORDER BY created_at DESC NULLS LAST,
+            CREATE TABLE work.docs (doc INTEGER PRIMARY KEY, shown INTEGER NOT NULL UNIQUE);
+            INSERT INTO work.docs (doc, shown) SELECT row_number() OVER (ORDER BY created_at DESC NULLS LAST,
                 item_id DESC) - 1, rowid FROM shown;
             """
         )
