@@ -27,6 +27,7 @@ CREATE TABLE IF NOT EXISTS failed_logins (person_id TEXT NOT NULL, at REAL NOT N
 CREATE INDEX IF NOT EXISTS failed_logins_person ON failed_logins (person_id, at);
 CREATE TABLE IF NOT EXISTS failed_logins_by_address (address TEXT NOT NULL, at REAL NOT NULL) STRICT;
 CREATE INDEX IF NOT EXISTS failed_logins_address ON failed_logins_by_address (address, at);
+CREATE INDEX IF NOT EXISTS failed_logins_address_age ON failed_logins_by_address (at);
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
 CREATE TABLE IF NOT EXISTS audit (
     at REAL NOT NULL, admin_id TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL
