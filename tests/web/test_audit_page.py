@@ -92,6 +92,10 @@ def test_pages_newest_first_each_entry_once_and_the_filter(tmp_path: Path, mm_ar
     assert walk("/admin/audit?admin=ada") == theirs
     assert walk(f"/admin/audit?admin={ada}") == theirs
     assert walk("/admin/audit?admin=nobody-such") == []
+    # a cursor that is not one (too big for SQLite, not a number) reads as the first page
+    for cursor in ("9" * 40, "abc", "-5", "١٢"):
+        assert client.get(f"/admin/audit?before={cursor}").status_code == 200, cursor
+    assert walk("/admin/audit?before=" + "9" * 40) == everything
 
 
 def test_target_paths() -> None:

@@ -285,7 +285,9 @@ def create_app(
         who = request.args.get("admin", "").strip()
         admin_id = (accounts.find_person(db(), who) or who) if who else None
         before = request.args.get("before", "")
-        rows, nxt = audit.page(web(), before=int(before) if before.isdigit() else None, admin_id=admin_id)
+        # a rowid: ASCII digits that fit SQLite's 64-bit integers; anything else, the first page
+        cursor = int(before) if before.isascii() and before.isdigit() and len(before) < 19 else None
+        rows, nxt = audit.page(web(), before=cursor, admin_id=admin_id)
         names = {pid: viewer_name(Viewer(pid)) for pid in {r.admin_id for r in rows}}
         return render_template(
             "audit.html",
