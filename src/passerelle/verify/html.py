@@ -5,7 +5,8 @@ audience may see, and is it whole?).
 This module shares no code with the html reader: it lists the site with the standard library
 (``ExportFiles``: ``zipfile`` or ``os.walk``), strips each data file's frame itself and
 decodes it with the standard ``json`` module (the reader uses msgspec), hashes file bytes
-with ``hashlib``, and finds the item on its page with ``html.parser``.
+with ``hashlib``, and finds the item on its page with lxml's HTML parser (the writer
+writes pages with Jinja2).
 
 - **The site itself** (both ways): every data file is exactly ``passerelle_data(<JSON
   object>);\\n`` of the kind its name says; ``site.js``'s counts and chunk count are what the
@@ -35,9 +36,10 @@ import zipfile
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from lxml import etree
 
 from passerelle.archive import DATABASE, Archive
 from passerelle.verify.export_files import ExportFiles
@@ -127,15 +129,14 @@ class _Data:
         return records if isinstance(records, list) else []
 
 
-class _IdsOnPage(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.ids: set[str] = set()
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        for name, value in attrs:
-            if name == "id" and value is not None:
-                self.ids.add(value)
+def _element_ids(data: bytes) -> frozenset[str]:
+    """The id attributes of an HTML page's elements (a hostile page: no network, recovered)."""
+    parser = etree.HTMLParser(recover=True, no_network=True, encoding="utf-8")
+    root = etree.fromstring(data, parser) if data.strip() else None
+    if root is None:
+        return frozenset()
+    values = root.xpath("//@id")
+    return frozenset(str(value) for value in values) if isinstance(values, list) else frozenset()
 
 
 @dataclass
@@ -213,10 +214,7 @@ class Site:
         found: frozenset[str] | None = None
         normal = posixpath.normpath(page)
         if page.endswith((".html", ".htm")) and not normal.startswith(("../", "/")) and self.has(normal):
-            parser = _IdsOnPage()
-            parser.feed(self.files.read(self.prefix + normal).decode("utf-8", "replace"))
-            parser.close()
-            found = frozenset(parser.ids)
+            found = _element_ids(self.files.read(self.prefix + normal))
         self._pages[page] = found
         if len(self._pages) > _PAGES_KEPT:
             self._pages.popitem(last=False)
