@@ -605,3 +605,26 @@ def test_changing_ones_password_ends_the_other_sessions(browser_page: Any, tmp_p
         assert "/login" not in page.url
     finally:
         server.close()
+
+
+def test_the_audit_page_from_the_header(browser_page: Any, served: Served, archive: Path) -> None:
+    """An administrator opens a private channel, then the audit log from the header: the view is
+    its newest row, linked back to the channel. A member has no such link, and the URL is a 404."""
+    ops = space_id(archive, "ops")
+    page = browser_page
+    log_in(page, served, "deploybot")
+    page.goto(served.url(f"/spaces/{ops}"))
+    page.click("header a:text('Audit log')")
+    page.wait_for_load_state()
+    assert page.url.endswith("/admin/audit")
+    newest = page.locator("table.audit tbody tr").first
+    assert "view space" in newest.inner_text() and "Deploy Bot" in newest.inner_text()
+    newest.locator(f"a[href='/spaces/{ops}']").click()
+    page.wait_for_load_state()
+    assert page.url.endswith(f"/spaces/{ops}")
+
+    page.context.clear_cookies()
+    log_in(page, served, "ada")
+    assert page.locator("header a:text('Audit log')").count() == 0
+    response = page.goto(served.url("/admin/audit"))
+    assert response is not None and response.status == 404
