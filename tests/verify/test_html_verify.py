@@ -303,3 +303,81 @@ def test_a_private_message_in_the_search_index_is_a_leak(tmp_path: Path, written
         "data/search-docs-00000.js: item 'itm_o1' of space 'spc_ops' is one its audience may not see (a leak)",
         "data/search-docs-00000.js: space 'spc_ops' is one its audience may not see (a leak)",
     ]
+
+
+# -- the html writer's own sites -----------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def mattermost(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The generated Mattermost archive (private channels, DMs) and its public site."""
+    from passerelle.export import export
+    from tests.mattermost_builder import write_generated
+
+    base = tmp_path_factory.mktemp("html-mm")
+    ingest([write_generated(base / "export.zip", layout="zip")], base / "archive")
+    export(base / "archive", "html", base / "public")
+    return base / "archive", base / "public"
+
+
+def _edit_chunk(site: Path, edit: Any) -> None:
+    """Change the records of the first item chunk, written back in the contract's frame."""
+    chunk = site / "data/items-00000.js"
+    raw = chunk.read_bytes()
+    document = json.loads(raw[len(b"passerelle_data(") : -len(b");\n")])
+    edit(document["records"])
+    chunk.write_bytes(data_file(document))
+
+
+def test_the_writers_public_site_verifies(mattermost: tuple[Path, Path]) -> None:
+    archive, site = mattermost
+    report = _fidelity(archive, site)
+    assert report.ok, report.problems
+    assert report.entities["item"].lost > 0 and report.entities["item"].carried > 0
+    assert report.attributes[("item", "(whole)", WITHHELD)] == report.entities["item"].lost
+
+
+def test_one_public_message_taken_out_of_the_writers_site_fails(
+    tmp_path: Path, mattermost: tuple[Path, Path]
+) -> None:
+    import shutil
+
+    archive, original = mattermost
+    site = Path(shutil.copytree(original, tmp_path / "site"))
+    removed: list[str] = []
+    _edit_chunk(site, lambda records: removed.append(records.pop(3)["id"]))
+    report = _fidelity(archive, site)
+    assert f"item {removed[0]} is not in the output" in report.problems
+    with Archive.open(archive) as opened:
+        space = opened.store.scalar(
+            "SELECT visibility FROM spaces WHERE id = (SELECT space_id FROM items WHERE id = ?)",
+            (removed[0],),
+        )
+    assert space == "public"
+
+
+def test_a_private_message_put_into_the_writers_site_fails(
+    tmp_path: Path, mattermost: tuple[Path, Path]
+) -> None:
+    import shutil
+
+    from tests.helpers import run
+
+    archive, original = mattermost
+    site = Path(shutil.copytree(original, tmp_path / "site"))
+    with Archive.open(archive) as opened:
+        item_id, space_id = opened.store.query(
+            "SELECT i.id, i.space_id FROM items i JOIN spaces s ON s.id = i.space_id"
+            " WHERE s.visibility = 'private' ORDER BY i.id LIMIT 1"
+        )[0]
+
+    at: list[int] = []
+
+    def smuggle(records: list[dict[str, Any]]) -> None:
+        at.append(len(records))
+        records.append({**records[0], "id": item_id, "space_id": space_id})
+
+    _edit_chunk(site, smuggle)
+    report = _fidelity(archive, site)
+    leak = f"data/items-00000.js#{at[0]}: item {item_id!r} of space {space_id!r} is one its audience may not see (a leak)"
+    assert leak in report.problems
+    result = run("verify", str(archive), "--against", str(site))
+    assert result.exit_code == 1 and "a leak" in result.output
