@@ -563,6 +563,22 @@ def users_link_command(archive: Path, person: str, base_url: str) -> None:
     click.echo(f"{base_url.rstrip('/')}/login/{token}")
 
 
+@users_group.command("logout")
+@click.argument("archive", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("person")
+@_errors
+def users_logout_command(archive: Path, person: str) -> None:
+    """End every web session of PERSON, their password unchanged (a lost device)."""
+    from passerelle.web import accounts
+
+    web, pid = _web_person(archive, person)
+    try:
+        accounts.end_sessions(web, pid)
+    finally:
+        web.close()
+    click.echo(f"{pid}: logged out everywhere", err=True)
+
+
 @users_group.command("admin")
 @click.argument("archive", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.argument("person")

@@ -109,3 +109,18 @@ def test_serve_is_a_command() -> None:
     result = CliRunner().invoke(cli, ["serve", "--help"])
     assert result.exit_code == 0 and "--port" in result.output and "--host" in result.output
     assert "--trusted-proxies" in result.output
+
+
+def test_users_logout_ends_every_session_and_keeps_the_password(archive: Path) -> None:
+    runner = CliRunner()
+    runner.invoke(cli, ["users", "set-password", str(archive), "bob", "--stdin"], input="bob's passphrase\n")
+    app = create_app(archive, secret="s", testing=True)
+    client = app.test_client()
+    assert log_in(client, "bob", "bob's passphrase") == 302
+    assert client.get("/").status_code == 200
+    result = runner.invoke(cli, ["users", "logout", str(archive), "bob"])
+    assert result.exit_code == 0, result.output
+    assert client.get("/").status_code == 302
+    assert log_in(client, "bob", "bob's passphrase") == 302  # the same password
+    assert client.get("/").status_code == 200
+    assert runner.invoke(cli, ["users", "logout", str(archive), "nobody"]).exit_code == ExitStatus.BAD_INPUT

@@ -154,6 +154,12 @@ def set_password(web: sqlite3.Connection, person_id: str, password: str) -> int:
     return int(row[0])
 
 
+def end_sessions(web: sqlite3.Connection, person_id: str) -> None:
+    """End every session of the person, their password unchanged (their epoch moves on)."""
+    _ensure(web, person_id)
+    web.execute("UPDATE accounts SET session_epoch = session_epoch + 1 WHERE person_id = ?", (person_id,))
+
+
 def set_admin(web: sqlite3.Connection, person_id: str, on: bool) -> None:
     _ensure(web, person_id)
     web.execute("UPDATE accounts SET is_admin = ? WHERE person_id = ?", (int(on), person_id))
