@@ -342,3 +342,22 @@ def test_a_site_read_back_and_written_again(tmp_path: Path) -> None:
                 record["body_format"] = BODY_FORMAT if record["body_text"] is not None else None
         assert document == second[name], name
     assert _files(sites[2]) == _files(sites[1])
+
+
+def test_a_missing_chunk_and_a_hostile_chunk_count(tmp_path: Path) -> None:
+    site = generated_site(2_500)  # three chunks
+    site.omit.add("data/items-00001.js")
+    source, archive, codes = _damaged(tmp_path / "gap", site)
+    assert codes["html.bad_data_file"] == [("data/items-00001.js", None)]
+    assert ("data/site.js", None) in codes["html.count_mismatch"]
+    assert _verified(archive, source).ok
+    site = feature_site()
+    site.replace["data/site.js"] = site.entries()["data/site.js"].replace(
+        b'"item_chunks":1', b'"item_chunks":1000000000000'
+    )
+    source, archive, codes = _damaged(tmp_path / "huge", site)
+    assert "html.bad_data_file" not in codes
+    assert rows(archive, "SELECT message FROM diagnostics WHERE code = 'html.count_mismatch'") == [
+        ("site.js says 1000000000000 item chunks; the site holds 1 items-*.js files",)
+    ]
+    assert _verified(archive, source).ok

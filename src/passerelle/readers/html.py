@@ -256,16 +256,18 @@ class _SiteRead:
         self._persons()
         self._spaces()
         chunks = self._chunk_names()
-        declared = site.item_chunks if site is not None else None
-        if declared is not None and declared != len(chunks):
-            self.out.diagnose(
-                "html.count_mismatch",
-                SITE,
-                f"site.js says {declared} item chunks; the site holds {len(chunks)} items-*.js files",
-            )
-        for n in range(declared or 0):
-            name = f"data/items-{n:05d}.js"
-            if name not in chunks:
+        if site is not None:
+            # Chunks missing between those the site holds are named; the count says the rest (a
+            # hostile count is no loop bound).
+            last = int(chunks[-1][len("data/items-") : -len(".js")]) + 1 if chunks else 0
+            expected = [f"data/items-{n:05d}.js" for n in range(min(site.item_chunks, last))]
+            if site.item_chunks != len(chunks) or chunks != expected:
+                self.out.diagnose(
+                    "html.count_mismatch",
+                    SITE,
+                    f"site.js says {site.item_chunks} item chunks; the site holds {len(chunks)} items-*.js files",
+                )
+            for name in sorted(set(expected) - set(chunks)):
                 self.out.diagnose("html.bad_data_file", name, "site.js names this chunk; it is missing")
         task = self.display.task("items", total=len(chunks))
         for name in chunks:
