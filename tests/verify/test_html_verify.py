@@ -381,3 +381,16 @@ def test_a_private_message_put_into_the_writers_site_fails(
     assert leak in report.problems
     result = run("verify", str(archive), "--against", str(site))
     assert result.exit_code == 1 and "a leak" in result.output
+
+
+def test_an_email_address_in_a_public_site_is_a_leak(tmp_path: Path, written: Path) -> None:
+    site = _public(feature_site())
+    site.persons[0]["email"] = "ada@example.org"  # the archive has none: carried as it is, but shown
+    report = _fidelity(written, _export(tmp_path / "public", site, notes=[_withheld(OPS)]))
+    assert (
+        "data/persons.js#0: the e-mail address of person 'per_ada' is one its audience may not see (a leak)"
+        in report.problems
+    )
+    site.audience = {"person_id": ADA}  # a member's site shows the directory she saw
+    report = _fidelity(written, _export(tmp_path / "ada", site, notes=[_withheld(OPS)], options={"as": ADA}))
+    assert not any("e-mail" in p for p in report.problems)

@@ -597,7 +597,9 @@ def check_export(archive: Archive, path: Path, manifest: Manifest, report: Fidel
     condition = _audience_condition(document.get("audience"), "s.id")
     conn = sqlite3.connect(f"file:{archive.root / DATABASE}?mode=ro", uri=True)
     try:
-        _Audience(conn, condition, report).run(site, walk)
+        _Audience(conn, condition, report, public=document.get("audience") == {"public": True}).run(
+            site, walk
+        )
     finally:
         conn.close()
 
@@ -607,6 +609,7 @@ class _Audience:
     conn: sqlite3.Connection
     condition: tuple[str, list[str]] | None
     report: FidelityReport
+    public: bool  # a site for anyone: it shows no e-mail address either (docs/web.md)
     shown: dict[str, bool] = field(default_factory=dict)  # space id -> the audience may see it
 
     def may_see(self, space_id: Any) -> bool:
@@ -634,6 +637,9 @@ class _Audience:
                 self.report.problem(f"{data.name}: {data.error}")
         walk.held["persons"] = len(persons.records)
         walk.held["spaces"] = len(spaces.records)
+        for at, record in enumerate(persons.records):
+            if self.public and isinstance(record, dict) and record.get("email") is not None:
+                self.leak(f"{PERSONS}#{at}", f"the e-mail address of person {record.get('id')!r} is one")
         for at, record in enumerate(spaces.records):
             members = _dicts(record.get("members")) if isinstance(record, dict) else []
             walk.held["memberships"] += len(members)
