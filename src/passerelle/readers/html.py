@@ -2,12 +2,12 @@
 
 A site someone received is an archive that can be rescued. Its records are in its data
 files (``data/site.js``, ``persons.js``, ``spaces.js``, ``items-00000.js``…), each exactly
-``passerelle_data(<JSON object>);\\n`` (docs/web.md, "The site's data files"); its pages,
-styles, scripts and search index are built from them and are not read. The site carries
-the archive's own ids: every record becomes the entity of that id with the record's
-values, under the platform ``passerelle-html`` (the site does not say which platform a
-record first came from), its JSON object as raw record. File bytes are read from each
-file's ``path``.
+``passerelle_data(<JSON object>);\\n`` (docs/web.md, "Reading a static site back and
+verifying it"); its pages, styles, scripts and search index are built from them and are not
+read. The site carries the archive's own ids: every record becomes the entity of that id
+with the record's values, under the platform ``passerelle-html`` (the site does not say
+which platform a record first came from), its JSON object as raw record. File bytes are
+read from each file's ``path``.
 
 Input is hostile: a data file that is not exactly the contract's, a JSON error, a record
 lacking a field, a path climbing out of the site or naming nothing, bytes that are not the
