@@ -333,12 +333,14 @@ class _Site:
         self.db.row_factory = sqlite3.Row
         self.viewer = ANYONE if person is None else Viewer(self._person(person))
         # The work database, attached to the archive's connection so that a query can join the
-        # two: which page shows each item, the search postings, each file's audience.
+        # two: which page shows each item, the search postings, each file's audience. Every
+        # query goes through this connection, whose caches are small and fixed (the archive's
+        # own store keeps 32 MB of pages: reading the items through it would fill them).
         self.db.execute("ATTACH DATABASE ? AS work", (str(work / "site.sqlite"),))
         self.db.executescript(
             """
             PRAGMA work.journal_mode = OFF; PRAGMA work.synchronous = OFF; PRAGMA temp_store = FILE;
-            PRAGMA work.cache_size = -16000;
+            PRAGMA main.cache_size = -2000; PRAGMA work.cache_size = -8000; PRAGMA temp.cache_size = -2000;
             CREATE TABLE work.shown (item_id TEXT PRIMARY KEY, space_id TEXT NOT NULL, author_id TEXT,
                 created_at INTEGER, page TEXT NOT NULL, text TEXT NOT NULL);
             CREATE TABLE work.postings (hash INTEGER NOT NULL, word TEXT NOT NULL, shown INTEGER NOT NULL);
@@ -404,6 +406,9 @@ class _Site:
     def _audience_words(self) -> str:
         return "the public" if self.viewer.anyone else f"person {self.viewer.person_id}"
 
+    def _count(self, sql: str, *params: Any) -> int:
+        return int(self.db.execute(sql, params).fetchone()[0])
+
     def _visible(self, column: str) -> tuple[str, list[str]]:
         return visible(self.viewer, column)
 
@@ -454,7 +459,7 @@ class _Site:
             " FROM item_files x JOIN items i ON i.id = x.item_id GROUP BY x.file_id",
             [*params, *params],
         )
-        task = self.display.task("files", total=self.view.count("files"))
+        task = self.display.task("files", total=self._count("SELECT count(*) FROM files"))
         current: tuple[str, set[str]] = ("", set())
         for f in self.db.execute(
             "SELECT f.id, f.name, f.sha256, f.missing_reason, coalesce(a.shown, 0) AS shown,"
@@ -649,7 +654,7 @@ class _Site:
             "purpose": s["purpose"],
             "topic": s["topic"],
             "href": space_page(space_id),
-            "n_items": self.view.count("items", "space_id = ?", (space_id,)),
+            "n_items": self._count("SELECT count(*) FROM items WHERE space_id = ?", space_id),
         }
         where = f"WHERE i.space_id = ? AND {_ON_TIMELINE}"
         total = int(self.db.execute(f"SELECT count(*) FROM items i {where}", (space_id,)).fetchone()[0])
@@ -707,7 +712,7 @@ class _Site:
         row = self.db.execute(f"{ITEM_SELECT} WHERE i.id = ?", (item_id,)).fetchone()
         (it,) = self._decorate([row], item_page(item_id))
         folder = f"items/{safe_id(item_id)}"
-        total = self.view.count("revisions", "item_id = ?", (item_id,))
+        total = self._count("SELECT count(*) FROM revisions WHERE item_id = ?", item_id)
         revisions = self.db.execute(
             "SELECT r.id, r.created_at, r.comment, r.body_text,"
             " coalesce(p.display_name, p.real_name, p.name, r.author_id) AS author"
