@@ -191,11 +191,16 @@ class Site:
         out.update(self.blobs)
         out["index.html"] = _page(
             "Spaces",
-            [f'<a href="spaces/{s["id"]}/index.html">{html.escape(str(s["name"]))}</a>' for s in self.spaces],
+            [
+                f'<a href="spaces/{s.get("id")}/index.html">{html.escape(str(s.get("name")))}</a>'
+                for s in self.spaces
+            ],
         )
         pages: dict[str, list[str]] = {}
         for record in self.items:
-            text = html.escape(record["body_text"] or "")
+            if not isinstance(record.get("page"), str) or not isinstance(record.get("id"), str):
+                continue  # a record a test damaged
+            text = html.escape(str(record.get("body_text") or ""))
             pages.setdefault(record["page"], []).append(
                 f'<article id="item-{html.escape(record["id"])}">{text}</article>'
             )

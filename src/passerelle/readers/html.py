@@ -309,6 +309,8 @@ class _SiteRead:
             return None
         data, inner = found
         try:
+            # The whole file must be UTF-8: records kept raw are not decoded by msgspec until later.
+            inner.decode("utf-8")
             document = msgspec.json.decode(inner, type=shape)
         except msgspec.ValidationError as exc:
             why = str(exc)
@@ -353,8 +355,28 @@ class _SiteRead:
                     dropped=kind,
                     raw=data,
                 )
+                self._count_unread(kind, data)
                 continue
             yield where, data, record
+
+    def _count_unread(self, kind: str, data: bytes) -> None:
+        """What a record that does not read holds, counted as site.js counts it: its lists' lengths."""
+        value = _loose(data)
+        if not isinstance(value, dict):
+            return
+
+        def listed(key: str) -> list[Any]:
+            found = value.get(key)
+            return found if isinstance(found, list) else []
+
+        if kind == "space":
+            self.counts.memberships += len(listed("members"))
+        elif kind == "item":
+            self.counts.reactions += len(listed("reactions"))
+            self.counts.revisions += len(listed("revisions"))
+            self.counts.file_ids.update(
+                f["id"] for f in listed("files") if isinstance(f, dict) and isinstance(f.get("id"), str)
+            )
 
     def _persons(self) -> None:
         records = self._document(PERSONS, "persons") or []
@@ -426,7 +448,7 @@ class _SiteRead:
             self.counts.reactions += len(record.reactions)
             self.counts.revisions += len(record.revisions)
             files = self._files(where, record.files)
-            self.counts.file_ids.update(f.record.id for f in files if isinstance(f.record, _FileRecord))
+            self.counts.file_ids.update(filter(None, map(_listed_id, files)))
             if not done:
                 self._item(where, raw, record, files)
         if not done:
@@ -602,6 +624,22 @@ class _SiteRead:
                 " files: not read",
             )
         self.out.complete("leftovers")
+
+
+def _loose(data: bytes) -> Any:
+    try:
+        return msgspec.json.decode(data)
+    except _DECODE_ERRORS:
+        return None
+
+
+def _listed_id(listed: _Listed) -> str | None:
+    """The id of an item's file, also of one whose record does not read (site.js counts it)."""
+    if isinstance(listed.record, _FileRecord):
+        return listed.record.id
+    value = _loose(listed.raw)
+    found = value.get("id") if isinstance(value, dict) else None
+    return found if isinstance(found, str) else None
 
 
 def _is_presentation(name: str) -> bool:

@@ -410,7 +410,7 @@ class _SourceCheck(SourceLedger):
     # -- the data files --
     def run(self) -> None:
         walk = _Walk(self.site, self.defect)
-        walk.site_js()
+        walk.site_doc = self.data(SITE, "site").document
         persons = self.data(PERSONS, "persons")
         walk.held["persons"] = len(persons.records)
         for at, record in enumerate(persons.records):
@@ -456,7 +456,7 @@ class _SourceCheck(SourceLedger):
 
     def placeholder(self, where: str, person: Any) -> None:
         """A person the site names without defining: the reader said so, there."""
-        if person is not None and person not in self.persons:
+        if person is not None and not (isinstance(person, str) and person in self.persons):
             self.defect("persons", where, "html.unknown_person", f"person {person!r} is not in persons.js")
 
     def item(self, walk: _Walk, file: str, where: str, record: Any) -> None:
@@ -470,7 +470,7 @@ class _SourceCheck(SourceLedger):
         walk.held["reactions"] += len(reactions)
         walk.held["revisions"] += len(revisions)
         walk.file_ids.update(f["id"] for f in files if isinstance(f, dict) and isinstance(f.get("id"), str))
-        row = self.report.conversation(str(sid), str(sid), "?") if sid in self.spaces else None
+        row = self.report.conversation(sid, sid, "?") if isinstance(sid, str) and sid in self.spaces else None
         found = self.values("items", "id", iid, _ITEM_COLUMNS, record)
         if found is not None:
             fmt = self.row("SELECT body_format FROM items WHERE id = ?", (iid,))
@@ -533,7 +533,9 @@ class _SourceCheck(SourceLedger):
             if f.get("path") is None:
                 if sha is not None or reason is None:
                     problems.append("the site has no bytes for it, the archive says otherwise")
-            elif fid not in self.bytes_checked:  # a file several items carry: its bytes read once
+            elif (
+                isinstance(fid, str) and fid not in self.bytes_checked
+            ):  # a file several items carry: its bytes read once
                 self.bytes_checked.add(fid)
                 code, what = self.site.file_check(f.get("path"), f.get("sha256"))
                 if code is not None:
