@@ -3,8 +3,9 @@ contract (/work/briefs/i7b-site-data.md, docs/web.md): ``data/site.js``, ``perso
 ``spaces.js``, ``items-00000.js``…, each exactly ``passerelle_data(<JSON>);\\n`` (keys
 sorted, compact, UTF-8, ``<``, ``>``, ``&``, U+2028 and U+2029 escaped), the files under
 ``files/<sha[:2]>/<sha>/<name>``, and one page per space holding each item in an element
-whose id is ``item-`` and its archive id. Written with the standard library only, for the reader's and verify's
-tests; ``Site`` is mutable so a test can damage one thing and write the rest as it was.
+whose id is ``item-`` and its archive id. Written with the standard library (and Hypothesis
+for ``damaged_sites``), for the reader's and verify's tests; ``Site`` is mutable so a test
+can damage one thing and write the rest as it was.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from hypothesis import strategies as st
 
 PREFIX, SUFFIX = b"passerelle_data(", b");\n"
 CHUNK_ITEMS = 1_000
@@ -289,4 +292,51 @@ def generated_site(n_items: int = 2_500, *, chunk_items: int = CHUNK_ITEMS) -> S
     ]  # fmt: skip
     site.items = site.items + more
     site.chunk_items = chunk_items
+    return site
+
+
+# -- any damage (Hypothesis) ----------------------------------------------------------------------
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+@st.composite
+def damaged_sites(draw: st.DrawFn) -> Site:
+    """The feature site damaged one to four times: a record's field deleted or replaced by any
+    JSON value, or bytes changed anywhere in a data file (site.js keeps the counts it had)."""
+    site = feature_site()
+    site.counts = site.true_counts()  # what site.js said before the damage
+    for _ in range(draw(st.integers(1, 4))):
+        kind = draw(st.sampled_from(["persons", "spaces", "items", "files", "members", "reactions", "bytes"]))
+        if kind == "bytes":
+            name = draw(st.sampled_from(sorted(n for n in site.entries() if n.startswith("data/"))))
+            data = site.entries()[name]
+            at = draw(st.integers(0, len(data)))
+            site.replace[name] = (
+                data[:at] + draw(st.binary(max_size=4)) + data[at + draw(st.integers(0, 3)) :]
+            )
+            continue
+        if kind in ("files", "members", "reactions"):
+            holders = [
+                r
+                for r in (site.spaces if kind == "members" else site.items)
+                if isinstance(r.get(kind), list) and r[kind]
+            ]
+            if not holders:
+                continue
+            records = draw(st.sampled_from(holders))[kind]
+        else:
+            records = getattr(site, kind)
+        records = [r for r in records if isinstance(r, dict) and r]
+        if not records:
+            continue
+        record = draw(st.sampled_from(records))
+        key = draw(st.sampled_from(sorted(record)))
+        if draw(st.booleans()):
+            del record[key]
+        else:
+            record[key] = draw(_JSON_VALUES)
     return site

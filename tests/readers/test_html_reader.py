@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from passerelle.archive import Archive
 from passerelle.ingest import ingest
@@ -28,6 +27,7 @@ from tests.html_site_builder import (
     PDF,
     PNG,
     Site,
+    damaged_sites,
     data_file,
     feature_site,
     generated_site,
@@ -368,52 +368,8 @@ def test_a_missing_chunk_and_a_hostile_chunk_count(tmp_path: Path) -> None:
 
 
 # -- any damage: never a crash, always accounted -----------------------------------------------------------
-_JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
-    max_leaves=6,
-)
-
-
-@st.composite
-def _damaged_sites(draw: st.DrawFn) -> Site:
-    site = feature_site()
-    site.counts = site.true_counts()  # what site.js said before the damage
-    for _ in range(draw(st.integers(1, 4))):
-        kind = draw(st.sampled_from(["persons", "spaces", "items", "files", "members", "reactions", "bytes"]))
-        if kind == "bytes":
-            name = draw(st.sampled_from(sorted(n for n in site.entries() if n.startswith("data/"))))
-            data = site.entries()[name]
-            at = draw(st.integers(0, len(data)))
-            site.replace[name] = (
-                data[:at] + draw(st.binary(max_size=4)) + data[at + draw(st.integers(0, 3)) :]
-            )
-            continue
-        if kind in ("files", "members", "reactions"):
-            holders = [
-                r
-                for r in (site.spaces if kind == "members" else site.items)
-                if isinstance(r.get(kind), list) and r[kind]
-            ]
-            if not holders:
-                continue
-            records = draw(st.sampled_from(holders))[kind]
-        else:
-            records = getattr(site, kind)
-        records = [r for r in records if isinstance(r, dict) and r]
-        if not records:
-            continue
-        record = draw(st.sampled_from(records))
-        key = draw(st.sampled_from(sorted(record)))
-        if draw(st.booleans()):
-            del record[key]
-        else:
-            record[key] = draw(_JSON_VALUES)
-    return site
-
-
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(site=_damaged_sites())
+@given(site=damaged_sites())
 def test_any_damage_is_read_without_a_crash_and_accounted(site: Site) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         source = site.write(Path(tmp) / "site")

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 from passerelle.archive import Archive
 from passerelle.export import MANIFEST
@@ -18,7 +20,7 @@ from passerelle.verify import verify
 from passerelle.verify.fidelity import FidelityReport
 from passerelle.verify.html import is_html_site
 from passerelle.verify.report import VerifyReport
-from tests.html_site_builder import ADA, OPS, PDF, Site, data_file, feature_site, sha256
+from tests.html_site_builder import ADA, OPS, PDF, Site, damaged_sites, data_file, feature_site, sha256
 
 
 def problems(archive: Path, source: Path) -> list[str]:
@@ -394,3 +396,20 @@ def test_an_email_address_in_a_public_site_is_a_leak(tmp_path: Path, written: Pa
     site.audience = {"person_id": ADA}  # a member's site shows the directory she saw
     report = _fidelity(written, _export(tmp_path / "ada", site, notes=[_withheld(OPS)], options={"as": ADA}))
     assert not any("e-mail" in p for p in report.problems)
+
+
+@pytest.fixture(scope="module")
+def feature_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("html-feature")
+    ingest([feature_site().write(base / "source")], base / "archive")
+    return base / "archive"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(site=damaged_sites())
+def test_a_damaged_export_is_reported_never_raised(feature_archive: Path, site: Site) -> None:
+    """Whatever the damage, verify answers with a report: the site read back and checked."""
+    with tempfile.TemporaryDirectory() as tmp:
+        output = _export(Path(tmp) / "site", site, notes=[], options={"as": ADA})
+        report = _fidelity(feature_archive, output)
+    assert isinstance(report.ok, bool)
