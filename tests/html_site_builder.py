@@ -150,7 +150,7 @@ class Site:
     # Damage a test wants: data file name -> the exact bytes to write instead; paths to leave out.
     replace: dict[str, bytes] = field(default_factory=dict)
     omit: set[str] = field(default_factory=set)
-    counts: dict[str, int] | None = None  # site.js counts as written (None: the true ones)
+    counts: dict[str, Any] | None = None  # site.js counts as written (None: the true ones)
     extra: dict[str, bytes] = field(default_factory=dict)  # more entries, as they are
 
     def copy(self) -> Site:
@@ -310,7 +310,20 @@ def damaged_sites(draw: st.DrawFn) -> Site:
     site = feature_site()
     site.counts = site.true_counts()  # what site.js said before the damage
     for _ in range(draw(st.integers(1, 4))):
-        kind = draw(st.sampled_from(["persons", "spaces", "items", "files", "members", "reactions", "bytes"]))
+        kind = draw(
+            st.sampled_from(
+                ["persons", "spaces", "items", "files", "members", "reactions", "counts", "bytes"]
+            )
+        )
+        if kind == "counts":  # site.js's counts: one of them changed, or gone
+            counts: dict[str, Any] = dict(site.counts or {})
+            key = draw(st.sampled_from(sorted(counts)))
+            if draw(st.booleans()):
+                del counts[key]
+            else:
+                counts[key] = draw(_JSON_VALUES)
+            site.counts = counts
+            continue
         if kind == "bytes":
             name = draw(st.sampled_from(sorted(n for n in site.entries() if n.startswith("data/"))))
             data = site.entries()[name]

@@ -378,3 +378,13 @@ def test_any_damage_is_read_without_a_crash_and_accounted(site: Site) -> None:
             assert opened.store.query("PRAGMA foreign_key_check") == []
             report = verify_html(opened, source)  # verify dispatches by site.js, perhaps damaged
         assert report.ok, report.problems
+
+
+def test_a_site_js_not_of_the_contract_declares_nothing(tmp_path: Path) -> None:
+    site = feature_site()
+    site.counts = {"items": True}  # not the counts of the contract: the reader refuses site.js whole
+    source, archive, codes = _damaged(tmp_path, site)
+    assert codes["html.bad_data_file"] == [("data/site.js", "document")]
+    assert "html.count_mismatch" not in codes
+    assert rows(archive, "SELECT count(*) FROM items") == [(len(site.items),)]
+    assert _verified(archive, source).ok

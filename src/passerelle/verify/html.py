@@ -410,7 +410,9 @@ class _SourceCheck(SourceLedger):
     # -- the data files --
     def run(self) -> None:
         walk = _Walk(self.site, self.defect)
-        walk.site_doc = self.data(SITE, "site").document
+        site = self.data(SITE, "site")
+        # site.js the reader did not read (said so) declares nothing it must agree with.
+        walk.site_doc = None if SITE in self.dropped_files else site.document
         persons = self.data(PERSONS, "persons")
         walk.held["persons"] = len(persons.records)
         for at, record in enumerate(persons.records):
