@@ -8,8 +8,10 @@ export to the platform the data came from), else the archive id the writer put i
 record (``passerelle.id``), and the person and space keys listed in the export's
 manifest. Each difference is *explained* only by a note of the export about that entity
 and attribute, or by a rule note (one for every entity alike) whose rule the difference
-actually obeys (a time cut to the millisecond, not any time); everything else is
-unexplained and fails the check.
+actually obeys (a time cut to the millisecond, not any time); an absent entity, by a note
+that it was lost, or that the space it belongs to was lost whole (a static site's withheld
+space: its items, memberships, reactions, revisions, and the files all of whose items it
+held); everything else is unexplained and fails the check.
 """
 
 from __future__ import annotations
