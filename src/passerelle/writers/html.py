@@ -342,7 +342,7 @@ class _Site:
             PRAGMA work.journal_mode = OFF; PRAGMA work.synchronous = OFF; PRAGMA temp_store = FILE;
             PRAGMA main.cache_size = -2000; PRAGMA work.cache_size = -8000; PRAGMA temp.cache_size = -2000;
             CREATE TABLE work.shown (item_id TEXT PRIMARY KEY, space_id TEXT NOT NULL, author_id TEXT,
-                created_at INTEGER, page TEXT NOT NULL, text TEXT NOT NULL);
+                created_at INTEGER, page TEXT NOT NULL, text TEXT NOT NULL, html TEXT NOT NULL);
             CREATE TABLE work.postings (hash INTEGER NOT NULL, word TEXT NOT NULL, shown INTEGER NOT NULL);
             CREATE TABLE work.file_audience (file_id TEXT PRIMARY KEY, shown INTEGER NOT NULL,
                 withheld_space TEXT);
@@ -755,8 +755,16 @@ class _Site:
         for row, it in zip(rows, items, strict=True):
             text = "\n".join(t for t in (row["title"], row["body_text"]) if t)
             cursor = self.work.execute(
-                "INSERT OR IGNORE INTO shown VALUES (?, ?, ?, ?, ?, ?)",
-                (row["id"], row["space_id"], row["author_id"], row["created_at"], page, text[:SEARCH_TEXT]),
+                "INSERT OR IGNORE INTO shown VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    row["id"],
+                    row["space_id"],
+                    row["author_id"],
+                    row["created_at"],
+                    page,
+                    text[:SEARCH_TEXT],
+                    str(it["body"]),  # rendered once: the author's page shows it again
+                ),
             )
             if cursor.rowcount:
                 new.append((row, it, text, cursor.lastrowid))
@@ -824,7 +832,13 @@ class _Site:
             )
 
     def _decorate(
-        self, rows: Sequence[sqlite3.Row], page: str, *, thread_of: str | None = None, elsewhere: bool = False
+        self,
+        rows: Sequence[sqlite3.Row],
+        page: str,
+        *,
+        thread_of: str | None = None,
+        elsewhere: bool = False,
+        bodies: Mapping[str, str] | None = None,
     ) -> list[dict[str, Any]]:
         """The template's view of items: body rendered and sanitised, files, reactions, links."""
         ids = [r["id"] for r in rows]
@@ -900,7 +914,9 @@ class _Site:
                     "edited_at": row["edited_at"],
                     "pinned": row["pinned"],
                     "title": row["title"],
-                    "body": self._body(row["body_text"], row["body_refs"]),
+                    "body": Markup(bodies[item_id])
+                    if bodies is not None
+                    else self._body(row["body_text"], row["body_refs"]),
                     "files": files.get(item_id, []),
                     "file_records": records.get(item_id, []),
                     "reactions": reactions.get(item_id, []),
@@ -957,17 +973,17 @@ class _Site:
             person = {"title": self.person_names[person_id], "job": p["title"], "n_items": total}
             count = max(1, -(-total // PAGE_SIZE))
             shown = self.work.execute(
-                "SELECT item_id, page FROM shown WHERE author_id = ? ORDER BY created_at DESC, item_id DESC",
+                "SELECT item_id, page, html FROM shown WHERE author_id = ? ORDER BY created_at DESC, item_id DESC",
                 (person_id,),
             )
             for number, batch in enumerate(_batches(shown, PAGE_SIZE, at_least_one=True), start=1):
-                pages = dict(batch)
+                pages = {item_id: page for item_id, page, _ in batch}
                 marks = ",".join("?" * len(pages))
                 found = {
                     r["id"]: r for r in self.db.execute(f"{ITEM_SELECT} WHERE i.id IN ({marks})", list(pages))
                 }
-                rows = [found[item_id] for item_id, _ in batch]
-                items = self._decorate(rows, "", elsewhere=True)
+                rows = [found[item_id] for item_id, _, _ in batch]
+                items = self._decorate(rows, "", elsewhere=True, bodies={r[0]: r[2] for r in batch})
                 for it in items:
                     it["href"] = f"{pages[it['id']]}#item-{it['id']}"
                 self.render(
