@@ -1251,6 +1251,13 @@ CODES: dict[str, Code] = {
             " revisions) is kept in this diagnostic.",
         ),
         Code(
+            "html.already_held",
+            _I,
+            "Records of a data file the archive holds from their own source (a site ingested into the"
+            " archive it was written from): kept as they are, the site's copies (normalised bodies,"
+            " e-mails perhaps withheld) not used.",
+        ),
+        Code(
             "html.presentation",
             _I,
             "The site's pages, styles, scripts and search index are built from its data files: not read.",

@@ -388,3 +388,27 @@ def test_a_site_js_not_of_the_contract_declares_nothing(tmp_path: Path) -> None:
     assert "html.count_mismatch" not in codes
     assert rows(archive, "SELECT count(*) FROM items") == [(len(site.items),)]
     assert _verified(archive, source).ok
+
+
+def test_a_site_ingested_into_the_archive_it_was_written_from_changes_nothing_there(tmp_path: Path) -> None:
+    """Records the archive holds from their own source are not replaced by the site's copies
+    (normalised bodies, withheld e-mails): a site merged back is a no-op on them, said per file."""
+    from passerelle.export import export
+    from tests.mattermost_builder import write_generated
+
+    source = write_generated(tmp_path / "export.zip", layout="zip")
+    archive = tmp_path / "archive"
+    ingest([source], archive)
+    export(archive, "html", tmp_path / "site")
+    content = "SELECT id, platform, email, raw FROM persons UNION ALL SELECT id, body_format, body_source, raw FROM items"
+    before = sorted(rows(archive, content), key=repr)
+    counts = "SELECT (SELECT count(*) FROM items), (SELECT count(*) FROM revisions), (SELECT count(*) FROM superseded)"
+    counted = rows(archive, counts)
+    ingest([tmp_path / "site"], archive)
+    assert sorted(rows(archive, content), key=repr) == before
+    assert rows(archive, counts) == counted
+    held = rows(archive, "SELECT \"where\" FROM diagnostics WHERE code = 'html.already_held' ORDER BY 1")
+    assert ("data/persons.js",) in held and ("data/items-00000.js",) in held
+    with Archive.open(archive) as opened:
+        assert verify(opened, tmp_path / "site").ok  # as the source it now also is
+        assert verify(opened, source).ok  # and the export it came from still reconciles

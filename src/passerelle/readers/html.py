@@ -56,6 +56,7 @@ BODY_FORMAT = "markdown"
 COUNTED = ("persons", "spaces", "memberships", "items", "reactions", "files", "revisions")
 _SNIFF = 4096
 _DECODE_ERRORS = (msgspec.DecodeError, RecursionError, UnicodeDecodeError)
+_BATCH = 500  # ids looked up in the archive at a time
 
 
 # -- the contract's records, as msgspec decodes them (a missing field or a wrong type: refused) --
@@ -382,9 +383,11 @@ class _SiteRead:
         records = self._document(PERSONS, "persons") or []
         self.counts.persons = len(records)
         done = self.out.is_done(PERSONS)
-        for where, raw, p in self._records(PERSONS, "person", records, _PersonRecord):
+        decoded = list(self._records(PERSONS, "person", records, _PersonRecord))
+        held = set() if done else self._held(PERSONS, {"persons": [p.id for _, _, p in decoded]})
+        for where, raw, p in decoded:
             self.persons.add(p.id)
-            if done:
+            if done or p.id in held:
                 continue
             self.out.add(
                 Person(
@@ -400,24 +403,53 @@ class _SiteRead:
         records = self._document(SPACES, "spaces") or []
         self.counts.spaces = len(records)
         done = self.out.is_done(SPACES)
-        for where, raw, s in self._records(SPACES, "space", records, _SpaceRecord):
+        decoded = list(self._records(SPACES, "space", records, _SpaceRecord))
+        held = set() if done else self._held(SPACES, {"spaces": [s.id for _, _, s in decoded]})
+        for where, raw, s in decoded:
             self.spaces.add(s.id)
             self.counts.memberships += len(s.members)
             if done:
                 continue
-            self.out.add(
-                Space(
-                    id=s.id, platform=PLATFORM, native_id=s.id, kind=s.kind, visibility=s.visibility,
-                    name=s.name, display_name=s.display_name, topic=s.topic, purpose=s.purpose,
-                    parent_id=s.parent_id, created_at=s.created_at, is_archived=s.is_archived,
-                    raw=raw, origin=where,
-                )
-            )  # fmt: skip
+            if s.id not in held:
+                self.out.add(
+                    Space(
+                        id=s.id, platform=PLATFORM, native_id=s.id, kind=s.kind, visibility=s.visibility,
+                        name=s.name, display_name=s.display_name, topic=s.topic, purpose=s.purpose,
+                        parent_id=s.parent_id, created_at=s.created_at, is_archived=s.is_archived,
+                        raw=raw, origin=where,
+                    )
+                )  # fmt: skip
             for at, member in enumerate(s.members):
                 person = self._person(member.person_id, f"{where}/members/{at}")
                 self.out.add(Membership(space_id=s.id, person_id=person, role=member.role, origin=where))
         if not done:
             self.out.complete(SPACES)
+
+    def _held(self, name: str, ids: dict[str, list[str]]) -> set[str]:
+        """The ids the archive already holds from their own source (another platform than a
+        site's): the site's copy of such a record is a projection of it (bodies in their
+        normalised form only, e-mails perhaps withheld), so it does not replace it. Said once
+        per data file."""
+        held: set[str] = set()
+        for table, wanted in ids.items():
+            unique = sorted(set(wanted))
+            for start in range(0, len(unique), _BATCH):
+                batch = unique[start : start + _BATCH]
+                marks = ", ".join("?" * len(batch))
+                held.update(
+                    row[0]
+                    for row in self.out.query(
+                        f"SELECT id FROM {table} WHERE platform != ? AND id IN ({marks})", (PLATFORM, *batch)
+                    )
+                )
+        if held:
+            self.out.diagnose(
+                "html.already_held",
+                name,
+                f"{len(held)} records of this file are in the archive from their own source: kept as they"
+                " are, the site's copies not used",
+            )
+        return held
 
     def _person(self, person_id: str, where: str) -> str:
         """A person a record names; one persons.js lacks gets a placeholder (said at each place,
@@ -444,17 +476,28 @@ class _SiteRead:
         records = self._document(name, "items") or []
         self.counts.items += len(records)
         done = self.out.is_done(name)
-        for where, raw, record in self._records(name, "item", records, _ItemRecord):
+        decoded = [
+            (where, raw, record, self._files(where, record.files))
+            for where, raw, record in self._records(name, "item", records, _ItemRecord)
+        ]
+        held: set[str] = set()
+        if not done:
+            file_ids = [
+                f.record.id for *_, files in decoded for f in files if isinstance(f.record, _FileRecord)
+            ]
+            held = self._held(name, {"items": [r.id for _, _, r, _ in decoded], "files": file_ids})
+        for where, raw, record, files in decoded:
             self.counts.reactions += len(record.reactions)
             self.counts.revisions += len(record.revisions)
-            files = self._files(where, record.files)
             self.counts.file_ids.update(filter(None, map(_listed_id, files)))
             if not done:
-                self._item(where, raw, record, files)
+                self._item(where, raw, record, files, held)
         if not done:
             self.out.complete(name)
 
-    def _item(self, where: str, raw: bytes, r: _ItemRecord, files: list[_Listed]) -> None:
+    def _item(self, where: str, raw: bytes, r: _ItemRecord, files: list[_Listed], held: set[str]) -> None:
+        """One item and what it carries; an item (or file) the archive holds from its own source
+        is left as it is, what it carries added where the archive lacks it."""
         if r.space_id not in self.spaces:
             self.out.diagnose(
                 "html.unknown_space",
@@ -466,15 +509,16 @@ class _SiteRead:
             return
         out = self.out
         author = self._person(r.author_id, f"{where}/author_id") if r.author_id is not None else None
-        out.add(
-            Item(
-                id=r.id, platform=PLATFORM, native_id=r.id, kind=r.kind, space_id=r.space_id,
-                subtype=r.subtype, author_id=author, created_at=r.created_at, edited_at=r.edited_at,
-                deleted=r.deleted, thread_root_id=r.thread_root_id, parent_id=r.parent_id,
-                also_in_channel=r.also_in_channel, pinned=r.pinned, title=r.title,
-                body=_body(r.body_text), raw=raw, origin=where,
-            )
-        )  # fmt: skip
+        if r.id not in held:
+            out.add(
+                Item(
+                    id=r.id, platform=PLATFORM, native_id=r.id, kind=r.kind, space_id=r.space_id,
+                    subtype=r.subtype, author_id=author, created_at=r.created_at, edited_at=r.edited_at,
+                    deleted=r.deleted, thread_root_id=r.thread_root_id, parent_id=r.parent_id,
+                    also_in_channel=r.also_in_channel, pinned=r.pinned, title=r.title,
+                    body=_body(r.body_text), raw=raw, origin=where,
+                )
+            )  # fmt: skip
         for at, reaction in enumerate(r.reactions):
             person = self._person(reaction.person_id, f"{where}/reactions/{at}")
             out.add(
@@ -482,16 +526,14 @@ class _SiteRead:
             )
         for f in files:
             if isinstance(f.record, str):
-                out.diagnose(
-                    "html.unreadable_record",
-                    f.where,
-                    f"a file that cannot be read: {f.record}",
-                    dropped="file",
-                    raw=f.raw,
-                )
+                message = f"a file that cannot be read: {f.record}"
+                out.diagnose("html.unreadable_record", f.where, message, dropped="file", raw=f.raw)
                 continue
-            self._file(f.record, f.where, f.raw)
+            if f.record.id not in held:
+                self._file(f.record, f.where, f.raw)
             out.add(ItemFile(item_id=r.id, file_id=f.record.id, position=f.index))
+        if r.id in held:  # its history is the archive's own
+            return
         for rev_where, rev_raw, v in self._records_at(
             f"{where}/revisions", "revision", r.revisions, _RevisionRecord
         ):

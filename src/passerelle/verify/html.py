@@ -385,6 +385,14 @@ class _SourceCheck(SourceLedger):
         )
         return False
 
+    def held(self, table: str, entity_id: Any, file: str) -> bool:
+        """The archive holds this record from its own source, and the reader said it kept it so
+        (a site ingested into the archive it was written from)."""
+        if not isinstance(entity_id, str):
+            return False
+        row = self.row(f"SELECT platform FROM {table} WHERE id = ?", (entity_id,))
+        return row is not None and row[0] != PLATFORM and self.said(file, "html.already_held")
+
     def values(
         self,
         table: str,
@@ -431,13 +439,21 @@ class _SourceCheck(SourceLedger):
 
     def person(self, where: str, record: Any) -> None:
         pid = record.get("id") if isinstance(record, dict) else None
-        found = self.values("persons", "id", pid, _PERSON_COLUMNS, record) if pid is not None else None
+        found = (
+            []
+            if self.held("persons", pid, PERSONS)
+            else self.values("persons", "id", pid, _PERSON_COLUMNS, record)
+        )
         if self.record(self.report.tally("persons"), where, PERSONS, "person", f"person {pid!r}", found):
             self.persons.add(pid)  # type: ignore[arg-type]
 
     def space(self, where: str, record: Any) -> None:
         sid = record.get("id") if isinstance(record, dict) else None
-        found = self.values("spaces", "id", sid, _SPACE_COLUMNS, record) if sid is not None else None
+        found = (
+            []
+            if self.held("spaces", sid, SPACES)
+            else self.values("spaces", "id", sid, _SPACE_COLUMNS, record)
+        )
         fields = record if isinstance(record, dict) else {}
         row = self.report.conversation(
             str(sid), str(fields.get("name") or sid), str(fields.get("kind") or "?")
@@ -473,8 +489,9 @@ class _SourceCheck(SourceLedger):
         walk.held["revisions"] += len(revisions)
         walk.file_ids.update(f["id"] for f in files if isinstance(f, dict) and isinstance(f.get("id"), str))
         row = self.report.conversation(sid, sid, "?") if isinstance(sid, str) and sid in self.spaces else None
-        found = self.values("items", "id", iid, _ITEM_COLUMNS, record)
-        if found is not None:
+        item_held = self.held("items", iid, file)
+        found = [] if item_held else self.values("items", "id", iid, _ITEM_COLUMNS, record)
+        if found is not None and not item_held:
             fmt = self.row("SELECT body_format FROM items WHERE id = ?", (iid,))
             if fmt is not None and fmt[0] != ("markdown" if record.get("body_text") is not None else None):
                 found.append(f"body_format {fmt[0]!r}")
@@ -490,7 +507,7 @@ class _SourceCheck(SourceLedger):
         for at, listed in enumerate(files):
             self.file(walk, row, file, f"{where}/files/{at}", iid, kept, at, listed)
         for at, revision in enumerate(revisions):
-            self.revision(file, f"{where}/revisions/{at}", iid, kept, revision)
+            self.revision(file, f"{where}/revisions/{at}", iid, kept, revision, held=item_held)
 
     def reaction(self, row: Any, where: str, file: str, iid: Any, kept: bool, at: int, reaction: Any) -> None:
         tally = row.tally("reactions") if row else self.report.tally("reactions")
@@ -521,7 +538,8 @@ class _SourceCheck(SourceLedger):
             return
         f = listed if isinstance(listed, dict) else {}
         fid = f.get("id")
-        problems = self.values("files", "id", fid, _FILE_COLUMNS, f, raw=False)
+        held = self.held("files", fid, file)
+        problems = [] if held else self.values("files", "id", fid, _FILE_COLUMNS, f, raw=False)
         if problems is not None:
             position = self.row(
                 "SELECT position FROM item_files WHERE item_id = ? AND file_id = ?", (iid, fid)
@@ -533,24 +551,23 @@ class _SourceCheck(SourceLedger):
                 None,
             )
             if f.get("path") is None:
-                if sha is not None or reason is None:
+                if not held and (sha is not None or reason is None):
                     problems.append("the site has no bytes for it, the archive says otherwise")
-            elif (
-                isinstance(fid, str) and fid not in self.bytes_checked
-            ):  # a file several items carry: its bytes read once
+            elif isinstance(fid, str) and fid not in self.bytes_checked:  # on several items: read once
                 self.bytes_checked.add(fid)
                 code, what = self.site.file_check(f.get("path"), f.get("sha256"))
                 if code is not None:
                     self.defect("file bytes", where, code, what or "")
-                elif sha != f.get("sha256") or not self.archive.blobs.has(sha):
+                elif not held and (sha != f.get("sha256") or not self.archive.blobs.has(sha)):
                     problems.append(f"the archive holds SHA-256 {sha!r}, not the bytes of {f.get('path')!r}")
         self.record(tally, where, file, "file", f"file {fid!r}", problems)
 
-    def revision(self, file: str, where: str, iid: Any, kept: bool, revision: Any) -> None:
+    def revision(self, file: str, where: str, iid: Any, kept: bool, revision: Any, *, held: bool) -> None:
         tally = self.report.tally("revisions")
-        if not kept:
+        if not kept or held:  # explained with its item; or the item's history is the archive's own
             tally.source += 1
-            tally.explained += 1
+            tally.explained += not held
+            tally.archive += held
             return
         r = revision if isinstance(revision, dict) else {}
         problems = self.values("revisions", "id", r.get("id"), _REVISION_COLUMNS, r)
