@@ -465,3 +465,19 @@ def test_a_wiki_page_has_its_history_and_a_diff_between_consecutive_revisions(tm
     (record,) = [i for i in items_of(site) if i["id"] == alpha]
     assert [r["body_text"] for r in record["revisions"]] == bodies
     assert f"items/{html.safe_id(alpha)}/index.html" in (site / record["page"]).read_text()
+
+
+def test_a_mention_links_to_its_page_unless_the_space_is_withheld(
+    public: Path, as_ada: Path, archive: Path
+) -> None:
+    with db(archive) as conn:
+        (ops,) = conn.execute("SELECT id FROM spaces WHERE name = 'ops'").fetchone()
+        (bob,) = conn.execute("SELECT id FROM persons WHERE name = 'bob'").fetchone()
+        (square,) = conn.execute("SELECT id FROM spaces WHERE name = 'town-square'").fetchone()
+    ops_link = f'href="../../{html.space_page(ops)}"'
+    bob_link = f'href="../../{html.person_page(bob)}"'
+    public_page = (public / html.space_page(square)).read_text()
+    member_page = (as_ada / html.space_page(square)).read_text()
+    assert ">~ops</a>" in public_page and ops_link not in public_page and html.safe_id(ops) not in public_page
+    assert f'<a {ops_link} rel="noopener noreferrer nofollow">~ops</a>' in member_page
+    assert f'<a {bob_link} rel="noopener noreferrer nofollow">@bob</a>' in public_page
