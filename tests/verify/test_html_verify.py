@@ -262,7 +262,8 @@ def test_the_audience_must_be_the_one_asked_for(tmp_path: Path, written: Path) -
     site.audience = {"person_id": ADA}
     report = _fidelity(written, _export(tmp_path / "public", site, notes=[_withheld(OPS)]))
     assert report.problems == [
-        "data/site.js: audience {'person_id': 'per_ada'}; the export was asked for {'public': True}"
+        "data/site.js: audience {'person_id': 'per_ada'}; the export was asked for {'public': True}",
+        "space spc_ops: left out (html.withheld), yet its audience may see it",  # ada's, as site.js says
     ]
 
 
@@ -413,3 +414,13 @@ def test_a_damaged_export_is_reported_never_raised(feature_archive: Path, site: 
         output = _export(Path(tmp) / "site", site, notes=[], options={"as": ADA})
         report = _fidelity(feature_archive, output)
     assert isinstance(report.ok, bool)
+
+
+def test_a_space_withheld_from_an_audience_that_may_see_it_fails(tmp_path: Path, written: Path) -> None:
+    """The site holds what its audience may see, not less: a note cannot withhold a public channel."""
+    site = _public(feature_site(), withhold=(OPS, "spc_general"))
+    report = _fidelity(
+        written, _export(tmp_path / "public", site, notes=[_withheld(OPS), _withheld("spc_general")])
+    )
+    assert report.entities["item"].unexplained == 0  # the notes explain the absences…
+    assert report.problems == ["space spc_general: left out (html.withheld), yet its audience may see it"]

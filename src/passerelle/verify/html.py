@@ -45,6 +45,7 @@ from passerelle.archive import DATABASE, Archive
 from passerelle.verify.export_files import ExportFiles
 from passerelle.verify.ledger import SourceLedger, open_report
 from passerelle.verify.report import Tally, VerifyReport
+from passerelle.writers.base import Note, Outcome
 
 if TYPE_CHECKING:
     from passerelle.export import Manifest
@@ -618,9 +619,9 @@ def check_export(archive: Archive, path: Path, manifest: Manifest, report: Fidel
     condition = _audience_condition(document.get("audience"), "s.id")
     conn = sqlite3.connect(f"file:{archive.root / DATABASE}?mode=ro", uri=True)
     try:
-        _Audience(conn, condition, report, public=document.get("audience") == {"public": True}).run(
-            site, walk
-        )
+        audience = _Audience(conn, condition, report, public=document.get("audience") == {"public": True})
+        audience.run(site, walk)
+        audience.withheld(manifest.notes)
     finally:
         conn.close()
 
@@ -646,6 +647,16 @@ class _Audience:
                 ).fetchone()
                 self.shown[space_id] = row is not None
         return self.shown[space_id]
+
+    def withheld(self, notes: list[Note]) -> None:
+        """A space the export says it left out whole is one the audience may not see: the site
+        holds what its audience may see, not less."""
+        for note in notes:
+            lost_whole = note.outcome is Outcome.LOST and note.attribute is None
+            if note.entity == "space" and lost_whole and note.entity_id and self.may_see(note.entity_id):
+                self.report.problem(
+                    f"space {note.entity_id}: left out ({note.code}), yet its audience may see it"
+                )
 
     def leak(self, where: str, what: str) -> None:
         self.report.problem(f"{where}: {what} its audience may not see (a leak)")
