@@ -424,3 +424,21 @@ def test_a_space_withheld_from_an_audience_that_may_see_it_fails(tmp_path: Path,
     )
     assert report.entities["item"].unexplained == 0  # the notes explain the absences…
     assert report.problems == ["space spc_general: left out (html.withheld), yet its audience may see it"]
+
+
+def test_the_writers_site_for_a_member_holds_her_private_channels(
+    tmp_path: Path, mattermost: tuple[Path, Path]
+) -> None:
+    from passerelle.export import export
+
+    archive, public = mattermost
+    with Archive.open(archive) as opened:
+        member, private = opened.store.query(
+            "SELECT m.person_id, count(DISTINCT i.id) FROM memberships m JOIN spaces s ON s.id = m.space_id"
+            " JOIN items i ON i.space_id = s.id WHERE s.visibility = 'private'"
+            " GROUP BY m.person_id ORDER BY 2 DESC, 1 LIMIT 1"
+        )[0]
+    export(archive, "html", tmp_path / "member", options={"as": member})
+    theirs, anyone = _fidelity(archive, tmp_path / "member"), _fidelity(archive, public)
+    assert theirs.ok, theirs.problems
+    assert theirs.entities["item"].carried >= anyone.entities["item"].carried + private
