@@ -53,6 +53,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_markup.py
 	$(BIN)/python benchmarks/bench_wiki_history_verify.py
 	$(BIN)/python benchmarks/bench_web.py
+	$(BIN)/python benchmarks/bench_html_export.py
 
 docs: $(STAMP)
 	$(BIN)/python -m passerelle.reference_docs
