@@ -368,6 +368,11 @@ def test_search_words_match_the_documents_newest_first(public: Path, archive: Pa
     assert len(expected) == 5
     assert search(public, "Answer NUMBER") == expected
     assert search(public, "answer", author=bob) == expected  # bob wrote them all
+    with db(archive) as conn:
+        (square,) = conn.execute("SELECT id FROM spaces WHERE name = 'town-square'").fetchone()
+        (old,) = conn.execute("SELECT id FROM spaces WHERE name = 'old'").fetchone()
+    assert search(public, "answer", space=square) == expected
+    assert search(public, "answer", space=old) == []
     assert search(public, "answer nothing") == []
     assert html.words("Éléphant café_au-lait 42") == ["elephant", "cafe_au", "lait", "42"]
 
@@ -481,3 +486,12 @@ def test_a_mention_links_to_its_page_unless_the_space_is_withheld(
     assert ">~ops</a>" in public_page and ops_link not in public_page and html.safe_id(ops) not in public_page
     assert f'<a {ops_link} rel="noopener noreferrer nofollow">~ops</a>' in member_page
     assert f'<a {bob_link} rel="noopener noreferrer nofollow">@bob</a>' in public_page
+
+
+def test_the_site_speaks_french_when_asked(archive: Path, tmp_path: Path) -> None:
+    site = _site(archive, tmp_path / "fr", lang="fr")
+    home = (site / "index.html").read_text()
+    assert '<html lang="fr">' in home and "Espaces publics" in home and "Plus grands espaces" in home
+    assert 'data-no-results="Aucun résultat."' in (site / "search.html").read_text()
+    with pytest.raises(BadInputError, match="no language"):
+        export(archive, "html", tmp_path / "xx", options={"lang": "xx"})
