@@ -4,7 +4,6 @@ filtered by access.visible."""
 from __future__ import annotations
 
 import contextlib
-import difflib
 import hmac
 import mimetypes
 import secrets
@@ -24,7 +23,7 @@ from passerelle.web import accounts, audit, queries
 from passerelle.web.access import Viewer, private_space
 from passerelle.web.charts import activity_svg
 from passerelle.web.i18n import LANGUAGES, translate
-from passerelle.web.render import body_html, highlight
+from passerelle.web.render import body_html, highlight, revision_diff, when
 from passerelle.web.stats import FiguresCache, ViewerFigures
 
 SAFE_INLINE: dict[str, tuple[bytes, ...]] = {
@@ -49,12 +48,6 @@ def _inline_image(f: sqlite3.Row) -> bool:
     """Whether a file is shown as an image under its message (its bytes are checked on download)."""
     media = f["media_type"] or mimetypes.guess_type(f["name"] or "")[0]
     return media in SAFE_INLINE
-
-
-def _when(us: int | None) -> str:
-    if us is None:
-        return ""
-    return datetime.fromtimestamp(us / 1_000_000, UTC).strftime("%Y-%m-%d %H:%M")
 
 
 def create_app(
@@ -145,7 +138,7 @@ def create_app(
             "_": lambda m: translate(current, m),
             "lang": current,
             "csrf_token": csrf_token,
-            "when": _when,
+            "when": when,
             "body_html": body_html,
             "inline_image": _inline_image,
             "viewer": (v := viewer_or_none()),
@@ -315,12 +308,12 @@ def create_app(
         for s in spaces:  # the chart's legend: a title twice (two DMs alike) gets its id
             titles[s["id"]] = s["title"] if s["title"] not in titles.values() else f"{s['title']} ({s['id']})"
         names = queries.person_titles(db(), [pid for pid, _ in figures.people])
-        biggest = sorted((s for s in spaces if s["n_items"]), key=lambda s: (-s["n_items"], s["title"]))
+        by_id = {s["id"]: s for s in spaces}
         series = {titles[s]: per_month for s, per_month in figures.activity.items()}
         return render_template(
             "home.html",
             spaces=spaces,
-            biggest=biggest[:5],
+            biggest=[by_id[s] for s in figures.biggest],
             chart=activity_svg(series, figures.months),
             people=[{"id": pid, "title": names.get(pid, pid), "n": n} for pid, n in figures.people],
         )
@@ -401,20 +394,12 @@ def create_app(
         s = queries.space(db(), v, row["space_id"])
         assert s is not None
         audit_private(v, s["visibility"], "view diff", item_id)
-        old, new = pair
-        lines = difflib.unified_diff(
-            (old["body_text"] or "").splitlines(),
-            (new["body_text"] or "").splitlines(),
-            fromfile=f"{old['id']} {_when(old['created_at'])}",
-            tofile=f"{new['id']} {_when(new['created_at'])}",
-            lineterm="",
-        )
         return render_template(
             "item.html",
             space=s,
             it=row,
             revisions=queries.revisions(db(), item_id),
-            diff="\n".join(lines),
+            diff=revision_diff(*pair),
             **decorate([row]),
         )
 

@@ -3,8 +3,11 @@ linked to person and space pages, then sanitised by nh3's allow-list."""
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
+import sqlite3
+from datetime import UTC, datetime
 
 import nh3
 from markdown_it import MarkdownIt
@@ -71,3 +74,36 @@ def highlight(snippet: str, start: str, end: str) -> Markup:
     """An FTS snippet escaped, then only the highlight markers turned into <mark>."""
     out = str(escape(snippet))
     return Markup(out.replace(start, "<mark>").replace(end, "</mark>"))
+
+
+def when(us: int | None) -> str:
+    """A time of the archive (microseconds UTC) as the pages show it; "" for none, or for one
+    out of the calendar's range (a hostile export may hold any number)."""
+    if us is None:
+        return ""
+    try:
+        return datetime.fromtimestamp(us / 1_000_000, UTC).strftime("%Y-%m-%d %H:%M")
+    except (OverflowError, OSError, ValueError):
+        return ""
+
+
+def revision_diff(old: sqlite3.Row, new: sqlite3.Row) -> list[dict[str, str]]:
+    """A unified diff between two revisions' texts, line by line with its kind: "file" (the
+    two headers), "hunk", "add", "del" or "same". Escaping is the template's."""
+    lines = difflib.unified_diff(
+        (old["body_text"] or "").splitlines(),
+        (new["body_text"] or "").splitlines(),
+        fromfile=f"{old['id']} {when(old['created_at'])}",
+        tofile=f"{new['id']} {when(new['created_at'])}",
+        lineterm="",
+    )
+    out = []
+    for k, line in enumerate(lines):
+        if k < 2:
+            kind = "file"
+        elif line.startswith("@@"):
+            kind = "hunk"
+        else:
+            kind = {"+": "add", "-": "del"}.get(line[:1], "same")
+        out.append({"kind": kind, "text": line})
+    return out

@@ -19,6 +19,7 @@ MONTH = "strftime('%Y-%m', created_at / 1000000, 'unixepoch')"
 @dataclass(frozen=True)
 class ViewerFigures:
     items_per_space: dict[str, int]
+    biggest: list[str]  # the spaces with the most items, most first (then by id)
     # The biggest spaces' items per month ({space id: {"YYYY-MM": n}}), and every month from
     # the first to the last of them (a month without items is a zero, not a gap).
     activity: dict[str, dict[str, int]]
@@ -46,7 +47,9 @@ class ArchiveFigures:
             figures.authors_per_space.setdefault(space_id, {})[author_id] = n
         return figures
 
-    def for_spaces(self, spaces: Iterable[str], *, top_spaces: int = 5, top_people: int = 10) -> ViewerFigures:
+    def for_spaces(
+        self, spaces: Iterable[str], *, top_spaces: int = 5, top_people: int = 10
+    ) -> ViewerFigures:
         """The figures over these spaces only (those a viewer may see)."""
         counts = {s: self.items_per_space.get(s, 0) for s in spaces}
         biggest = sorted((s for s, n in counts.items() if n), key=lambda s: (-counts[s], s))[:top_spaces]
@@ -56,7 +59,7 @@ class ArchiveFigures:
             people.update(self.authors_per_space.get(s, {}))
         ranked = sorted(people.items(), key=lambda p: (-p[1], p[0]))[:top_people]
         months = sorted({m for per_month in activity.values() for m in per_month})
-        return ViewerFigures(counts, activity, month_range(months), ranked)
+        return ViewerFigures(counts, biggest, activity, month_range(months), ranked)
 
 
 def month_range(months: list[str]) -> list[str]:

@@ -31,7 +31,6 @@ no path) is written.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import html as html_escape
 import json
@@ -42,7 +41,6 @@ import tempfile
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar
@@ -57,7 +55,8 @@ from passerelle.progress import Display
 from passerelle.web.access import ANYONE, Viewer, visible
 from passerelle.web.charts import activity_svg
 from passerelle.web.i18n import LANGUAGES, translate
-from passerelle.web.render import body_html
+from passerelle.web.render import body_html, revision_diff, when
+from passerelle.web.stats import ArchiveFigures
 from passerelle.writers.base import ExportLog, Note, Outcome, Output, RuleCheck, WriterInfo, WriterOption
 
 PAGE_SIZE = 50  # items a page of a timeline, a thread or a person
@@ -193,15 +192,6 @@ def fnv1a(text: str) -> int:
     for byte in text.encode("utf-8", "surrogatepass"):
         h = ((h ^ byte) * 0x01000193) & 0xFFFFFFFF
     return h
-
-
-def _when(us: int | None) -> str:
-    if us is None:
-        return ""
-    try:
-        return datetime.fromtimestamp(us / 1_000_000, UTC).strftime("%Y-%m-%d %H:%M")
-    except (OverflowError, OSError, ValueError):
-        return ""
 
 
 def _email_withheld(archive: Any, output: Any) -> bool:
@@ -725,7 +715,7 @@ class _Site:
         for n, rev in enumerate(revisions, start=1):
             entry = {
                 "id": rev["id"],
-                "when": _when(rev["created_at"]),
+                "when": when(rev["created_at"]),
                 "author": rev["author"] or "",
                 "comment": rev["comment"],
                 "diff_href": f"diff-{n}.html" if previous is not None else None,
@@ -737,9 +727,9 @@ class _Site:
                     "diff.html",
                     space=space,
                     it=it,
-                    old={"when": _when(previous["created_at"]), "author": previous["author"] or ""},
+                    old={"when": when(previous["created_at"]), "author": previous["author"] or ""},
                     new={"when": entry["when"], "author": entry["author"]},
-                    lines=_diff(previous, rev),
+                    lines=revision_diff(previous, rev),
                     previous_href=f"diff-{n - 1}.html" if n > 2 else None,
                     next_href=f"diff-{n + 1}.html" if n < total else None,
                 )
@@ -909,7 +899,7 @@ class _Site:
                     "author_id": row["author_id"],
                     "author": row["author"],
                     "author_href": person_page(row["author_id"]) if row["author_id"] else "",
-                    "when": _when(row["created_at"]),
+                    "when": when(row["created_at"]),
                     "href": f"{page}#item-{item_id}" if not elsewhere else "",
                     "edited_at": row["edited_at"],
                     "pinned": row["pinned"],
@@ -1066,15 +1056,9 @@ class _Site:
 
     # -- home and site -------------------------------------------------------------------------------
     def _home(self) -> None:
-        cond, params = self._visible("space_id")
-        per_space = {
-            r[0]: r[1]
-            for r in self.db.execute(
-                f"SELECT space_id, count(*) FROM items WHERE {cond} GROUP BY space_id", params
-            )
-        }
-        spaces = [
-            {
+        figures = ArchiveFigures.count(self.db).for_spaces(self.spaces)
+        spaces = {
+            s: {
                 "id": s,
                 "href": space_page(s),
                 "title": self.titles[s],
@@ -1082,38 +1066,21 @@ class _Site:
                 "visibility": self.spaces[s]["visibility"],
                 "purpose": self.spaces[s]["purpose"],
                 "topic": self.spaces[s]["topic"],
-                "n_items": per_space.get(s, 0),
+                "n_items": figures.items_per_space.get(s, 0),
             }
             for s in sorted(self.spaces, key=self._space_key)
-        ]
-        biggest = sorted(
-            (s for s in spaces if s["n_items"]), key=lambda s: (-s["n_items"], s["title"], s["id"])
-        )[:5]
-        series: dict[str, dict[str, int]] = {s["title"]: {} for s in biggest}
-        months: set[str] = set()
-        for s in biggest:
-            for month, n in self.db.execute(
-                "SELECT strftime('%Y-%m', created_at / 1000000, 'unixepoch') AS m, count(*) FROM items"
-                " WHERE space_id = ? AND created_at IS NOT NULL GROUP BY m ORDER BY m",
-                (s["id"],),
-            ):
-                if month is not None:
-                    series[s["title"]][month] = n
-                    months.add(month)
+        }
+        series = {self.titles[s]: per_month for s, per_month in figures.activity.items()}
         people = [
-            {"href": person_page(r[0]), "title": self.person_names.get(r[0], r[0]), "n": r[1]}
-            for r in self.db.execute(
-                f"SELECT author_id, count(*) AS n FROM items WHERE author_id IS NOT NULL AND {cond}"
-                " GROUP BY author_id ORDER BY n DESC, author_id LIMIT 10",
-                params,
-            )
+            {"href": person_page(pid), "title": self.person_names.get(pid, pid), "n": n}
+            for pid, n in figures.people
         ]
         self.render(
             "index.html",
             "home.html",
-            spaces=spaces,
-            biggest=biggest,
-            chart=activity_svg(series, _month_range(sorted(months))),
+            spaces=list(spaces.values()),
+            biggest=[spaces[s] for s in figures.biggest],
+            chart=activity_svg(series, figures.months),
             people=people,
             generated=f"{self._('A static copy of the archive, written by passerelle')} {__version__}",
         )
@@ -1147,40 +1114,3 @@ def _batches(rows: Iterable[Any], size: int, *, at_least_one: bool = False) -> I
             batch = []
     if batch or (at_least_one and not sent):
         yield batch
-
-
-def _diff(old: sqlite3.Row, new: sqlite3.Row) -> list[dict[str, str]]:
-    lines = difflib.unified_diff(
-        (old["body_text"] or "").splitlines(),
-        (new["body_text"] or "").splitlines(),
-        fromfile=f"{old['id']} {_when(old['created_at'])}",
-        tofile=f"{new['id']} {_when(new['created_at'])}",
-        lineterm="",
-    )
-    out = []
-    for line in lines:
-        if line.startswith(("+++", "---")):
-            kind = "file"
-        elif line.startswith("@@"):
-            kind = "hunk"
-        elif line.startswith("+"):
-            kind = "add"
-        elif line.startswith("-"):
-            kind = "del"
-        else:
-            kind = "same"
-        out.append({"kind": kind, "text": line})
-    return out
-
-
-def _month_range(months: list[str]) -> list[str]:
-    """Every month from the first to the last (a gap is a zero, not a shortcut)."""
-    if not months:
-        return []
-    y, m = map(int, months[0].split("-"))
-    last = tuple(map(int, months[-1].split("-")))
-    out: list[str] = []
-    while (y, m) <= last and len(out) < 600:
-        out.append(f"{y:04d}-{m:02d}")
-        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
-    return out
