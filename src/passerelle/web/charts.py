@@ -19,7 +19,8 @@ def activity_svg(
     step = plot_w / max(1, len(months) - 1)
 
     def xy(i: int, n: int) -> str:
-        return f"{left + i * step:.1f},{pad + plot_h - n / top * plot_h:.1f}"
+        x = left + (i * step if len(months) > 1 else plot_w / 2)  # one month: in the middle
+        return f"{x:.1f},{pad + plot_h - n / top * plot_h:.1f}"
 
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height + 20 * len(series)}"'
@@ -33,6 +34,9 @@ def activity_svg(
         colour = COLOURS[k % len(COLOURS)]
         points = " ".join(xy(i, counts.get(m, 0)) for i, m in enumerate(months))
         parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}"/>')
+        if len(months) == 1:  # a line of one point draws nothing: a dot instead
+            x, y_ = xy(0, counts.get(months[0], 0)).split(",")
+            parts.append(f'<circle cx="{x}" cy="{y_}" r="4" fill="{colour}"/>')
         y = height + 14 + 20 * k
         parts.append(f'<rect x="{left}" y="{y - 9}" width="10" height="10" fill="{colour}"/>')
         parts.append(f'<text x="{left + 16}" y="{y}" font-size="12">{escape(title)}</text>')
