@@ -21,10 +21,14 @@ demo: $(STAMP)
 	$(BIN)/passerelle verify $(DEMO)/archive --against $(DEMO)/slack-export.zip
 	$(BIN)/passerelle info $(DEMO)/archive
 	$(BIN)/passerelle pack $(DEMO)/archive -o $(DEMO)/package
+	$(BIN)/passerelle export $(DEMO)/archive --to html -o $(DEMO)/site
+	$(BIN)/passerelle verify $(DEMO)/archive --against $(DEMO)/site
 	@echo
 	@echo "Demo export:   $(DEMO)/slack-export.zip"
 	@echo "Archive:       $(DEMO)/archive  (SQLite: $(DEMO)/archive/archive.sqlite, file bytes: $(DEMO)/archive/blobs)"
 	@echo "Open package:  $(DEMO)/package  (BagIt + Activity Streams 2.0; start with $(DEMO)/package/README.html)"
+	@echo "Static site:   $(DEMO)/site/index.html  (the public channels, searchable, no server needed)"
+	@echo "Web archive:   $(BIN)/passerelle users link $(DEMO)/archive <person>, then $(BIN)/passerelle serve $(DEMO)/archive"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
