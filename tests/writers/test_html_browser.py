@@ -18,39 +18,20 @@ from typing import Any
 import pytest
 
 from passerelle.export import export
-from passerelle.ingest import ingest
 from passerelle.writers import html
-from tests.mattermost_builder import build_export, post, reply
 from tests.web.browser import chromium_page, requires_chromium
-from tests.web.conftest import WEB_FILES, web_lines
+from tests.web.conftest import WEB_FILES
+from tests.writers.test_html_writer import build_archive
 
 pytestmark = requires_chromium
 
 PDF = WEB_FILES["data/files/report.pdf"]
 
 
-def build(base: Path) -> Path:
-    """The web tests' Mattermost archive (private ops with 'zanzibar budget', DMs, an XSS
-    post) and a thread of five answers."""
-    lines = web_lines()
-    lines.append(
-        post(
-            "acme",
-            "town-square",
-            "gus",
-            1_600_000_020_000,
-            "a long thread",
-            replies=[reply("bob", 1_600_000_020_100 + k, f"answer number {k}") for k in range(5)],
-        )
-    )
-    ingest([build_export(base / "export", lines, WEB_FILES)], base / "archive")
-    return base / "archive"
-
-
 @pytest.fixture(scope="module")
 def sites(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     base = tmp_path_factory.mktemp("html-browser")
-    archive = build(base)
+    archive = build_archive(base)
     mp = pytest.MonkeyPatch()
     mp.setattr(html, "RESULTS_PAGE", 2)  # search results on three pages
     # Many shards and document files, so that search.js must hash a word as the writer did
@@ -209,7 +190,7 @@ def take_static_screenshots(out: Path) -> list[Path]:
 
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        archive = build(Path(tmp))
+        archive = build_archive(Path(tmp))
         site = Path(tmp) / "site"
         export(archive, "html", site)
         shots = []

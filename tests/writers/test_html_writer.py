@@ -34,11 +34,10 @@ DM_TEXT = b"note to self"  # ada's DM to herself
 PREFIX, SUFFIX = b"passerelle_data(", b");\n"
 
 
-@pytest.fixture(scope="module")
-def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    base = tmp_path_factory.mktemp("html-mm")
+def build_archive(base: Path) -> Path:
+    """The web tests' Mattermost archive (private ops with 'zanzibar budget', DMs, an XSS
+    post) and a thread long enough for two pages (with a small PAGE_SIZE)."""
     lines = web_lines()
-    # A thread long enough for two pages (with a small PAGE_SIZE) and a script-laden reply.
     lines.append(
         post(
             "acme",
@@ -51,6 +50,11 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     ingest([build_export(base / "export", lines, WEB_FILES)], base / "archive")
     return base / "archive"
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_archive(tmp_path_factory.mktemp("html-mm"))
 
 
 def _site(archive: Path, out: Path, **options: str) -> Path:

@@ -371,35 +371,30 @@ def create_app(
 
     @app.get("/items/<item_id>")
     def item(item_id: str) -> str:
-        v = viewer()
-        row = queries.item(db(), v, item_id)
-        if row is None:
-            abort(404)
-        s = queries.space(db(), v, row["space_id"])
-        assert s is not None
-        audit_private(v, s["visibility"], "view item", item_id)
-        return render_template(
-            "item.html", space=s, it=row, revisions=queries.revisions(db(), item_id), **decorate([row])
-        )
+        return item_page(item_id, "view item")
 
     @app.get("/items/<item_id>/diff")
     def diff(item_id: str) -> str:
+        pair = queries.revision_pair(db(), item_id, request.args.get("a", ""), request.args.get("b", ""))
+        if pair is None:
+            abort(404)
+        return item_page(item_id, "view diff", diff=revision_diff(*pair))
+
+    def item_page(item_id: str, action: str, **extra: Any) -> str:
+        """An item the viewer may see, with its revisions (404 otherwise)."""
         v = viewer()
         row = queries.item(db(), v, item_id)
         if row is None:
             abort(404)
-        pair = queries.revision_pair(db(), item_id, request.args.get("a", ""), request.args.get("b", ""))
-        if pair is None:
-            abort(404)
         s = queries.space(db(), v, row["space_id"])
         assert s is not None
-        audit_private(v, s["visibility"], "view diff", item_id)
+        audit_private(v, s["visibility"], action, item_id)
         return render_template(
             "item.html",
             space=s,
             it=row,
             revisions=queries.revisions(db(), item_id),
-            diff=revision_diff(*pair),
+            **extra,
             **decorate([row]),
         )
 
